@@ -1,0 +1,438 @@
+// Package solver chooses the packages for a world the way apk-tools 2.14
+// does, and reports the changes or the reasons it cannot.
+//
+// The algorithm is apk's (src/solver.c, src/commit.c): a deductive solver
+// that propagates constraints down the dependency graph and picks providers
+// one name at a time. It is reproduced closely, including the orders in
+// which apk visits names and packages, because those orders decide between
+// equally good answers and cairn must give the answer apk gives.
+package solver
+
+import (
+	"sort"
+
+	"github.com/cairnlinux/cairn/internal/apk"
+)
+
+// Repository numbers as apk assigns them: bit 0 is the package cache, the
+// configured repositories start at 1.
+const (
+	RepoCached          = 0
+	RepoFirstConfigured = 1
+	// RepoInstalled and RepoCacheOnly are the pseudo repository numbers for
+	// AddPackage: an installed-database record and a package known only
+	// from the local cache.
+	RepoInstalled = -1
+	RepoCacheOnly = -2
+
+	maxRepos = 32
+	maxTags  = 16
+)
+
+// Name is a package name or a name provided by packages (so:, cmd:,
+// virtual names). Names are interned per DB.
+type Name struct {
+	Name       string
+	seq        int
+	Providers  []Provider
+	rdepends   []*Name
+	rinstallIf []*Name
+
+	isDependency      bool
+	autoSelectVirtual bool
+	solverFlagsSet    bool
+
+	ss       nameState
+	stateInt int // scratch state of the error reporter and commands
+}
+
+// Provider is a package providing a name, with the version it provides
+// ("" for an unversioned, virtual provide).
+type Provider struct {
+	Pkg     *Pkg
+	Version string
+}
+
+// Dep is a dependency with its name resolved in a DB.
+type Dep struct {
+	Name     *Name
+	Version  string
+	Mask     int
+	Conflict bool
+	Fuzzy    bool
+	Tag      int // repository tag id
+	broken   bool
+}
+
+// Pkg is a package known to a DB, from a repository, the cache or the
+// installed database.
+type Pkg struct {
+	Info      *apk.Package
+	Name      *Name
+	Depends   []Dep
+	Provides  []Dep
+	InstallIf []Dep
+
+	// Repos is the set of repositories (bit numbers) holding the package.
+	Repos     uint32
+	Installed *Installed
+
+	cachedNonRepository bool
+	fromFile            bool
+
+	ss           pkgState
+	marked       bool
+	stateInt     int
+	foreachGenid uint32
+}
+
+// Version is the package's version.
+func (p *Pkg) Version() string { return p.Info.Version }
+
+// NameVersion renders "name-version".
+func (p *Pkg) NameVersion() string { return p.Name.Name + "-" + p.Info.Version }
+
+// Installed is the installed-database state of a package.
+type Installed struct {
+	RepositoryTag    int
+	Replaces         []Dep
+	ReplacesPriority int
+	BrokenFiles      bool
+	BrokenScript     bool
+	BrokenXattr      bool
+	// Record is the installed-database record, with its file list.
+	Record *apk.InstalledPackage
+}
+
+// RepoTag is a repository tag ("@edge") and the repositories it allows.
+type RepoTag struct {
+	Tag          string // with its '@'; "" for the default tag
+	AllowedRepos uint32
+}
+
+// DB holds the packages and names the solver works on: apk's "available"
+// and "installed" state.
+type DB struct {
+	names   map[string]*Name
+	nameSeq int
+	byCsum  map[string]*Pkg
+
+	Tags           []RepoTag
+	AvailableRepos uint32
+	LocalRepos     uint32
+
+	installed []*Pkg
+	World     []Dep
+
+	// OpenComplete selects how reverse dependencies are recorded. While a
+	// DB is being opened apk collects them afterwards in the order of its
+	// name hash table (Complete); packages added later append to them.
+	openComplete bool
+
+	PerformingSelfUpgrade bool
+	ForceBrokenWorld      bool
+
+	genid uint32
+}
+
+// NewDB returns an empty DB with the cache repository available and the
+// default repository tag defined.
+func NewDB() *DB {
+	return &DB{
+		names:          make(map[string]*Name),
+		byCsum:         make(map[string]*Pkg),
+		Tags:           []RepoTag{{}},
+		AvailableRepos: 1 << RepoCached,
+		LocalRepos:     1 << RepoCached,
+	}
+}
+
+// GetName interns a name.
+func (db *DB) GetName(n string) *Name {
+	if nm, ok := db.names[n]; ok {
+		return nm
+	}
+	db.nameSeq++
+	nm := &Name{Name: n, seq: db.nameSeq}
+	db.names[n] = nm
+	return nm
+}
+
+// LookupName returns the name if the DB knows it.
+func (db *DB) LookupName(n string) *Name { return db.names[n] }
+
+// TagID returns the id of a repository tag ("@edge" or "edge"), creating
+// it if needed; "" is the default tag 0.
+func (db *DB) TagID(tag string) int {
+	if tag == "" {
+		return 0
+	}
+	if tag[0] != '@' {
+		tag = "@" + tag
+	}
+	for i := 1; i < len(db.Tags); i++ {
+		if db.Tags[i].Tag == tag {
+			return i
+		}
+	}
+	if len(db.Tags) >= maxTags {
+		return -1
+	}
+	db.Tags = append(db.Tags, RepoTag{Tag: tag})
+	return len(db.Tags) - 1
+}
+
+// ResolveDep interns the names of a parsed dependency.
+func (db *DB) ResolveDep(d apk.Dependency) Dep {
+	return Dep{
+		Name:     db.GetName(d.Name),
+		Version:  d.Version,
+		Mask:     d.Mask,
+		Conflict: d.Conflict,
+		Fuzzy:    d.Fuzzy,
+		Tag:      db.TagID(d.Tag),
+	}
+}
+
+func (db *DB) resolveDeps(ds []apk.Dependency) []Dep {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]Dep, len(ds))
+	for i, d := range ds {
+		out[i] = db.ResolveDep(d)
+	}
+	return out
+}
+
+// AddPackage adds a package from repository number repo (RepoFirstConfigured
+// and up), or RepoInstalled with inst, or RepoCacheOnly. A package already
+// known by its identity is merged, as apk merges the same package seen in
+// several repositories. It returns the DB's package.
+func (db *DB) AddPackage(info *apk.Package, repo int, inst *Installed) *Pkg {
+	pkg := &Pkg{
+		Info: info,
+		Name: db.GetName(info.Name),
+	}
+	pkg.Depends = db.resolveDeps(info.Depends)
+	pkg.Provides = db.resolveDeps(info.Provides)
+	pkg.InstallIf = db.resolveDeps(info.InstallIf)
+	switch {
+	case repo >= 0:
+		pkg.Repos |= 1 << uint(repo)
+	case repo == RepoCacheOnly:
+		pkg.cachedNonRepository = true
+	case repo == RepoInstalled:
+		if inst == nil {
+			inst = &Installed{}
+		}
+		pkg.Installed = inst
+		db.installed = append(db.installed, pkg)
+	}
+	return db.addPkg(pkg)
+}
+
+// AddFilePackage adds a package read from a local .apk file (apk add
+// ./file.apk): it counts as in the cache and always available.
+func (db *DB) AddFilePackage(info *apk.Package) *Pkg {
+	pkg := &Pkg{Info: info, Name: db.GetName(info.Name), fromFile: true}
+	pkg.Depends = db.resolveDeps(info.Depends)
+	pkg.Provides = db.resolveDeps(info.Provides)
+	pkg.InstallIf = db.resolveDeps(info.InstallIf)
+	pkg.Repos |= 1 << RepoCached
+	return db.addPkg(pkg)
+}
+
+func (db *DB) addPkg(pkg *Pkg) *Pkg {
+	key := string(pkg.Info.Checksum)
+	if idb, ok := db.byCsum[key]; ok && key != "" {
+		idb.Repos |= pkg.Repos
+		idb.fromFile = idb.fromFile || pkg.fromFile
+		idb.cachedNonRepository = idb.cachedNonRepository || pkg.cachedNonRepository
+		if idb.Installed == nil && pkg.Installed != nil {
+			idb.Installed = pkg.Installed
+			for i, p := range db.installed {
+				if p == pkg {
+					db.installed[i] = idb
+				}
+			}
+		}
+		return idb
+	}
+	if key != "" {
+		db.byCsum[key] = pkg
+	}
+	pkg.Name.Providers = append(pkg.Name.Providers, Provider{Pkg: pkg, Version: pkg.Info.Version})
+	for _, d := range pkg.Provides {
+		d.Name.Providers = append(d.Name.Providers, Provider{Pkg: pkg, Version: d.Version})
+	}
+	if db.openComplete {
+		db.addRdepends(pkg)
+	}
+	return pkg
+}
+
+func addNameOnce(list []*Name, n *Name) []*Name {
+	for _, x := range list {
+		if x == n {
+			return list
+		}
+	}
+	return append(list, n)
+}
+
+// addRdepends records pkg's reverse dependencies incrementally, as apk does
+// for packages added after the database is open.
+func (db *DB) addRdepends(pkg *Pkg) {
+	for _, d := range pkg.Depends {
+		rn := d.Name
+		rn.isDependency = rn.isDependency || !d.Conflict
+		rn.rdepends = addNameOnce(rn.rdepends, pkg.Name)
+		for _, p := range pkg.Provides {
+			rn.rdepends = addNameOnce(rn.rdepends, p.Name)
+		}
+	}
+	for _, d := range pkg.InstallIf {
+		rn := d.Name
+		rn.rinstallIf = addNameOnce(rn.rinstallIf, pkg.Name)
+		for _, p := range pkg.Provides {
+			rn.rinstallIf = addNameOnce(rn.rinstallIf, p.Name)
+		}
+	}
+}
+
+// CompleteOpen computes the reverse dependencies of everything added so
+// far, in the order apk's name hash table yields them, and switches the DB
+// to incremental mode. Call it once, after the repositories and the
+// installed database are loaded.
+func (db *DB) CompleteOpen() {
+	if db.openComplete {
+		return
+	}
+	for _, name := range db.hashOrder() {
+		seenDep := map[*Name]bool{}
+		seenIif := map[*Name]bool{}
+		for _, p := range name.Providers {
+			for _, d := range p.Pkg.Depends {
+				rn := d.Name
+				rn.isDependency = rn.isDependency || !d.Conflict
+				if !seenDep[rn] {
+					seenDep[rn] = true
+					rn.rdepends = append(rn.rdepends, name)
+				}
+			}
+			for _, d := range p.Pkg.InstallIf {
+				rn := d.Name
+				if !seenIif[rn] {
+					seenIif[rn] = true
+					rn.rinstallIf = append(rn.rinstallIf, name)
+				}
+			}
+		}
+	}
+	db.openComplete = true
+}
+
+// hashOrder lists the names in the order apk's name hash table iterates
+// them: by bucket (murmur3 of the name, seed 5381, modulo 20000 buckets),
+// and within a bucket the most recently created first.
+func (db *DB) hashOrder() []*Name {
+	type entry struct {
+		bucket uint32
+		name   *Name
+	}
+	entries := make([]entry, 0, len(db.names))
+	for _, n := range db.names {
+		entries = append(entries, entry{murmur3([]byte(n.Name), 5381) % 20000, n})
+	}
+	sort.Slice(entries, func(i, j int) bool {
+		if entries[i].bucket != entries[j].bucket {
+			return entries[i].bucket < entries[j].bucket
+		}
+		return entries[i].name.seq > entries[j].name.seq
+	})
+	out := make([]*Name, len(entries))
+	for i, e := range entries {
+		out[i] = e.name
+	}
+	return out
+}
+
+// InstalledPackages returns the installed packages in database order.
+func (db *DB) InstalledPackages() []*Pkg { return db.installed }
+
+// InstalledPkg returns the installed package of a name, if any.
+func (n *Name) InstalledPkg() *Pkg {
+	for _, p := range n.Providers {
+		if p.Pkg.Name == n && p.Pkg.Installed != nil {
+			return p.Pkg
+		}
+	}
+	return nil
+}
+
+// PinningMaskRepos returns the repositories allowed by a set of tags.
+func (db *DB) PinningMaskRepos(mask uint32) uint32 {
+	var repos uint32
+	for i := 0; i < len(db.Tags) && mask != 0; i++ {
+		if mask&(1<<uint(i)) == 0 {
+			continue
+		}
+		mask &^= 1 << uint(i)
+		repos |= db.Tags[i].AllowedRepos
+	}
+	return repos
+}
+
+// SetNameFlags marks every provider of name with solver flags, as apk does
+// for the names named on its command line.
+func (db *DB) SetNameFlags(name *Name, flags, inheritable uint16) {
+	name.solverFlagsSet = true
+	for _, p := range name.Providers {
+		p.Pkg.ss.solverFlags |= flags
+		p.Pkg.ss.solverFlagsInheritable |= inheritable
+	}
+}
+
+func (db *DB) nextGenid() uint32 {
+	db.genid += 0x100
+	return db.genid
+}
+
+func murmur3(key []byte, seed uint32) uint32 {
+	const c1, c2 = 0xcc9e2d51, 0x1b873593
+	h := seed
+	n := len(key) / 4
+	for i := 0; i < n; i++ {
+		k := uint32(key[4*i]) | uint32(key[4*i+1])<<8 | uint32(key[4*i+2])<<16 | uint32(key[4*i+3])<<24
+		k *= c1
+		k = k<<15 | k>>17
+		k *= c2
+		h ^= k
+		h = h<<13 | h>>19
+		h = h*5 + 0xe6546b64
+	}
+	tail := key[4*n:]
+	var k uint32
+	switch len(tail) {
+	case 3:
+		k ^= uint32(tail[2]) << 16
+		fallthrough
+	case 2:
+		k ^= uint32(tail[1]) << 8
+		fallthrough
+	case 1:
+		k ^= uint32(tail[0])
+		k *= c1
+		k = k<<15 | k>>17
+		k *= c2
+		h ^= k
+	}
+	h ^= uint32(len(key))
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h
+}

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnlinux/cairn/internal/apk/database"
+	"github.com/cairnlinux/cairn/internal/apk/solver"
+)
+
+// apkSession opens the database the options describe and returns a
+// session that commits into it (or only prints, with --simulate).
+func apkSession(g *Globals, o *APKOptions) (*solver.Session, error) {
+	out := solver.Output{Stdout: g.Stdout, Stderr: g.Stderr}
+	if o.testMode() {
+		db, err := database.OpenTest(database.TestOptions{
+			Repos:     o.TestRepos,
+			Installed: o.TestInstdb,
+			World:     o.TestWorld,
+			NoNetwork: o.NoNetwork,
+		})
+		if err != nil {
+			return nil, err
+		}
+		db.ForceBrokenWorld = o.Force || o.ForceBrokenWorld
+		return &solver.Session{
+			DB:        db,
+			Out:       out,
+			Committer: solver.Simulation{Out: out},
+			Now:       time.Unix(database.TestModeTime, 0),
+		}, nil
+	}
+	return nil, usagef("installing into a root is not available yet; use the --test-* options")
+}
+
+func newAPKAddCommand(g *Globals, o *APKOptions) *cobra.Command {
+	var ao solver.AddOptions
+	var initdb bool
+	cmd := &cobra.Command{
+		Use:   "add [options] PACKAGE...",
+		Short: "Add packages to the world and install them",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := apkSession(g, o)
+			if err != nil {
+				return apkError(g, err)
+			}
+			_ = initdb
+			return apkError(g, s.Add(args, ao))
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&initdb, "initdb", false, "create a new database in ROOT")
+	f.BoolVarP(&ao.Latest, "latest", "l", false, "always choose the latest available version")
+	f.BoolVarP(&ao.Upgrade, "upgrade", "u", false, "upgrade the named packages and their dependencies")
+	f.StringVarP(&ao.Virtual, "virtual", "t", "", "make a virtual package `NAME` depending on the arguments, and add it instead")
+	return cmd
+}
+
+func newAPKDelCommand(g *Globals, o *APKOptions) *cobra.Command {
+	var do solver.DelOptions
+	cmd := &cobra.Command{
+		Use:   "del [options] PACKAGE...",
+		Short: "Remove packages from the world and uninstall what is no longer needed",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := apkSession(g, o)
+			if err != nil {
+				return apkError(g, err)
+			}
+			return apkError(g, s.Del(args, do))
+		},
+	}
+	cmd.Flags().BoolVarP(&do.Rdepends, "rdepends", "r", false, "also remove the packages depending on them")
+	return cmd
+}
+
+func newAPKFixCommand(g *Globals, o *APKOptions) *cobra.Command {
+	var fo solver.FixOptions
+	cmd := &cobra.Command{
+		Use:   "fix [options] [PACKAGE...]",
+		Short: "Reinstall or upgrade packages (by default the broken ones) without changing the world",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := apkSession(g, o)
+			if err != nil {
+				return apkError(g, err)
+			}
+			return apkError(g, s.Fix(args, fo))
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&fo.Depends, "depends", "d", false, "fix the dependencies too")
+	f.BoolVarP(&fo.Reinstall, "reinstall", "r", false, "reinstall the packages (the default)")
+	f.BoolVarP(&fo.Upgrade, "upgrade", "u", false, "upgrade the packages if possible")
+	f.BoolVarP(&fo.Xattr, "xattr", "x", false, "also fix packages with broken xattrs")
+	return cmd
+}
+
+func newAPKUpgradeCommand(g *Globals, o *APKOptions) *cobra.Command {
+	var uo solver.UpgradeOptions
+	cmd := &cobra.Command{
+		Use:   "upgrade [options] [PACKAGE...]",
+		Short: "Upgrade installed packages",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := apkSession(g, o)
+			if err != nil {
+				return apkError(g, err)
+			}
+			uo.Simulate = o.Simulate || o.testMode()
+			return apkError(g, s.Upgrade(args, uo))
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&uo.Available, "available", "a", false, "replace or downgrade packages to what the repositories have")
+	f.BoolVar(&uo.Ignore, "ignore", false, "upgrade everything except the named packages")
+	f.BoolVarP(&uo.Latest, "latest", "l", false, "always choose the latest available version")
+	f.BoolVar(&uo.NoSelfUpgrade, "no-self-upgrade", false, "do not upgrade apk-tools first")
+	f.BoolVar(&uo.Prune, "prune", false, "remove world entries no repository provides")
+	f.BoolVar(&uo.SelfUpgradeOnly, "self-upgrade-only", false, "only upgrade apk-tools and what it needs")
+	return cmd
+}
+
+var _ = fmt.Sprintf

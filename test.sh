@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# cairn's test suite: vet, then every test (unit, golden, system, boot),
+# then each fuzz target for a short time. Needs root for the system tests.
+set -euo pipefail
+cd "$(dirname "$0")"
+export PATH=/usr/local/go/bin:$PATH
+
+test -z "$(gofmt -l $(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $(git ls-files '*.go'); exit 1; }
+go vet ./...
+CGO_ENABLED=0 go build -o /dev/null ./cmd/cairn
+go test -count=1 ./...
+
+# Fuzz targets, a few seconds each.
+fuzztime=${CAIRN_FUZZTIME:-5s}
+go list -f '{{.Dir}} {{.ImportPath}}' ./... | while read -r dir pkg; do
+	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
+		echo "fuzz $pkg $target"
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+	done
+done
