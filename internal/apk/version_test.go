@@ -56,7 +56,7 @@ func TestValidVersion(t *testing.T) {
 		{"23.01-r0", true},
 		{"1.0a", true},
 		{"2023d-r0", true},
-		{"", true}, // apk accepts the empty version; the dependency parser never passes one
+		{"", true},      // apk accepts the empty version; the dependency parser never passes one
 		{"0.1a1", true}, // 2.14 accepts a digit after a letter; apk 3 does not
 		{".1", true},    // and reads a missing leading number as 0
 		{"0.1-r2_p3", false},
