@@ -115,10 +115,18 @@ func pullDependency(s string) (Dependency, string, bool) {
 		if d.Mask&DepMaskChecksum != DepMaskChecksum && !ValidVersion(d.Version) {
 			return Dependency{}, "", false
 		}
+		if d.Mask == DepMaskAny {
+			// "<=>" accepts every version: apk then ignores the version.
+			d.Version, d.Fuzzy = "", false
+		}
 	}
 	if j := strings.IndexByte(name, '@'); j >= 0 {
 		d.Tag = name[j:]
 		name = name[:j]
+	}
+	if name == "" {
+		// apk would make an empty name of it; nothing can provide one.
+		return Dependency{}, "", false
 	}
 	d.Name = name
 	return d, rest, true
@@ -133,8 +141,31 @@ func (d Dependency) String() string {
 	}
 	b.WriteString(d.Name)
 	if d.Version != "" {
-		b.WriteString(VersionOpString(d.Mask))
+		b.WriteString(depOpString(d.Mask))
 		b.WriteString(d.Version)
+	}
+	return b.String()
+}
+
+// depOpString renders a dependency's operator from its mask. For the usual
+// operators this is what apk prints; apk 2.14 prints "?" for rarer
+// combinations it parses (">~"), which cairn writes back as they were given.
+func depOpString(mask int) string {
+	if mask == DepMaskChecksum {
+		return "><"
+	}
+	var b strings.Builder
+	if mask&VersionLess != 0 {
+		b.WriteByte('<')
+	}
+	if mask&VersionGreater != 0 {
+		b.WriteByte('>')
+	}
+	switch {
+	case mask&VersionFuzzy != 0:
+		b.WriteByte('~')
+	case mask&VersionEqual != 0:
+		b.WriteByte('=')
 	}
 	return b.String()
 }
@@ -149,7 +180,7 @@ func (d Dependency) WorldString() string {
 	b.WriteString(d.Name)
 	b.WriteString(d.Tag)
 	if d.Version != "" {
-		b.WriteString(VersionOpString(d.Mask))
+		b.WriteString(depOpString(d.Mask))
 		b.WriteString(d.Version)
 	}
 	return b.String()

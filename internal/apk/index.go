@@ -93,7 +93,9 @@ func applyIndexField(p *Package, l recordLine) (bool, error) {
 		// before one that does not parse.
 		p.Depends = appendDeps(p.Depends, v)
 	case 'C':
-		p.Checksum, err = ParseChecksum(v)
+		if v != "" { // apk writes an empty C: for packages without identity
+			p.Checksum, err = ParseChecksum(v)
+		}
 	case 'S':
 		p.Size, err = strconv.ParseInt(v, 10, 64)
 	case 'I':

@@ -3,9 +3,9 @@ package apkfile
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"strings"
 )

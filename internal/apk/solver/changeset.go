@@ -115,11 +115,11 @@ func (ss *solverState) csetCheckByReverseIif(pkg *Pkg, cb func(*Name)) {
 	if pkg == nil {
 		return
 	}
-	for _, n := range pkg.Name.rinstallIf {
+	for _, n := range ss.db.rinstallIf(pkg.Name) {
 		cb(n)
 	}
 	for _, d := range pkg.Provides {
-		for _, n := range d.Name.rinstallIf {
+		for _, n := range ss.db.rinstallIf(d.Name) {
 			cb(n)
 		}
 	}
@@ -211,7 +211,7 @@ func (ss *solverState) csetGenDep(ppkg *Pkg, dep *Dep) {
 
 func (ss *solverState) generateChangeset(world []Dep) {
 	db := ss.db
-	for _, n := range db.names {
+	for _, n := range db.nameList {
 		n.ss.installedPkg = nil
 		n.ss.installedName = nil
 		n.ss.requirers = 0

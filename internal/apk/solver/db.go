@@ -9,7 +9,7 @@
 package solver
 
 import (
-	"sort"
+	mathbits "math/bits"
 
 	"github.com/cairnlinux/cairn/internal/apk"
 )
@@ -32,18 +32,21 @@ const (
 // Name is a package name or a name provided by packages (so:, cmd:,
 // virtual names). Names are interned per DB.
 type Name struct {
-	Name       string
-	seq        int
-	Providers  []Provider
-	rdepends   []*Name
-	rinstallIf []*Name
+	Name      string
+	id        int32 // index in DB.nameList
+	seq       int32 // creation order
+	Providers []Provider
+	// Reverse dependencies: the names whose providers depend on (or
+	// install_if) this name, in apk's order. See DB.rdepends.
+	rdepends        []*Name
+	rinstallIf      []*Name
+	reverseComputed bool
 
-	isDependency      bool
 	autoSelectVirtual bool
 	solverFlagsSet    bool
 
-	ss       nameState
-	stateInt int // scratch state of the error reporter and commands
+	ss       *nameState // solver state, set only while solving
+	stateInt int        // scratch state of the error reporter and commands
 }
 
 // Provider is a package providing a name, with the version it provides
@@ -79,8 +82,12 @@ type Pkg struct {
 
 	cachedNonRepository bool
 	fromFile            bool
+	id                  int32 // index in DB.pkgList
 
-	ss           pkgState
+	// Solver flags set for the next solve (apk_solver_set_name_flags).
+	presetFlags, presetInheritable uint16
+
+	ss           *pkgState // solver state, set only while solving
 	marked       bool
 	stateInt     int
 	foreachGenid uint32
@@ -113,9 +120,10 @@ type RepoTag struct {
 // DB holds the packages and names the solver works on: apk's "available"
 // and "installed" state.
 type DB struct {
-	names   map[string]*Name
-	nameSeq int
-	byCsum  map[string]*Pkg
+	names    map[string]*Name
+	nameList []*Name
+	pkgList  []*Pkg
+	byCsum   map[string]*Pkg
 
 	Tags           []RepoTag
 	AvailableRepos uint32
@@ -128,6 +136,12 @@ type DB struct {
 	// DB is being opened apk collects them afterwards in the order of its
 	// name hash table (Complete); packages added later append to them.
 	openComplete bool
+	openPkgs     int
+	openNames    int
+	hashRank     []int32
+	byRank       []*Name
+	revDeps      reverseIndex
+	revIif       reverseIndex
 
 	PerformingSelfUpgrade bool
 	ForceBrokenWorld      bool
@@ -152,9 +166,9 @@ func (db *DB) GetName(n string) *Name {
 	if nm, ok := db.names[n]; ok {
 		return nm
 	}
-	db.nameSeq++
-	nm := &Name{Name: n, seq: db.nameSeq}
+	nm := &Name{Name: n, id: int32(len(db.nameList)), seq: int32(len(db.nameList))}
 	db.names[n] = nm
+	db.nameList = append(db.nameList, nm)
 	return nm
 }
 
@@ -262,6 +276,8 @@ func (db *DB) addPkg(pkg *Pkg) *Pkg {
 	if key != "" {
 		db.byCsum[key] = pkg
 	}
+	pkg.id = int32(len(db.pkgList))
+	db.pkgList = append(db.pkgList, pkg)
 	pkg.Name.Providers = append(pkg.Name.Providers, Provider{Pkg: pkg, Version: pkg.Info.Version})
 	for _, d := range pkg.Provides {
 		d.Name.Providers = append(d.Name.Providers, Provider{Pkg: pkg, Version: d.Version})
@@ -285,14 +301,15 @@ func addNameOnce(list []*Name, n *Name) []*Name {
 // for packages added after the database is open.
 func (db *DB) addRdepends(pkg *Pkg) {
 	for _, d := range pkg.Depends {
+		db.computeReverse(d.Name)
 		rn := d.Name
-		rn.isDependency = rn.isDependency || !d.Conflict
 		rn.rdepends = addNameOnce(rn.rdepends, pkg.Name)
 		for _, p := range pkg.Provides {
 			rn.rdepends = addNameOnce(rn.rdepends, p.Name)
 		}
 	}
 	for _, d := range pkg.InstallIf {
+		db.computeReverse(d.Name)
 		rn := d.Name
 		rn.rinstallIf = addNameOnce(rn.rinstallIf, pkg.Name)
 		for _, p := range pkg.Provides {
@@ -301,61 +318,156 @@ func (db *DB) addRdepends(pkg *Pkg) {
 	}
 }
 
-// CompleteOpen computes the reverse dependencies of everything added so
-// far, in the order apk's name hash table yields them, and switches the DB
-// to incremental mode. Call it once, after the repositories and the
-// installed database are loaded.
+// reverseIndex maps each name to the packages (by id) that depend on it
+// or name it in install_if, for the packages present when the database
+// was opened: a compressed sparse row table.
+type reverseIndex struct {
+	start []int32 // per name id; packages are pkgs[start[i]:start[i+1]]
+	pkgs  []int32
+}
+
+func buildReverseIndex(db *DB, depsOf func(*Pkg) []Dep) reverseIndex {
+	n := len(db.nameList)
+	ri := reverseIndex{start: make([]int32, n+1)}
+	for _, p := range db.pkgList {
+		for _, d := range depsOf(p) {
+			ri.start[d.Name.id+1]++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		ri.start[i] += ri.start[i-1]
+	}
+	ri.pkgs = make([]int32, ri.start[n])
+	fill := append([]int32(nil), ri.start[:n]...)
+	for _, p := range db.pkgList {
+		for _, d := range depsOf(p) {
+			ri.pkgs[fill[d.Name.id]] = p.id
+			fill[d.Name.id]++
+		}
+	}
+	return ri
+}
+
+// CompleteOpen finishes opening: it prepares the reverse dependencies of
+// everything added so far and switches the DB to incremental mode. Call
+// it once, after the repositories and the installed database are loaded.
+//
+// apk collects reverse dependencies at this point by walking its name hash
+// table, so a name's reverse dependencies are ordered by the hash table
+// position of the depending names. cairn computes that order (the hash
+// rank of each name) and builds each name's list on first use.
 func (db *DB) CompleteOpen() {
 	if db.openComplete {
 		return
 	}
-	for _, name := range db.hashOrder() {
-		seenDep := map[*Name]bool{}
-		seenIif := map[*Name]bool{}
-		for _, p := range name.Providers {
-			for _, d := range p.Pkg.Depends {
-				rn := d.Name
-				rn.isDependency = rn.isDependency || !d.Conflict
-				if !seenDep[rn] {
-					seenDep[rn] = true
-					rn.rdepends = append(rn.rdepends, name)
-				}
-			}
-			for _, d := range p.Pkg.InstallIf {
-				rn := d.Name
-				if !seenIif[rn] {
-					seenIif[rn] = true
-					rn.rinstallIf = append(rn.rinstallIf, name)
-				}
-			}
-		}
-	}
+	db.openPkgs = len(db.pkgList)
+	db.openNames = len(db.nameList)
+	db.hashRank = db.hashRanks()
+	db.revDeps = buildReverseIndex(db, func(p *Pkg) []Dep { return p.Depends })
+	db.revIif = buildReverseIndex(db, func(p *Pkg) []Dep { return p.InstallIf })
 	db.openComplete = true
 }
 
-// hashOrder lists the names in the order apk's name hash table iterates
-// them: by bucket (murmur3 of the name, seed 5381, modulo 20000 buckets),
-// and within a bucket the most recently created first.
-func (db *DB) hashOrder() []*Name {
-	type entry struct {
-		bucket uint32
-		name   *Name
+// computeReverse fills a name's reverse dependency lists from the index
+// built when the database was opened.
+func (db *DB) computeReverse(n *Name) {
+	if n.reverseComputed {
+		return
 	}
-	entries := make([]entry, 0, len(db.names))
-	for _, n := range db.names {
-		entries = append(entries, entry{murmur3([]byte(n.Name), 5381) % 20000, n})
+	n.reverseComputed = true
+	if int(n.id) >= db.openNames {
+		return
 	}
-	sort.Slice(entries, func(i, j int) bool {
-		if entries[i].bucket != entries[j].bucket {
-			return entries[i].bucket < entries[j].bucket
+	n.rdepends = db.reverseNames(db.revDeps, n)
+	n.rinstallIf = db.reverseNames(db.revIif, n)
+}
+
+// reverseNames lists the names provided by the packages in ri for n,
+// each once, ordered by hash rank.
+func (db *DB) reverseNames(ri reverseIndex, n *Name) []*Name {
+	ids := ri.pkgs[ri.start[n.id]:ri.start[n.id+1]]
+	if len(ids) == 0 {
+		return nil
+	}
+	var names []*Name
+	add := func(x *Name) {
+		if x.stateInt&4 == 0 {
+			x.stateInt |= 4
+			names = append(names, x)
 		}
-		return entries[i].name.seq > entries[j].name.seq
-	})
-	out := make([]*Name, len(entries))
-	for i, e := range entries {
-		out[i] = e.name
 	}
-	return out
+	for _, id := range ids {
+		p := db.pkgList[id]
+		add(p.Name)
+		for _, pr := range p.Provides {
+			add(pr.Name)
+		}
+	}
+	for _, x := range names {
+		x.stateInt &^= 4
+	}
+	rank := db.hashRank
+	if len(names) < 64 {
+		// insertion sort: most lists are short
+		for i := 1; i < len(names); i++ {
+			for j := i; j > 0 && rank[names[j].id] < rank[names[j-1].id]; j-- {
+				names[j], names[j-1] = names[j-1], names[j]
+			}
+		}
+		return names
+	}
+	// Long lists (the reverse dependencies of libc and the like): mark
+	// their ranks in a bit set and read it back in order.
+	bits := make([]uint64, (len(db.byRank)+63)/64)
+	for _, x := range names {
+		r := rank[x.id]
+		bits[r/64] |= 1 << (r % 64)
+	}
+	names = names[:0]
+	for w, word := range bits {
+		for word != 0 {
+			b := mathbits.TrailingZeros64(word)
+			word &^= 1 << b
+			names = append(names, db.byRank[w*64+b])
+		}
+	}
+	return names
+}
+
+func (db *DB) rdepends(n *Name) []*Name {
+	db.computeReverse(n)
+	return n.rdepends
+}
+
+func (db *DB) rinstallIf(n *Name) []*Name {
+	db.computeReverse(n)
+	return n.rinstallIf
+}
+
+// hashRanks gives each name its position in apk's name hash table walk:
+// by bucket (murmur3 of the name, seed 5381, modulo 20000 buckets), and
+// within a bucket the most recently created first.
+func (db *DB) hashRanks() []int32 {
+	const buckets = 20000
+	count := make([]int32, buckets+1)
+	bucket := make([]uint16, len(db.nameList))
+	for i, n := range db.nameList {
+		b := murmur3(n.Name, 5381) % buckets
+		bucket[i] = uint16(b)
+		count[b+1]++
+	}
+	for i := 1; i <= buckets; i++ {
+		count[i] += count[i-1]
+	}
+	rank := make([]int32, len(db.nameList))
+	db.byRank = make([]*Name, len(db.nameList))
+	for i := len(db.nameList) - 1; i >= 0; i-- {
+		b := bucket[i]
+		rank[i] = count[b]
+		db.byRank[count[b]] = db.nameList[i]
+		count[b]++
+	}
+	return rank
 }
 
 // InstalledPackages returns the installed packages in database order.
@@ -389,8 +501,8 @@ func (db *DB) PinningMaskRepos(mask uint32) uint32 {
 func (db *DB) SetNameFlags(name *Name, flags, inheritable uint16) {
 	name.solverFlagsSet = true
 	for _, p := range name.Providers {
-		p.Pkg.ss.solverFlags |= flags
-		p.Pkg.ss.solverFlagsInheritable |= inheritable
+		p.Pkg.presetFlags |= flags
+		p.Pkg.presetInheritable |= inheritable
 	}
 }
 
@@ -399,7 +511,7 @@ func (db *DB) nextGenid() uint32 {
 	return db.genid
 }
 
-func murmur3(key []byte, seed uint32) uint32 {
+func murmur3(key string, seed uint32) uint32 {
 	const c1, c2 = 0xcc9e2d51, 0x1b873593
 	h := seed
 	n := len(key) / 4

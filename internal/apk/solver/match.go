@@ -178,8 +178,12 @@ func (db *DB) foreachReverseDependencyIn(pkg *Pkg, rdepends []*Name, match uint3
 // foreachReverseDependency visits the packages depending on pkg or on one of
 // the names it provides (apk_pkg_foreach_reverse_dependency).
 func (db *DB) foreachReverseDependency(pkg *Pkg, match uint32, cb depCallback) {
-	db.foreachReverseDependencyIn(pkg, pkg.Name.rdepends, match, cb)
+	db.foreachReverseDependencyIn(pkg, db.rdepends(pkg.Name), match, cb)
 	for _, p := range pkg.Provides {
-		db.foreachReverseDependencyIn(pkg, p.Name.rdepends, match, cb)
+		db.foreachReverseDependencyIn(pkg, db.rdepends(p.Name), match, cb)
 	}
 }
+
+// WorldString renders a world dependency with its repository tag, as
+// /etc/apk/world holds it.
+func (db *DB) WorldString(d *Dep) string { return db.depWorldString(d) }

@@ -229,10 +229,7 @@ func (db *DB) matchNames(args []string, cb func(arg string, name *Name)) {
 }
 
 func (db *DB) sortedNames() []*Name {
-	names := make([]*Name, 0, len(db.names))
-	for _, n := range db.names {
-		names = append(names, n)
-	}
+	names := append([]*Name(nil), db.nameList...)
 	sort.Slice(names, func(i, j int) bool { return nameCmpDisplay(names[i].Name, names[j].Name) < 0 })
 	return names
 }

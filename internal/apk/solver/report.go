@@ -236,7 +236,7 @@ func (ps *printState) analyzeMissingName(name *Name) {
 		ps.i.word(fmt.Sprintf("world[%s]", d0.String()))
 	}
 	genid := ps.db.nextGenid()
-	for _, name0 := range name.rdepends {
+	for _, name0 := range ps.db.rdepends(name) {
 		for _, p0 := range name0.Providers {
 			if !p0.Pkg.marked {
 				continue
@@ -276,8 +276,8 @@ func (ps *printState) analyzeDeps(deps []Dep) {
 	}
 }
 
-func discoverReverseIif(name *Name) {
-	for _, name0 := range name.rinstallIf {
+func (db *DB) discoverReverseIif(name *Name) {
+	for _, name0 := range db.rinstallIf(name) {
 		for _, p := range name0.Providers {
 			if !p.Pkg.marked || len(p.Pkg.InstallIf) == 0 {
 				continue
@@ -290,9 +290,9 @@ func discoverReverseIif(name *Name) {
 				}
 			}
 			if ok {
-				discoverReportName(p.Pkg.Name, stateInstallIf)
+				db.discoverReportName(p.Pkg.Name, stateInstallIf)
 				for _, d := range p.Pkg.Provides {
-					discoverReportName(d.Name, stateInstallIf)
+					db.discoverReportName(d.Name, stateInstallIf)
 				}
 			}
 		}
@@ -311,7 +311,7 @@ func isNameConcrete(pkg *Pkg, name *Name) bool {
 	return false
 }
 
-func discoverReportName(name *Name, pkgState int) {
+func (db *DB) discoverReportName(name *Name, pkgState int) {
 	for _, p := range name.Providers {
 		state := pkgState
 		if !p.Pkg.marked {
@@ -333,22 +333,22 @@ func discoverReportName(name *Name, pkgState int) {
 			}
 			d.Name.stateInt |= depState
 		}
-		discoverReportDeps(p.Pkg.Depends)
+		db.discoverReportDeps(p.Pkg.Depends)
 		if state == statePresent || state == stateInstallIf {
-			discoverReverseIif(p.Pkg.Name)
+			db.discoverReverseIif(p.Pkg.Name)
 			for _, d := range p.Pkg.Provides {
-				discoverReverseIif(d.Name)
+				db.discoverReverseIif(d.Name)
 			}
 		}
 	}
 }
 
-func discoverReportDeps(deps []Dep) {
+func (db *DB) discoverReportDeps(deps []Dep) {
 	for _, d := range deps {
 		if d.Conflict {
 			continue
 		}
-		discoverReportName(d.Name, statePresent)
+		db.discoverReportName(d.Name, statePresent)
 	}
 }
 
@@ -362,7 +362,7 @@ func (db *DB) PrintErrors(cs *Changeset, world []Dep, out Output) {
 			c.New.marked = true
 		}
 	}
-	discoverReportDeps(world)
+	db.discoverReportDeps(world)
 
 	ps := &printState{db: db, world: world, i: indentWriter{w: out.Stderr, width: out.width()}}
 	ps.analyzeDeps(world)
@@ -379,7 +379,7 @@ func (db *DB) PrintErrors(cs *Changeset, world []Dep, out Output) {
 }
 
 func (db *DB) clearReportState() {
-	for _, n := range db.names {
+	for _, n := range db.nameList {
 		n.stateInt = 0
 		for _, p := range n.Providers {
 			p.Pkg.marked = false

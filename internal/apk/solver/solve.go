@@ -17,7 +17,7 @@ type solverState struct {
 	solverFlagsInherit uint16
 	pinningInherit     uint32
 	defaultRepos       uint32
-	orderID            int
+	orderID            int32
 	ignoreConflict     bool
 }
 
@@ -71,7 +71,7 @@ func (ss *solverState) queueUnresolved(name *Name) {
 }
 
 func (ss *solverState) reevaluateReverseDeps(name *Name) {
-	for _, name0 := range name.rdepends {
+	for _, name0 := range ss.db.rdepends(name) {
 		if !name0.ss.seen {
 			continue
 		}
@@ -81,7 +81,7 @@ func (ss *solverState) reevaluateReverseDeps(name *Name) {
 }
 
 func (ss *solverState) reevaluateReverseInstallIf(name *Name) {
-	for _, name0 := range name.rinstallIf {
+	for _, name0 := range ss.db.rinstallIf(name) {
 		if !name0.ss.seen || name0.ss.noIif {
 			continue
 		}
@@ -165,7 +165,7 @@ func (ss *solverState) discoverName(name *Name) {
 	}
 	for _, p := range name.Providers {
 		pkg := p.Pkg
-		for _, name0 := range pkg.Name.rinstallIf {
+		for _, name0 := range ss.db.rinstallIf(pkg.Name) {
 			ss.discoverName(name0)
 		}
 		for _, dep := range pkg.Provides {
@@ -173,7 +173,7 @@ func (ss *solverState) discoverName(name *Name) {
 				continue
 			}
 			ss.discoverName(dep.Name)
-			for _, name0 := range dep.Name.rinstallIf {
+			for _, name0 := range ss.db.rinstallIf(dep.Name) {
 				ss.discoverName(name0)
 			}
 		}
@@ -250,7 +250,7 @@ next:
 	}
 }
 
-func mergeIndex(index *int, numOptions int) bool {
+func mergeIndex(index *int32, numOptions int32) bool {
 	if *index != numOptions {
 		return false
 	}
@@ -258,7 +258,7 @@ func mergeIndex(index *int, numOptions int) bool {
 	return true
 }
 
-func mergeIndexComplete(index *int, numOptions int) bool {
+func mergeIndexComplete(index *int32, numOptions int32) bool {
 	ret := *index == numOptions
 	*index = 0
 	return ret
@@ -273,7 +273,7 @@ func isProviderAutoSelectable(p Provider) bool {
 
 func (ss *solverState) reconsiderName(name *Name) {
 	var firstCandidate *Pkg
-	numOptions, numTagNotOK := 0, 0
+	var numOptions, numTagNotOK int32
 	hasIif, noIif := false, true
 
 	reevaluateDeps := name.ss.reevaluateDeps
@@ -404,7 +404,7 @@ func (ss *solverState) reconsiderName(name *Name) {
 	}
 
 	name.ss.reverseDepsDone = true
-	for _, name0 := range name.rdepends {
+	for _, name0 := range ss.db.rdepends(name) {
 		if name0.ss.seen && !name0.ss.locked {
 			name.ss.reverseDepsDone = false
 			break
@@ -463,7 +463,7 @@ func (ss *solverState) compareProviders(pA, pB Provider) int {
 		if r := b2i(pkgA.ss.dependenciesUsed) - b2i(pkgB.ss.dependenciesUsed); r != 0 {
 			return r
 		}
-		if r := pkgB.ss.conflicts - pkgA.ss.conflicts; r != 0 {
+		if r := int(pkgB.ss.conflicts - pkgA.ss.conflicts); r != 0 {
 			return r
 		}
 		// Prefer installed on self-upgrade
@@ -630,7 +630,7 @@ func compareNameDequeue(a, b *Name) int {
 	if r := b2i(a.solverFlagsSet) - b2i(b.solverFlagsSet); r != 0 {
 		return -r
 	}
-	return b.ss.orderID - a.ss.orderID
+	return int(b.ss.orderID - a.ss.orderID)
 }
 
 // nameCmpDisplay orders names as apk displays them: case-insensitively,
@@ -642,12 +642,32 @@ func nameCmpDisplay(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-func (db *DB) resetSolverState() {
-	for _, n := range db.names {
-		n.ss = nameState{}
-		for _, p := range n.Providers {
-			p.Pkg.ss = pkgState{}
+// attachSolverState gives every name and package fresh solver state for
+// one solve, from two arenas that are dropped afterwards.
+func (db *DB) attachSolverState(withPresets bool) {
+	names := make([]nameState, len(db.nameList))
+	for i, n := range db.nameList {
+		n.ss = &names[i]
+	}
+	pkgs := make([]pkgState, len(db.pkgList))
+	for i, p := range db.pkgList {
+		p.ss = &pkgs[i]
+		if withPresets {
+			p.ss.solverFlags = p.presetFlags
+			p.ss.solverFlagsInheritable = p.presetInheritable
 		}
+	}
+}
+
+// detachSolverState drops the solver state, and the preset flags with it:
+// apk clears them after each solve.
+func (db *DB) detachSolverState() {
+	for _, n := range db.nameList {
+		n.ss = nil
+	}
+	for _, p := range db.pkgList {
+		p.ss = nil
+		p.presetFlags, p.presetInheritable = 0, 0
 	}
 }
 
@@ -658,7 +678,9 @@ func (db *DB) Solve(flags uint16, world []Dep) (*Changeset, int) {
 	sort.SliceStable(world, func(i, j int) bool {
 		return nameCmpDisplay(world[i].Name.Name, world[j].Name.Name) < 0
 	})
+	withPresets := true
 	for {
+		db.attachSolverState(withPresets)
 		cs := &Changeset{}
 		ss := &solverState{
 			db:             db,
@@ -711,10 +733,13 @@ func (db *DB) Solve(flags uint16, world []Dep) (*Changeset, int) {
 					world[i].broken = true
 				}
 			}
-			db.resetSolverState()
+			// apk wipes all solver state before retrying, the flags
+			// set for named packages included.
+			db.detachSolverState()
+			withPresets = false
 			continue
 		}
-		db.resetSolverState()
+		db.detachSolverState()
 		return cs, ss.errors
 	}
 }

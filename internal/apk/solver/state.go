@@ -26,10 +26,10 @@ type nameState struct {
 	installedName *Name
 	installedPkg  *Pkg
 
-	orderID            int
-	requirers          int
-	mergeDepends       int
-	mergeProvides      int
+	orderID            int32
+	requirers          int32
+	mergeDepends       int32
+	mergeProvides      int32
 	seen               bool
 	locked             bool
 	changesetProcessed bool
@@ -45,7 +45,7 @@ type nameState struct {
 }
 
 type pkgState struct {
-	conflicts              int
+	conflicts              int32
 	pinningAllowed         uint32
 	pinningPreferred       uint32
 	solverFlags            uint16
