@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 )
 
@@ -72,6 +73,7 @@ checking cairn against apk-tools. Options and output follow apk-tools 2.14.`,
 		newAPKDelCommand(g, o),
 		newAPKFixCommand(g, o),
 		newAPKUpgradeCommand(g, o),
+		newAPKResolveCommand(g, o),
 	)
 	return cmd
 }
@@ -93,5 +95,12 @@ func apkError(g *Globals, err error) error {
 		return reported(ee.code, ee.err)
 	}
 	fmt.Fprintf(g.Stderr, "ERROR: %v\n", err)
-	return reported(ExitFailure, err)
+	code := ExitFailure
+	switch {
+	case isUsageError(err):
+		code = ExitUsage
+	case apkfile.IsUntrusted(err):
+		code = ExitUntrusted
+	}
+	return reported(code, err)
 }

@@ -23,9 +23,30 @@ type SignedIndex struct {
 
 const maxIndexSize = 256 << 20
 
-// ReadIndex verifies and unpacks an APKINDEX.tar.gz. The signature
-// (first gzip member) covers every byte after it.
-func ReadIndex(data []byte, o Options) (*SignedIndex, error) {
+// IndexReader streams the APKINDEX text of a verified index archive.
+type IndexReader struct {
+	// Description is the repository's description, when the archive holds
+	// it before the index (as apk writes it).
+	Description string
+	// Signer is the key whose signature verified, "" if untrusted indexes
+	// were allowed and none did.
+	Signer string
+	tr     *tar.Reader
+}
+
+// Read reads the APKINDEX text.
+func (ir *IndexReader) Read(p []byte) (int, error) {
+	n, err := ir.tr.Read(p)
+	if err != nil && err != io.EOF {
+		err = truncatedIndex(err)
+	}
+	return n, err
+}
+
+// OpenIndex verifies an APKINDEX.tar.gz (the signature in its first gzip
+// member covers every byte after it) and returns a reader positioned at its
+// APKINDEX text, which is decompressed as it is read.
+func OpenIndex(data []byte, o Options) (*IndexReader, error) {
 	br := bytes.NewReader(data)
 	zr, err := gzip.NewReader(br)
 	if err != nil {
@@ -53,7 +74,7 @@ func ReadIndex(data []byte, o Options) (*SignedIndex, error) {
 		return nil, err
 	}
 
-	idx := &SignedIndex{}
+	ir := &IndexReader{}
 	body := rest
 	if !isSig {
 		if !o.AllowUntrusted {
@@ -73,42 +94,46 @@ func ReadIndex(data []byte, o Options) (*SignedIndex, error) {
 		if err != nil && !o.AllowUntrusted {
 			return nil, fmt.Errorf("index signature: %w", err)
 		}
-		idx.Signer = signer
+		ir.Signer = signer
 	}
 
 	zr2, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
 		return nil, truncatedIndex(err)
 	}
-	tr := tar.NewReader(io.LimitReader(zr2, maxIndexSize))
-	found := false
+	ir.tr = tar.NewReader(io.LimitReader(zr2, maxIndexSize))
 	for {
-		h, err := tr.Next()
+		h, err := ir.tr.Next()
 		if err == io.EOF {
-			break
+			return nil, formatErrorf("index archive has no APKINDEX file")
 		}
 		if err != nil {
 			return nil, truncatedIndex(err)
 		}
 		switch h.Name {
 		case "APKINDEX":
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				return nil, truncatedIndex(err)
-			}
-			idx.Text, found = string(b), true
+			return ir, nil
 		case "DESCRIPTION":
-			b, err := io.ReadAll(tr)
+			b, err := io.ReadAll(io.LimitReader(ir.tr, 4096))
 			if err != nil {
 				return nil, truncatedIndex(err)
 			}
-			idx.Description = strings.TrimSpace(string(b))
+			ir.Description = strings.TrimSpace(string(b))
 		}
 	}
-	if !found {
-		return nil, formatErrorf("index archive has no APKINDEX file")
+}
+
+// ReadIndex verifies and unpacks an APKINDEX.tar.gz whole.
+func ReadIndex(data []byte, o Options) (*SignedIndex, error) {
+	ir, err := OpenIndex(data, o)
+	if err != nil {
+		return nil, err
 	}
-	return idx, nil
+	text, err := io.ReadAll(ir)
+	if err != nil {
+		return nil, err
+	}
+	return &SignedIndex{Text: string(text), Description: ir.Description, Signer: ir.Signer}, nil
 }
 
 func truncatedIndex(err error) error {

@@ -36,11 +36,8 @@ type Name struct {
 	id        int32 // index in DB.nameList
 	seq       int32 // creation order
 	Providers []Provider
-	// Reverse dependencies: the names whose providers depend on (or
-	// install_if) this name, in apk's order. See DB.rdepends.
-	rdepends        []*Name
-	rinstallIf      []*Name
-	reverseComputed bool
+	// rev holds the reverse dependencies once computed (DB.rdepends).
+	rev *reverseLists
 
 	autoSelectVirtual bool
 	solverFlagsSet    bool
@@ -56,15 +53,22 @@ type Provider struct {
 	Version string
 }
 
+// reverseLists are the names whose providers depend on (rdepends) or
+// name in install_if (rinstallIf) a name, in apk's order.
+type reverseLists struct {
+	rdepends   []*Name
+	rinstallIf []*Name
+}
+
 // Dep is a dependency with its name resolved in a DB.
 type Dep struct {
 	Name     *Name
 	Version  string
-	Mask     int
+	Mask     int8
 	Conflict bool
 	Fuzzy    bool
-	Tag      int // repository tag id
 	broken   bool
+	Tag      int16 // repository tag id
 }
 
 // Pkg is a package known to a DB, from a repository, the cache or the
@@ -201,10 +205,10 @@ func (db *DB) ResolveDep(d apk.Dependency) Dep {
 	return Dep{
 		Name:     db.GetName(d.Name),
 		Version:  d.Version,
-		Mask:     d.Mask,
+		Mask:     int8(d.Mask),
 		Conflict: d.Conflict,
 		Fuzzy:    d.Fuzzy,
-		Tag:      db.TagID(d.Tag),
+		Tag:      int16(db.TagID(d.Tag)),
 	}
 }
 
@@ -301,19 +305,17 @@ func addNameOnce(list []*Name, n *Name) []*Name {
 // for packages added after the database is open.
 func (db *DB) addRdepends(pkg *Pkg) {
 	for _, d := range pkg.Depends {
-		db.computeReverse(d.Name)
-		rn := d.Name
-		rn.rdepends = addNameOnce(rn.rdepends, pkg.Name)
+		rev := db.reverse(d.Name)
+		rev.rdepends = addNameOnce(rev.rdepends, pkg.Name)
 		for _, p := range pkg.Provides {
-			rn.rdepends = addNameOnce(rn.rdepends, p.Name)
+			rev.rdepends = addNameOnce(rev.rdepends, p.Name)
 		}
 	}
 	for _, d := range pkg.InstallIf {
-		db.computeReverse(d.Name)
-		rn := d.Name
-		rn.rinstallIf = addNameOnce(rn.rinstallIf, pkg.Name)
+		rev := db.reverse(d.Name)
+		rev.rinstallIf = addNameOnce(rev.rinstallIf, pkg.Name)
 		for _, p := range pkg.Provides {
-			rn.rinstallIf = addNameOnce(rn.rinstallIf, p.Name)
+			rev.rinstallIf = addNameOnce(rev.rinstallIf, p.Name)
 		}
 	}
 }
@@ -368,18 +370,18 @@ func (db *DB) CompleteOpen() {
 	db.openComplete = true
 }
 
-// computeReverse fills a name's reverse dependency lists from the index
-// built when the database was opened.
-func (db *DB) computeReverse(n *Name) {
-	if n.reverseComputed {
-		return
+// reverse returns a name's reverse dependency lists, filling them on
+// first use from the index built when the database was opened.
+func (db *DB) reverse(n *Name) *reverseLists {
+	if n.rev != nil {
+		return n.rev
 	}
-	n.reverseComputed = true
-	if int(n.id) >= db.openNames {
-		return
+	n.rev = &reverseLists{}
+	if int(n.id) < db.openNames {
+		n.rev.rdepends = db.reverseNames(db.revDeps, n)
+		n.rev.rinstallIf = db.reverseNames(db.revIif, n)
 	}
-	n.rdepends = db.reverseNames(db.revDeps, n)
-	n.rinstallIf = db.reverseNames(db.revIif, n)
+	return n.rev
 }
 
 // reverseNames lists the names provided by the packages in ri for n,
@@ -434,15 +436,9 @@ func (db *DB) reverseNames(ri reverseIndex, n *Name) []*Name {
 	return names
 }
 
-func (db *DB) rdepends(n *Name) []*Name {
-	db.computeReverse(n)
-	return n.rdepends
-}
+func (db *DB) rdepends(n *Name) []*Name { return db.reverse(n).rdepends }
 
-func (db *DB) rinstallIf(n *Name) []*Name {
-	db.computeReverse(n)
-	return n.rinstallIf
-}
+func (db *DB) rinstallIf(n *Name) []*Name { return db.reverse(n).rinstallIf }
 
 // hashRanks gives each name its position in apk's name hash table walk:
 // by bucket (murmur3 of the name, seed 5381, modulo 20000 buckets), and

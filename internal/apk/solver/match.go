@@ -24,7 +24,7 @@ func (d *Dep) matchesChecksum(pkg *Pkg) bool {
 }
 
 func (d *Dep) versionMatches(have string) bool {
-	return apk.CompareVersionsFuzzy(have, d.Version, d.Fuzzy)&d.Mask != 0
+	return apk.CompareVersionsFuzzy(have, d.Version, d.Fuzzy)&int(d.Mask) != 0
 }
 
 // isProvidedBy reports whether provider p satisfies d (apk_dep_is_provided).
@@ -96,7 +96,7 @@ func (d *Dep) String() string {
 		s = "!" + s
 	}
 	if d.Version != "" {
-		s += apk.VersionOpString(d.Mask) + d.Version
+		s += apk.VersionOpString(int(d.Mask)) + d.Version
 	}
 	return s
 }
@@ -106,11 +106,11 @@ func (db *DB) depWorldString(d *Dep) string {
 	if d.Conflict {
 		s = "!" + s
 	}
-	if d.Tag > 0 && d.Tag < len(db.Tags) {
+	if d.Tag > 0 && int(d.Tag) < len(db.Tags) {
 		s += db.Tags[d.Tag].Tag
 	}
 	if d.Version != "" {
-		s += apk.VersionOpString(d.Mask) + d.Version
+		s += apk.VersionOpString(int(d.Mask)) + d.Version
 	}
 	return s
 }

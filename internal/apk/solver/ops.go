@@ -168,7 +168,7 @@ func (s *Session) Add(args []string, o AddOptions) error {
 		} else {
 			virtpkg.Depends = depsAdd(virtpkg.Depends, dep)
 			virtpkg.Info.Depends = append(virtpkg.Info.Depends, apk.Dependency{
-				Name: dep.Name.Name, Version: dep.Version, Mask: dep.Mask, Conflict: dep.Conflict, Fuzzy: dep.Fuzzy,
+				Name: dep.Name.Name, Version: dep.Version, Mask: int(dep.Mask), Conflict: dep.Conflict, Fuzzy: dep.Fuzzy,
 			})
 		}
 	}
