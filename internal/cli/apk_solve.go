@@ -1,7 +1,8 @@
 package cli
 
 import (
-	"fmt"
+	"context"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,7 @@ import (
 
 // apkSession opens the database the options describe and returns a
 // session that commits into it (or only prints, with --simulate).
-func apkSession(g *Globals, o *APKOptions) (*solver.Session, error) {
+func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*solver.Session, error) {
 	out := solver.Output{Stdout: g.Stdout, Stderr: g.Stderr}
 	if o.testMode() {
 		db, err := database.OpenTest(database.TestOptions{
@@ -32,7 +33,28 @@ func apkSession(g *Globals, o *APKOptions) (*solver.Session, error) {
 			Now:       time.Unix(database.TestModeTime, 0),
 		}, nil
 	}
-	return nil, usagef("installing into a root is not available yet; use the --test-* options")
+	d, err := openAPKDatabase(ctx, g, o, true, initdb, o.Simulate)
+	if err != nil {
+		return nil, err
+	}
+	d.DB.ForceBrokenWorld = o.Force || o.ForceBrokenWorld
+	s := &solver.Session{DB: d.DB, Out: out, Now: buildTime(g)}
+	if o.Simulate {
+		s.Committer = solver.Simulation{Out: out}
+		return s, nil
+	}
+	return nil, usagef("installing into a root is not available yet; use --simulate")
+}
+
+// buildTime is SOURCE_DATE_EPOCH when set, so builds are reproducible,
+// else the current time.
+func buildTime(g *Globals) time.Time {
+	if v := g.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.Unix(n, 0)
+		}
+	}
+	return time.Now()
 }
 
 func newAPKAddCommand(g *Globals, o *APKOptions) *cobra.Command {
@@ -42,11 +64,10 @@ func newAPKAddCommand(g *Globals, o *APKOptions) *cobra.Command {
 		Use:   "add [options] PACKAGE...",
 		Short: "Add packages to the world and install them",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := apkSession(g, o)
+			s, err := apkSession(cmd.Context(), g, o, initdb)
 			if err != nil {
 				return apkError(g, err)
 			}
-			_ = initdb
 			return apkError(g, s.Add(args, ao))
 		},
 	}
@@ -64,7 +85,7 @@ func newAPKDelCommand(g *Globals, o *APKOptions) *cobra.Command {
 		Use:   "del [options] PACKAGE...",
 		Short: "Remove packages from the world and uninstall what is no longer needed",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := apkSession(g, o)
+			s, err := apkSession(cmd.Context(), g, o, false)
 			if err != nil {
 				return apkError(g, err)
 			}
@@ -81,7 +102,7 @@ func newAPKFixCommand(g *Globals, o *APKOptions) *cobra.Command {
 		Use:   "fix [options] [PACKAGE...]",
 		Short: "Reinstall or upgrade packages (by default the broken ones) without changing the world",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := apkSession(g, o)
+			s, err := apkSession(cmd.Context(), g, o, false)
 			if err != nil {
 				return apkError(g, err)
 			}
@@ -102,7 +123,7 @@ func newAPKUpgradeCommand(g *Globals, o *APKOptions) *cobra.Command {
 		Use:   "upgrade [options] [PACKAGE...]",
 		Short: "Upgrade installed packages",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := apkSession(g, o)
+			s, err := apkSession(cmd.Context(), g, o, false)
 			if err != nil {
 				return apkError(g, err)
 			}
@@ -119,5 +140,3 @@ func newAPKUpgradeCommand(g *Globals, o *APKOptions) *cobra.Command {
 	f.BoolVar(&uo.SelfUpgradeOnly, "self-upgrade-only", false, "only upgrade apk-tools and what it needs")
 	return cmd
 }
-
-var _ = fmt.Sprintf
