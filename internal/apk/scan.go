@@ -3,8 +3,10 @@ package apk
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // RawDeps holds a record's dependency fields unparsed ("D:", "p:", "i:"),
@@ -15,68 +17,58 @@ type RawDeps struct {
 
 // ScanOptions tune ScanIndex.
 type ScanOptions struct {
-	// DropDescriptive drops the descriptive fields (T: description, U: url,
-	// m: maintainer, c: commit), which choosing and installing packages
-	// never need, to save memory on large indexes.
+	// DropDescriptive drops the descriptive fields (T: description, U:
+	// url, m: maintainer, c: commit), which choosing and installing
+	// packages never need, to save memory on large indexes.
 	DropDescriptive bool
+	// Intern, when set, returns a shared copy of a short, often repeated
+	// value (package name, arch, license, origin).
+	Intern func([]byte) string
 }
 
 // ScanIndex reads an APKINDEX text stream record by record and calls fn
 // with each package and its unparsed dependency fields. It keeps no more
-// than one record in memory: each package's strings share one allocation,
-// and packages are allocated in blocks. The Package's dependency lists
-// are left nil; parse raw with EachDependency (or ParseDependencies).
+// than one record in memory. Numeric fields and the checksum are decoded on
+// the fly; the remaining strings of a package share one allocation and
+// packages are allocated in blocks. The Package's dependency lists are
+// left nil: parse raw with EachDependency or ParseDependencies.
 func ScanIndex(r io.Reader, o ScanOptions, fn func(p *Package, raw RawDeps) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var (
-		buf    []byte // the kept lines of the current record, "X:value\n" each
-		starts []int  // start offset of each kept line in buf
-		nums   []int  // its line number
-		lines  []recordLine
-		slab   []Package
-		lineNo int
-	)
-	flush := func() error {
-		if len(starts) == 0 {
-			return nil
-		}
-		s := string(buf)
-		lines = lines[:0]
-		for i, st := range starts {
-			end := len(s)
-			if i+1 < len(starts) {
-				end = starts[i+1]
-			}
-			lines = append(lines, recordLine{Field: s[st], Value: s[st+2 : end-1], Line: nums[i]})
-		}
-		if len(slab) == 0 {
-			slab = make([]Package, 256)
-		}
-		p := &slab[0]
-		slab = slab[1:]
-		var raw RawDeps
-		for _, l := range lines {
-			switch l.Field {
-			case 'D':
-				raw.Depends = joinDeps(raw.Depends, l.Value)
-				continue
-			case 'p':
-				raw.Provides = joinDeps(raw.Provides, l.Value)
-				continue
-			case 'i':
-				raw.InstallIf = joinDeps(raw.InstallIf, l.Value)
-				continue
-			}
-			if _, err := applyIndexField(p, l); err != nil {
-				return err
-			}
-		}
-		if p.Name == "" || p.Version == "" {
-			return &IndexError{Line: nums[0], Msg: "record has no P: name or V: version"}
-		}
-		buf, starts, nums = buf[:0], starts[:0], nums[:0]
-		return fn(p, raw)
+	sc := &indexScanner{o: o, fn: fn}
+	if sc.o.Intern == nil {
+		sc.o.Intern = func(b []byte) string { return string(b) }
 	}
+	return sc.run(r)
+}
+
+type indexScanner struct {
+	o  ScanOptions
+	fn func(p *Package, raw RawDeps) error
+
+	cur    *Package
+	buf    []byte // the string fields of the current record, "X:value\n" each
+	starts []int  // start offset of each kept line in buf
+	nums   []int  // its line number
+	first  int
+	slab   []Package
+	sums   []byte
+	lines  []recordLine
+	lineNo int
+}
+
+func (sc *indexScanner) pkg() *Package {
+	if sc.cur == nil {
+		if len(sc.slab) == 0 {
+			sc.slab = make([]Package, 256)
+		}
+		sc.cur = &sc.slab[0]
+		sc.slab = sc.slab[1:]
+		sc.first = sc.lineNo
+	}
+	return sc.cur
+}
+
+func (sc *indexScanner) run(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -89,31 +81,126 @@ func ScanIndex(r io.Reader, o ScanOptions, fn func(p *Package, raw RawDeps) erro
 			line = long
 		}
 		if len(line) > 0 {
-			lineNo++
-			l := bytes.TrimSuffix(line, []byte{'\n'})
-			if len(l) < 2 {
-				if ferr := flush(); ferr != nil {
-					return ferr
-				}
-			} else {
-				if l[1] != ':' {
-					return &IndexError{Line: lineNo, Msg: fmt.Sprintf("%q is not a \"X:value\" line", truncate(string(l), 40))}
-				}
-				if !(o.DropDescriptive && (l[0] == 'T' || l[0] == 'U' || l[0] == 'm' || l[0] == 'c')) {
-					starts = append(starts, len(buf))
-					nums = append(nums, lineNo)
-					buf = append(buf, l...)
-					buf = append(buf, '\n')
-				}
+			sc.lineNo++
+			if lerr := sc.line(bytes.TrimSuffix(line, []byte{'\n'})); lerr != nil {
+				return lerr
 			}
 		}
 		if err == io.EOF {
-			return flush()
+			return sc.flush()
 		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+func (sc *indexScanner) line(l []byte) error {
+	if len(l) < 2 {
+		return sc.flush()
+	}
+	if l[1] != ':' {
+		return &IndexError{Line: sc.lineNo, Msg: fmt.Sprintf("%q is not a \"X:value\" line", truncate(string(l), 40))}
+	}
+	p := sc.pkg()
+	v := l[2:]
+	var err error
+	switch l[0] {
+	case 'P':
+		p.Name = sc.o.Intern(v)
+	case 'A':
+		p.Arch = sc.o.Intern(v)
+	case 'L':
+		p.License = sc.o.Intern(v)
+	case 'o':
+		p.Origin = sc.o.Intern(v)
+	case 'C':
+		p.Checksum, err = sc.checksum(v)
+	case 'S':
+		p.Size, err = strconv.ParseInt(string(v), 10, 64)
+	case 'I':
+		p.InstalledSize, err = strconv.ParseInt(string(v), 10, 64)
+	case 't':
+		p.BuildTime, err = strconv.ParseInt(string(v), 10, 64)
+	case 'k':
+		var k int64
+		k, err = strconv.ParseInt(string(v), 10, 32)
+		p.ProviderPriority = int(k)
+	case 'T', 'U', 'm', 'c':
+		if !sc.o.DropDescriptive {
+			sc.keep(l)
+		}
+	default:
+		sc.keep(l)
+	}
+	if err != nil {
+		return &IndexError{Line: sc.lineNo, Msg: fmt.Sprintf("field %c: %v", l[0], err)}
+	}
+	return nil
+}
+
+// checksum decodes a "Q1" SHA-1 into a block of checksums; other
+// encodings take the general path.
+func (sc *indexScanner) checksum(v []byte) (Checksum, error) {
+	if len(v) == 30 && v[0] == 'Q' && v[1] == '1' {
+		if len(sc.sums) < 20 {
+			sc.sums = make([]byte, 20*256)
+		}
+		n, err := base64.StdEncoding.Decode(sc.sums[:20], v[2:])
+		if err == nil && n == 20 {
+			c := Checksum(sc.sums[:20:20])
+			sc.sums = sc.sums[20:]
+			return c, nil
+		}
+	}
+	if len(v) == 0 {
+		return nil, nil
+	}
+	return ParseChecksum(string(v))
+}
+
+func (sc *indexScanner) keep(l []byte) {
+	sc.starts = append(sc.starts, len(sc.buf))
+	sc.nums = append(sc.nums, sc.lineNo)
+	sc.buf = append(sc.buf, l...)
+	sc.buf = append(sc.buf, '\n')
+}
+
+func (sc *indexScanner) flush() error {
+	p := sc.cur
+	if p == nil {
+		return nil
+	}
+	s := string(sc.buf)
+	sc.lines = sc.lines[:0]
+	for i, st := range sc.starts {
+		end := len(s)
+		if i+1 < len(sc.starts) {
+			end = sc.starts[i+1]
+		}
+		sc.lines = append(sc.lines, recordLine{Field: s[st], Value: s[st+2 : end-1], Line: sc.nums[i]})
+	}
+	var raw RawDeps
+	for _, l := range sc.lines {
+		switch l.Field {
+		case 'D':
+			raw.Depends = joinDeps(raw.Depends, l.Value)
+		case 'p':
+			raw.Provides = joinDeps(raw.Provides, l.Value)
+		case 'i':
+			raw.InstallIf = joinDeps(raw.InstallIf, l.Value)
+		default:
+			if _, err := applyIndexField(p, l); err != nil {
+				return err
+			}
+		}
+	}
+	if p.Name == "" || p.Version == "" {
+		return &IndexError{Line: sc.first, Msg: "record has no P: name or V: version"}
+	}
+	sc.cur = nil
+	sc.buf, sc.starts, sc.nums = sc.buf[:0], sc.starts[:0], sc.nums[:0]
+	return sc.fn(p, raw)
 }
 
 func joinDeps(have, more string) string {

@@ -211,19 +211,23 @@ func (ss *solverState) csetGenDep(ppkg *Pkg, dep *Dep) {
 
 func (ss *solverState) generateChangeset(world []Dep) {
 	db := ss.db
-	for _, n := range db.nameList {
+	for _, n := range ss.touched {
 		n.ss.installedPkg = nil
 		n.ss.installedName = nil
 		n.ss.requirers = 0
 	}
 	for _, pkg := range db.installed {
-		pkg.Name.ss.installedPkg = pkg
-		pkg.Name.ss.installedName = pkg.Name
+		st := ss.st(pkg.Name)
+		st.installedPkg = pkg
+		st.installedName = pkg.Name
 		for _, d := range pkg.Provides {
 			if d.Version != "" {
-				d.Name.ss.installedName = pkg.Name
+				ss.st(d.Name).installedName = pkg.Name
 			}
 		}
+	}
+	for i := range world {
+		ss.st(world[i].Name)
 	}
 	for _, pkg := range db.installed {
 		ss.csetTrackDepsAdded(pkg)

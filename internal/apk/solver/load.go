@@ -39,7 +39,21 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 		})
 		return out[:i:i]
 	}
-	err := apk.ScanIndex(r, apk.ScanOptions{DropDescriptive: true}, func(info *apk.Package, raw apk.RawDeps) error {
+	intern := map[string]string{}
+	internBytes := func(b []byte) string {
+		if s, ok := intern[string(b)]; ok {
+			return s
+		}
+		// Package names are the DB's names; other values (arch, license,
+		// origin) repeat across packages.
+		if nm, ok := db.names[string(b)]; ok {
+			return nm.Name
+		}
+		s := string(b)
+		intern[s] = s
+		return s
+	}
+	err := apk.ScanIndex(r, apk.ScanOptions{DropDescriptive: true, Intern: internBytes}, func(info *apk.Package, raw apk.RawDeps) error {
 		if len(pkgs) == 0 {
 			pkgs = make([]Pkg, 256)
 		}

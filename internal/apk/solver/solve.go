@@ -10,6 +10,8 @@ import (
 
 type solverState struct {
 	db                 *DB
+	touched            []*Name     // names given their own state
+	chunk              []nameState // where the next names' state comes from
 	changes            *Changeset
 	dirty              dirtyQueue
 	unresolved         unresolvedList
@@ -125,12 +127,30 @@ func (ss *solverState) dependencySatisfiable(dep *Dep) bool {
 	return false
 }
 
+// zeroNameState is the state every name shares until the solver writes to
+// it: most of a repository's names are never visited, so they get no
+// state of their own. Nothing may write to it; Solve checks.
+var zeroNameState nameState
+
+// st gives a name its own solver state before a write.
+func (ss *solverState) st(n *Name) *nameState {
+	if n.ss == &zeroNameState {
+		if len(ss.chunk) == 0 {
+			ss.chunk = make([]nameState, 512)
+		}
+		n.ss = &ss.chunk[0]
+		ss.chunk = ss.chunk[1:]
+		ss.touched = append(ss.touched, n)
+	}
+	return n.ss
+}
+
 func (ss *solverState) discoverName(name *Name) {
 	db := ss.db
 	if name.ss.seen {
 		return
 	}
-	name.ss.seen = true
+	ss.st(name).seen = true
 	name.ss.noIif = true
 	for _, p := range name.Providers {
 		pkg := p.Pkg
@@ -341,8 +361,9 @@ func (ss *solverState) reconsiderName(name *Name) {
 				mergeIndex(&dep.Name.ss.mergeDepends, numOptions)
 			}
 		}
-		if mergeIndex(&pkg.Name.ss.mergeProvides, numOptions) {
-			pkg.Name.ss.hasVirtualProvides = pkg.Name.ss.hasVirtualProvides || p.Version == ""
+		// The provider's own name may not have been visited yet.
+		if pn := ss.st(pkg.Name); mergeIndex(&pn.mergeProvides, numOptions) {
+			pn.hasVirtualProvides = pn.hasVirtualProvides || p.Version == ""
 		}
 		for _, dep := range pkg.Provides {
 			if mergeIndex(&dep.Name.ss.mergeProvides, numOptions) {
@@ -546,6 +567,7 @@ func ffs(x uint32) int {
 }
 
 func (ss *solverState) assignName(name *Name, p Provider) {
+	ss.st(name)
 	if name.ss.locked {
 		// If both are providing this name without version, it's ok
 		if p.Version == "" && name.ss.chosen.Version == "" {
@@ -642,12 +664,11 @@ func nameCmpDisplay(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// attachSolverState gives every name and package fresh solver state for
-// one solve, from two arenas that are dropped afterwards.
+// attachSolverState gives every package fresh solver state for one solve
+// from an arena, and points every name at the shared zero state.
 func (db *DB) attachSolverState(withPresets bool) {
-	names := make([]nameState, len(db.nameList))
-	for i, n := range db.nameList {
-		n.ss = &names[i]
+	for _, n := range db.nameList {
+		n.ss = &zeroNameState
 	}
 	pkgs := make([]pkgState, len(db.pkgList))
 	for i, p := range db.pkgList {
@@ -662,6 +683,9 @@ func (db *DB) attachSolverState(withPresets bool) {
 // detachSolverState drops the solver state, and the preset flags with it:
 // apk clears them after each solve.
 func (db *DB) detachSolverState() {
+	if zeroNameState != (nameState{}) {
+		panic("solver: a name's shared zero state was written")
+	}
 	for _, n := range db.nameList {
 		n.ss = nil
 	}
