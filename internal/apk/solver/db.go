@@ -124,10 +124,16 @@ type RepoTag struct {
 // DB holds the packages and names the solver works on: apk's "available"
 // and "installed" state.
 type DB struct {
-	names    map[string]*Name
+	names    nameTable
 	nameList []*Name
+	nameSlab []Name
 	pkgList  []*Pkg
-	byCsum   map[string]*Pkg
+	byCsum   map[checksumKey]*Pkg
+
+	// While an index is loaded, providers are collected here and added
+	// in one block at the end (see flushProviders).
+	deferProviders bool
+	pending        []pendingProvider
 
 	Tags           []RepoTag
 	AvailableRepos uint32
@@ -156,28 +162,34 @@ type DB struct {
 // NewDB returns an empty DB with the cache repository available and the
 // default repository tag defined.
 func NewDB() *DB {
-	return &DB{
-		names:          make(map[string]*Name),
-		byCsum:         make(map[string]*Pkg),
+	db := &DB{
+		byCsum:         make(map[checksumKey]*Pkg),
 		Tags:           []RepoTag{{}},
 		AvailableRepos: 1 << RepoCached,
 		LocalRepos:     1 << RepoCached,
 	}
+	db.names.list = &db.nameList
+	return db
 }
 
 // GetName interns a name.
 func (db *DB) GetName(n string) *Name {
-	if nm, ok := db.names[n]; ok {
+	if nm := db.names.lookup(n); nm != nil {
 		return nm
 	}
-	nm := &Name{Name: n, id: int32(len(db.nameList)), seq: int32(len(db.nameList))}
-	db.names[n] = nm
+	if len(db.nameSlab) == 0 {
+		db.nameSlab = make([]Name, 512)
+	}
+	nm := &db.nameSlab[0]
+	db.nameSlab = db.nameSlab[1:]
+	*nm = Name{Name: n, id: int32(len(db.nameList)), seq: int32(len(db.nameList))}
 	db.nameList = append(db.nameList, nm)
+	db.names.insert(nm)
 	return nm
 }
 
 // LookupName returns the name if the DB knows it.
-func (db *DB) LookupName(n string) *Name { return db.names[n] }
+func (db *DB) LookupName(n string) *Name { return db.names.lookup(n) }
 
 // TagID returns the id of a repository tag ("@edge" or "edge"), creating
 // it if needed; "" is the default tag 0.
@@ -262,8 +274,8 @@ func (db *DB) AddFilePackage(info *apk.Package) *Pkg {
 }
 
 func (db *DB) addPkg(pkg *Pkg) *Pkg {
-	key := string(pkg.Info.Checksum)
-	if idb, ok := db.byCsum[key]; ok && key != "" {
+	key, hasKey := csumKey(pkg.Info.Checksum)
+	if idb, ok := db.byCsum[key]; ok && hasKey {
 		idb.Repos |= pkg.Repos
 		idb.fromFile = idb.fromFile || pkg.fromFile
 		idb.cachedNonRepository = idb.cachedNonRepository || pkg.cachedNonRepository
@@ -277,19 +289,83 @@ func (db *DB) addPkg(pkg *Pkg) *Pkg {
 		}
 		return idb
 	}
-	if key != "" {
+	if hasKey {
 		db.byCsum[key] = pkg
 	}
 	pkg.id = int32(len(db.pkgList))
 	db.pkgList = append(db.pkgList, pkg)
-	pkg.Name.Providers = append(pkg.Name.Providers, Provider{Pkg: pkg, Version: pkg.Info.Version})
+	db.addProvider(pkg.Name, Provider{Pkg: pkg, Version: pkg.Info.Version})
 	for _, d := range pkg.Provides {
-		d.Name.Providers = append(d.Name.Providers, Provider{Pkg: pkg, Version: d.Version})
+		db.addProvider(d.Name, Provider{Pkg: pkg, Version: d.Version})
 	}
 	if db.openComplete {
 		db.addRdepends(pkg)
 	}
 	return pkg
+}
+
+// checksumKey is a package identity as a map key.
+type checksumKey struct {
+	n   uint8
+	sum [20]byte
+}
+
+func csumKey(c apk.Checksum) (checksumKey, bool) {
+	var k checksumKey
+	if len(c) == 0 || len(c) > len(k.sum) {
+		return k, false
+	}
+	k.n = uint8(len(c))
+	copy(k.sum[:], c)
+	return k, true
+}
+
+type pendingProvider struct {
+	name *Name
+	p    Provider
+}
+
+func (db *DB) addProvider(n *Name, p Provider) {
+	if db.deferProviders {
+		db.pending = append(db.pending, pendingProvider{n, p})
+		return
+	}
+	n.Providers = append(n.Providers, p)
+}
+
+// flushProviders appends the collected providers to their names, in the
+// order they were added, growing each name's list once from one block.
+func (db *DB) flushProviders() {
+	db.deferProviders = false
+	if len(db.pending) == 0 {
+		return
+	}
+	more := make([]int32, len(db.nameList))
+	for _, pp := range db.pending {
+		more[pp.name.id]++
+	}
+	total := 0
+	for id, k := range more {
+		if k > 0 {
+			total += len(db.nameList[id].Providers) + int(k)
+		}
+	}
+	block := make([]Provider, total)
+	for id, k := range more {
+		if k == 0 {
+			continue
+		}
+		n := db.nameList[id]
+		size := len(n.Providers) + int(k)
+		grown := block[:len(n.Providers):size]
+		copy(grown, n.Providers)
+		n.Providers = grown
+		block = block[size:]
+	}
+	for _, pp := range db.pending {
+		pp.name.Providers = append(pp.name.Providers, pp.p)
+	}
+	db.pending = nil
 }
 
 func addNameOnce(list []*Name, n *Name) []*Name {
@@ -507,7 +583,7 @@ func (db *DB) nextGenid() uint32 {
 	return db.genid
 }
 
-func murmur3(key string, seed uint32) uint32 {
+func murmur3[T string | []byte](key T, seed uint32) uint32 {
 	const c1, c2 = 0xcc9e2d51, 0x1b873593
 	h := seed
 	n := len(key) / 4

@@ -46,13 +46,15 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 		}
 		// Package names are the DB's names; other values (arch, license,
 		// origin) repeat across packages.
-		if nm, ok := db.names[string(b)]; ok {
+		if nm := db.names.lookupBytes(b); nm != nil {
 			return nm.Name
 		}
 		s := string(b)
 		intern[s] = s
 		return s
 	}
+	db.deferProviders = true
+	defer db.flushProviders()
 	err := apk.ScanIndex(r, apk.ScanOptions{DropDescriptive: true, Intern: internBytes}, func(info *apk.Package, raw apk.RawDeps) error {
 		if len(pkgs) == 0 {
 			pkgs = make([]Pkg, 256)

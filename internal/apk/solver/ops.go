@@ -214,7 +214,7 @@ func (db *DB) matchNames(args []string, cb func(arg string, name *Name)) {
 	}
 	if !wild {
 		for _, a := range args {
-			cb(a, db.names[a])
+			cb(a, db.names.lookup(a))
 		}
 		return
 	}
@@ -305,7 +305,7 @@ func (s *Session) printNotDeleted(cs *Changeset, world []Dep, args []string) {
 		if strings.Contains(a, "*") {
 			continue
 		}
-		if n := db.names[a]; n != nil {
+		if n := db.names.lookup(a); n != nil {
 			names = append(names, n)
 		}
 	}
