@@ -8,9 +8,11 @@ import (
 	"syscall"
 
 	"github.com/cairnlinux/cairn/internal/cli"
+	"github.com/cairnlinux/cairn/internal/reexec"
 )
 
 func main() {
+	reexec.Init() // a re-executed child (install scripts) runs here and exits
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	stop()

@@ -74,6 +74,9 @@ checking cairn against apk-tools. Options and output follow apk-tools 2.14.`,
 		newAPKFixCommand(g, o),
 		newAPKUpgradeCommand(g, o),
 		newAPKResolveCommand(g, o),
+		newAPKIndexCommand(g, o),
+		newAPKSignCommand(g, o),
+		newAPKVerifyCommand(g, o),
 	)
 	return cmd
 }

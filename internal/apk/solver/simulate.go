@@ -48,6 +48,19 @@ func (s Simulation) Commit(db *DB, cs *Changeset, world []Dep) error {
 		return nil
 	}
 	packages, bytes := db.InstalledStats()
-	fmt.Fprintf(s.Out.Stdout, "OK: %d MiB in %d packages\n", (bytes+sizeDiff)/(1024*1024), packages+pkgDiff)
+	fmt.Fprintln(s.Out.Stdout, SummaryLine(0, bytes+sizeDiff, packages+pkgDiff))
 	return nil
+}
+
+// SummaryLine is apk's last line after a commit: "OK: 12 MiB in 34
+// packages", or "2 errors; ..." when packages ended up broken.
+func SummaryLine(errors int, bytes int64, packages int) string {
+	status := "OK:"
+	switch {
+	case errors == 1:
+		status = "1 error;"
+	case errors > 1:
+		status = fmt.Sprintf("%d errors;", errors)
+	}
+	return fmt.Sprintf("%s %d MiB in %d packages", status, bytes/(1024*1024), packages)
 }

@@ -1,0 +1,150 @@
+package install
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/apk/solver"
+)
+
+// dbFiles is the rendered database of a root.
+type dbFiles struct {
+	world, installed, scripts, triggers []byte
+}
+
+// renderDatabase renders the database files for the packages installed
+// after the commit (in installation order) and the world.
+func renderDatabase(final []*pkgState, pl *planner, world []string) dbFiles {
+	recs := make([]*apk.InstalledPackage, len(final))
+	var scripts []scriptsEntry
+	var triggers []triggersEntry
+	for i, ps := range final {
+		recs[i] = ps.record(pl)
+		if len(ps.scripts) > 0 {
+			scripts = append(scripts, scriptsEntry{Pkg: &recs[i].Package, Scripts: ps.scripts})
+		}
+		if len(ps.triggers) > 0 {
+			triggers = append(triggers, triggersEntry{Checksum: recs[i].Checksum, Globs: ps.triggers})
+		}
+	}
+	apk.SortInstalled(recs)
+	return dbFiles{
+		world:     formatWorld(world),
+		installed: apk.FormatInstalledDB(recs),
+		scripts:   formatScriptsTar(scripts),
+		triggers:  formatTriggers(triggers),
+	}
+}
+
+// worldLines renders the world as etc/apk/world lists it, sorted by name
+// as apk's solver sorts it.
+func worldLines(db *solver.DB, world []solver.Dep) []string {
+	deps := plainDeps(world)
+	for i, d := range world {
+		if d.Tag > 0 && int(d.Tag) < len(db.Tags) {
+			deps[i].Tag = db.Tags[d.Tag].Tag
+		}
+	}
+	sort.SliceStable(deps, func(i, j int) bool {
+		a, b := deps[i].Name, deps[j].Name
+		if la, lb := strings.ToLower(a), strings.ToLower(b); la != lb {
+			return la < lb
+		}
+		return a < b
+	})
+	lines := make([]string, len(deps))
+	for i, d := range deps {
+		lines[i] = d.WorldString()
+	}
+	return lines
+}
+
+// writeDatabase writes the database files atomically, in apk's order
+// (apk_db_write_config), after flushing the installed files to disk, then
+// the configuration the installer was given.
+func (t *txn) writeDatabase(files dbFiles) error {
+	if err := t.root.syncfs(); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if _, err := t.root.mkdirAll(etcApkDir, 0o755, nil); err != nil {
+		return err
+	}
+	etc, err := t.root.openDir(etcApkDir)
+	if err != nil {
+		return err
+	}
+	defer etc.Close()
+	if err := etc.writeAtomic(worldFile, files.world, 0o644); err != nil {
+		return err
+	}
+	db, err := t.root.openDir(dbDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{installedFile, files.installed}, {scriptsFile, files.scripts}, {triggersFile, files.triggers}} {
+		if err := db.writeAtomic(f.name, f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	if t.in.Arch != "" {
+		if err := etc.writeAtomic(archFile, formatLines([]string{t.in.Arch}), 0o644); err != nil {
+			return err
+		}
+	}
+	if t.in.Repositories != nil {
+		if err := etc.writeAtomic(reposFile, formatLines(t.in.Repositories), 0o644); err != nil {
+			return err
+		}
+	}
+	if t.in.KeysDir != "" {
+		if err := t.copyKeys(); err != nil {
+			return err
+		}
+	}
+	if err := etc.sync(); err != nil {
+		return err
+	}
+	return db.sync()
+}
+
+// copyKeys copies the regular files of KeysDir into etc/apk/keys, leaving
+// identical ones untouched.
+func (t *txn) copyKeys() error {
+	entries, err := os.ReadDir(t.in.KeysDir)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	if _, err := t.root.mkdirAll(keysDir, 0o755, nil); err != nil {
+		return err
+	}
+	d, err := t.root.openDir(keysDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(t.in.KeysDir, e.Name()))
+		if err != nil {
+			return fmt.Errorf("keys: %w", err)
+		}
+		if old, err := t.root.readFile(keysDir + "/" + e.Name()); err == nil && bytes.Equal(old, data) {
+			continue
+		}
+		if err := d.writeAtomic(e.Name(), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return d.sync()
+}

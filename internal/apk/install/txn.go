@@ -1,0 +1,216 @@
+package install
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/cairnlinux/cairn/internal/apk"
+)
+
+// txn is one commit: the open root, what phase 1 made (to roll back) and
+// what the commit learned along the way.
+type txn struct {
+	in     *Installer
+	root   *rootFS
+	unlock func()
+	// lockMade is set when the commit created lib/apk/db/lock.
+	lockMade bool
+	// mu guards dirs, created and staged while packages are extracted
+	// concurrently.
+	mu sync.Mutex
+	// dirs holds every directory a package of this commit named, and
+	// the directories phase 1 created (created lists them in order).
+	dirs    map[string]*dirState
+	created []string
+	staged  []*stagedPkg
+
+	ids        *idCache
+	prot       *protector
+	expected   map[string]apk.ACL // directory ACLs the database expects
+	chown      bool
+	runScripts bool
+	rep        *Report
+	notRun     map[string]bool
+	// removed holds the directories phase 2 removed as empty.
+	removed map[string]bool
+}
+
+func (in *Installer) begin() (*txn, error) {
+	abs, err := filepath.Abs(in.Root)
+	if err != nil {
+		return nil, fmt.Errorf("install: root: %w", err)
+	}
+	root, err := openRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("install: %w", err)
+	}
+	t := &txn{
+		in:         in,
+		root:       root,
+		dirs:       map[string]*dirState{},
+		chown:      !in.NoChown && privileged(),
+		runScripts: !in.NoScripts && privileged(),
+		rep:        &Report{},
+		notRun:     map[string]bool{},
+		removed:    map[string]bool{},
+	}
+	t.ids = newIDCache(root.readFile)
+	if err := t.lock(); err != nil {
+		t.rollback()
+		root.Close()
+		return nil, fmt.Errorf("install: %w", err)
+	}
+	return t, nil
+}
+
+// lock takes lib/apk/db/lock for the whole commit.
+func (t *txn) lock() error {
+	if _, err := t.root.mkdirAll(dbDir, 0o755, t.noteCreated); err != nil {
+		return err
+	}
+	d, err := t.root.openDir(dbDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err := d.lstat(lockFile); isNotExist(err) {
+		t.lockMade = true
+	}
+	t.unlock, err = d.lockFile(lockFile)
+	if err != nil {
+		t.lockMade = false
+	}
+	return err
+}
+
+func (t *txn) close() {
+	if t.unlock != nil {
+		t.unlock()
+	}
+	t.root.Close()
+}
+
+func (t *txn) noteCreated(p string) {
+	t.created = append(t.created, p)
+	t.dirs[p] = &dirState{update: true}
+}
+
+func (t *txn) warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	t.rep.Warnings = append(t.rep.Warnings, msg)
+	fmt.Fprintf(t.in.errOut(), "WARNING: %s\n", msg)
+}
+
+// problem records an error that leaves a package broken.
+func (t *txn) problem(err error) {
+	t.rep.Problems = append(t.rep.Problems, err)
+	fmt.Fprintf(t.in.errOut(), "ERROR: %v\n", err)
+}
+
+// prepareDir makes sure a directory a package names exists, noting
+// whether phase 1 made it and whether its permissions may follow the
+// packages (apk_db_dir_prepare).
+func (t *txn) prepareDir(p string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.dirs[p]; ok {
+		return nil
+	}
+	st, err := t.lstat(p)
+	switch {
+	case err == nil && st.isDir():
+		ds := &dirState{}
+		if acl, ok := t.expected[p]; ok {
+			ds.update = st.Mode&0o7777 == acl.Mode && st.UID == acl.UID && st.GID == acl.GID
+		}
+		t.dirs[p] = ds
+		return nil
+	case err == nil && st.isSymlink():
+		// Followed inside the root; the target's permissions are not
+		// the package's business.
+		t.dirs[p] = &dirState{}
+		return nil
+	case err == nil:
+		return fmt.Errorf("%s: exists in the root and is not a directory", p)
+	case !isNotExist(err):
+		return err
+	}
+	// Phase 2 gives the directories it made the packages' mode and owner.
+	if _, err := t.root.mkdirAll(p, 0o755, t.noteCreated); err != nil {
+		return err
+	}
+	if _, ok := t.dirs[p]; !ok {
+		t.dirs[p] = &dirState{}
+	}
+	return nil
+}
+
+// lstat describes the entry at p without following a final symlink.
+func (t *txn) lstat(p string) (fileStat, error) {
+	parent, base := splitPath(p)
+	d, err := t.root.openDir(parent)
+	if err != nil {
+		return fileStat{}, err
+	}
+	defer d.Close()
+	return d.lstat(base)
+}
+
+// rollback removes everything phase 1 made: the temporary files of every
+// staged package and the directories it created, deepest first.
+func (t *txn) rollback() {
+	fds := map[string]*dirFD{}
+	open := func(dir string) *dirFD {
+		if d, ok := fds[dir]; ok {
+			return d
+		}
+		d, err := t.root.openDir(dir)
+		if err != nil {
+			d = nil
+		}
+		fds[dir] = d
+		return d
+	}
+	for i := len(t.staged) - 1; i >= 0; i-- {
+		sp := t.staged[i]
+		for j := len(sp.files) - 1; j >= 0; j-- {
+			f := sp.files[j]
+			if d := open(f.dir.path); d != nil {
+				d.unlink(f.tmp)
+			}
+		}
+	}
+	if t.lockMade {
+		if d := open(dbDir); d != nil {
+			d.unlink(lockFile)
+		}
+	}
+	for _, d := range fds {
+		if d != nil {
+			d.Close()
+		}
+	}
+	for i := len(t.created) - 1; i >= 0; i-- {
+		parent, base := splitPath(t.created[i])
+		if d, err := t.root.openDir(parent); err == nil {
+			d.rmdir(base)
+			d.Close()
+		}
+	}
+	t.staged, t.created, t.lockMade = nil, nil, false
+}
+
+// removeSkipped deletes the temporaries of files the plan left to another
+// package.
+func (t *txn) removeSkipped(sp *stagedPkg) {
+	for _, f := range sp.files {
+		if !f.skip {
+			continue
+		}
+		if d, err := t.root.openDir(f.dir.path); err == nil {
+			d.unlink(f.tmp)
+			d.Close()
+		}
+	}
+}
