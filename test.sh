@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# cairn's test suite: vet, then every test (unit, golden, system, boot),
-# then each fuzz target for a short time. Needs root for the system tests.
+# cairn's test suite, as CI runs it: installs what it needs (Debian, as
+# root), checks formatting and vet, runs every test (unit, golden, system,
+# boot) and each fuzz target for a short time.
 set -euo pipefail
 cd "$(dirname "$0")"
-export PATH=/usr/local/go/bin:$PATH
+. scripts/setup.sh
+cairn_setup
 
 test -z "$(gofmt -l $(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $(git ls-files '*.go'); exit 1; }
 go vet ./...

@@ -40,9 +40,9 @@ func openAPKDatabase(ctx context.Context, g *Globals, o *APKOptions, withRoot, c
 		if opts.Root == "" {
 			opts.Root = "/"
 		}
-		if opts.CacheDir == "" && !o.NoCache {
-			opts.CacheDir = opts.Root + "/var/cache/apk"
-		}
+	}
+	if opts.CacheDir == "" {
+		opts.CacheDir = defaultCacheDir(g)
 	}
 	return database.Open(ctx, opts)
 }

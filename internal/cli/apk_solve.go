@@ -43,7 +43,8 @@ func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*s
 		s.Committer = solver.Simulation{Out: out}
 		return s, nil
 	}
-	return nil, usagef("installing into a root is not available yet; use --simulate")
+	s.Committer = newInstaller(ctx, g, o, d)
+	return s, nil
 }
 
 // buildTime is SOURCE_DATE_EPOCH when set, so builds are reproducible,

@@ -73,8 +73,10 @@ type Database struct {
 	Repos []OpenedRepository
 	// Installed holds the installed database records, in file order.
 	Installed []*apk.InstalledPackage
-	// Exists reports whether the root had an apk database.
-	Exists bool
+	// Exists reports whether the root had an apk database; Created that
+	// Open made a new one (Options.Create).
+	Exists  bool
+	Created bool
 	// Client fetches packages from the repositories (nil when a custom
 	// Loader was given).
 	Client *repo.Client
@@ -161,6 +163,14 @@ func Open(ctx context.Context, o Options) (*Database, error) {
 	// Root state: world first (apk creates names in this order), then the
 	// installed packages.
 	var repos []repo.Repository
+	if o.Root != "" && o.Create && !o.Simulate {
+		if _, err := os.Stat(filepath.Join(o.Root, WorldFile)); errors.Is(err, fs.ErrNotExist) {
+			if err := Create(o.Root); err != nil {
+				return nil, err
+			}
+			d.Created = true
+		}
+	}
 	if o.Root != "" {
 		world, err := readRootFile(o.Root, WorldFile)
 		switch {

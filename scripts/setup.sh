@@ -1,0 +1,35 @@
+# Sourced by demo.sh and test.sh: installs what cairn's build, demo and
+# tests need on a Debian machine (as root), and puts Go on PATH.
+# Set CAIRN_SKIP_SETUP=1 to skip the apt-get step on a prepared machine.
+
+cairn_setup() {
+	if [ "${CAIRN_SKIP_SETUP:-}" != 1 ]; then
+		if [ "$(id -u)" != 0 ]; then
+			echo "setup: run as root (apt-get, loop devices and chroots need it), or set CAIRN_SKIP_SETUP=1" >&2
+			return 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		# busybox-static: a shell for package scripts in test roots;
+		# openssl: the demo's signing key.
+		apt-get install -y -qq --no-install-recommends \
+			ca-certificates git openssl busybox-static >/dev/null
+	fi
+
+	# Go: the machine's /usr/local/go, or a toolchain from the Go module
+	# proxy bootstrapped with Debian's older Go.
+	if [ -x /usr/local/go/bin/go ]; then
+		export PATH=/usr/local/go/bin:$PATH
+	fi
+	local need have tc gobin
+	need=$(sed -n 's/^go \([0-9.]*\).*/\1/p' go.mod)
+	have=$(go env GOVERSION 2>/dev/null | sed 's/^go//' || true)
+	if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+		apt-get install -y -qq golang-1.19-go >/dev/null
+		gobin=/usr/lib/go-1.19/bin/go
+		tc=golang.org/toolchain@v0.0.1-go${need}.linux-amd64
+		(cd / && GOFLAGS=-modcacherw GO111MODULE=on "$gobin" mod download "$tc")
+		export PATH="$("$gobin" env GOMODCACHE)/$tc/bin:$PATH"
+	fi
+	go version >&2
+}
