@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
+	"github.com/cairnlinux/cairn/internal/apk/install"
+	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 )
 
@@ -81,6 +83,16 @@ checking cairn against apk-tools. Options and output follow apk-tools 2.14.`,
 	return cmd
 }
 
+// isVerifyError reports whether err means that a package or index did not
+// verify: a bad or missing signature, a checksum or size that does not
+// match, or damaged data.
+func isVerifyError(err error) bool {
+	var fe *apkfile.FormatError
+	var me *repo.MismatchError
+	var ie *install.IdentityError
+	return apkfile.IsUntrusted(err) || errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &ie)
+}
+
 // apkError prints an error the way apk does ("ERROR: ...") and returns it
 // with the matching exit code.
 func apkError(g *Globals, err error) error {
@@ -102,7 +114,7 @@ func apkError(g *Globals, err error) error {
 	switch {
 	case isUsageError(err):
 		code = ExitUsage
-	case apkfile.IsUntrusted(err):
+	case isVerifyError(err):
 		code = ExitUntrusted
 	}
 	return reported(code, err)

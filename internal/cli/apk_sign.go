@@ -81,7 +81,8 @@ func runAPKSign(ctx context.Context, o *APKOptions, so *APKSignOptions, g *Globa
 		}
 		signed, err := apkfile.SignIndexArchive(data, signer)
 		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
+			// Not an index: the wrong file was named, nothing failed to verify.
+			return withCode(ExitFailure, fmt.Errorf("%s: %w", file, err))
 		}
 		if err := apkReplaceFile(file, signed); err != nil {
 			return err

@@ -41,7 +41,7 @@ const exitCodeHelp = `Exit codes:
   1    failure
   2    bad command line
   3    the requested packages cannot be satisfied
-  4    a signature or checksum did not verify
+  4    a package or index did not verify (signature, checksum, damage)
   130  cancelled
 `
 

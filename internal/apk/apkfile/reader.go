@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"hash"
 	"io"
@@ -84,12 +85,27 @@ func formatErrorf(format string, args ...any) error {
 	return &FormatError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// truncated turns the EOF errors of a cut-off stream into a clear error.
+// truncated turns the errors of a cut-off or damaged stream into clear
+// FormatErrors; errors of the underlying reader pass through.
 func truncated(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	var fe *FormatError
+	switch {
+	case err == nil || errors.As(err, &fe):
+		return err
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return formatErrorf("truncated package: the file ends early")
+	case isDecodeError(err):
+		return formatErrorf("damaged package: %v", err)
 	}
 	return err
+}
+
+// isDecodeError reports errors of the gzip, deflate and tar decoders: the
+// bytes are damaged, as opposed to the reader failing.
+func isDecodeError(err error) bool {
+	var ce flate.CorruptInputError
+	return errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
+		errors.As(err, &ce) || errors.Is(err, tar.ErrHeader) || errors.Is(err, tar.ErrFieldTooLong)
 }
 
 type multiHash map[crypto.Hash]hash.Hash
@@ -339,6 +355,18 @@ func (rd *Reader) Next() (*tar.Header, error) {
 	}
 	if err != nil {
 		return nil, truncated(err)
+	}
+	switch h.Typeflag {
+	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+	default:
+		// Sparse files and other exotic entries are not part of the
+		// package format; a sparse entry could claim terabytes.
+		return nil, formatErrorf("damaged package: entry %q has unsupported type %q", h.Name, h.Typeflag)
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return nil, formatErrorf("damaged package: entry %q is a sparse file", h.Name)
+		}
 	}
 	return h, nil
 }

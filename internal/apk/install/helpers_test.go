@@ -3,14 +3,11 @@
 package install
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,17 +16,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
+	"github.com/cairnlinux/cairn/internal/apk/apktest"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/reexec"
 )
@@ -368,79 +364,23 @@ func assertUnchanged(t testing.TB, before map[string]string, root string) {
 
 // rawEntry is a data entry of a hand-made package, for archives the
 // package writer refuses to make.
-type rawEntry struct {
-	hdr  tar.Header
-	body []byte
-}
-
-func gzipBytes(b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
-	return buf.Bytes()
-}
+// rawEntry is a data entry of a hand-made package (apktest.RawEntry).
+type rawEntry = apktest.RawEntry
 
 // addRawPackage builds a signed package with arbitrary data entries and
 // makes it available.
 func (e *env) addRawPackage(name, version string, entries ...rawEntry) *apk.Package {
 	e.t.Helper()
-	var data bytes.Buffer
-	tw := tar.NewWriter(&data)
-	for _, en := range entries {
-		h := en.hdr
-		if h.Typeflag == tar.TypeReg {
-			h.Size = int64(len(en.body))
-		}
-		if h.ModTime.IsZero() {
-			h.ModTime = time.Unix(1700000000, 0)
-		}
-		if err := tw.WriteHeader(&h); err != nil {
-			e.t.Fatal(err)
-		}
-		tw.Write(en.body)
-	}
-	tw.Close()
-	dataGz := gzipBytes(data.Bytes())
-	datahash := sha256.Sum256(dataGz)
-	pkginfo := fmt.Sprintf("pkgname = %s\npkgver = %s\nsize = 100\narch = noarch\norigin = %s\nbuilddate = 1700000000\nlicense = MIT\ndatahash = %x\n", name, version, name, datahash)
-	ctl := cutTar(e.t, ".PKGINFO", []byte(pkginfo))
-	ctlGz := gzipBytes(ctl)
-	digest := sha1.Sum(ctlGz)
-	sig, err := rsa.SignPKCS1v15(rand.Reader, e.signer.Key, crypto.SHA1, digest[:])
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	sigGz := gzipBytes(cutTar(e.t, ".SIGN.RSA."+e.signer.Name, sig))
-	info := &apk.Package{Name: name, Version: version, Arch: "noarch", Origin: name, License: "MIT", InstalledSize: 100, BuildTime: 1700000000, Checksum: digest[:]}
-	e.addRaw(info, slices.Concat(sigGz, ctlGz, dataGz))
+	data, info := apktest.RawPackage(e.t, e.signer.Key, e.signer.Name, name, version, entries...)
+	e.addRaw(info, data)
 	return info
 }
 
-// cutTar is a one-entry tar without its end blocks, as control and
-// signature members are.
-func cutTar(t testing.TB, name string, body []byte) []byte {
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg, Uname: "root", Gname: "root", ModTime: time.Unix(1700000000, 0)}); err != nil {
-		t.Fatal(err)
-	}
-	tw.Write(body)
-	tw.Flush()
-	return b.Bytes()
-}
+func regEntry(name, body string) rawEntry { return apktest.RawFile(name, body) }
 
-func regEntry(name, body string) rawEntry {
-	return rawEntry{hdr: tar.Header{Name: name, Mode: 0o644, Typeflag: tar.TypeReg, Uname: "root", Gname: "root"}, body: []byte(body)}
-}
+func dirEntry(name string) rawEntry { return apktest.RawDir(name) }
 
-func dirEntry(name string) rawEntry {
-	return rawEntry{hdr: tar.Header{Name: name + "/", Mode: 0o755, Typeflag: tar.TypeDir, Uname: "root", Gname: "root"}}
-}
-
-func linkEntry(name, target string, typ byte) rawEntry {
-	return rawEntry{hdr: tar.Header{Name: name, Linkname: target, Mode: 0o777, Typeflag: typ, Uname: "root", Gname: "root"}}
-}
+func linkEntry(name, target string, typ byte) rawEntry { return apktest.RawLink(name, target, typ) }
 
 // memberOffsets returns where the gzip members of a package start.
 func memberOffsets(t testing.TB, data []byte) []int {

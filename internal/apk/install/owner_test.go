@@ -119,8 +119,8 @@ func TestNoChown(t *testing.T) {
 func TestSpecialFiles(t *testing.T) {
 	testutil.Require(t, os.Geteuid() == 0, "root (to make device nodes)")
 	e := newEnv(t)
-	fifo := rawEntry{hdr: tar.Header{Name: "run/fifo", Mode: 0o600, Typeflag: tar.TypeFifo, Uname: "root", Gname: "root"}}
-	dev := rawEntry{hdr: tar.Header{Name: "run/null", Mode: 0o666, Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3, Uname: "root", Gname: "root"}}
+	fifo := rawEntry{Header: tar.Header{Name: "run/fifo", Mode: 0o600, Typeflag: tar.TypeFifo, Uname: "root", Gname: "root"}}
+	dev := rawEntry{Header: tar.Header{Name: "run/null", Mode: 0o666, Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3, Uname: "root", Gname: "root"}}
 	e.addRawPackage("special", "1", dirEntry("run"), fifo, dev)
 	e.mustAdd("special")
 	var st unix.Stat_t

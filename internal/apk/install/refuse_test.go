@@ -141,7 +141,7 @@ func TestRefusePathEscapes(t *testing.T) {
 			host := t.TempDir()
 			os.WriteFile(filepath.Join(host, "sentinel"), []byte("host"), 0o644)
 			for i := range tc.entries {
-				tc.entries[i].hdr.Linkname = strings.ReplaceAll(tc.entries[i].hdr.Linkname, "HOST", strings.TrimPrefix(host, "/"))
+				tc.entries[i].Header.Linkname = strings.ReplaceAll(tc.entries[i].Header.Linkname, "HOST", strings.TrimPrefix(host, "/"))
 			}
 			// Real files first, so that something is extracted before
 			// the bad entry.
