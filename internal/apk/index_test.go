@@ -3,6 +3,7 @@ package apk
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cairnlinux/cairn/internal/testutil"
@@ -144,4 +145,35 @@ func FuzzParseInstalledDB(f *testing.F) {
 		}
 		FormatInstalledDB(pkgs)
 	})
+}
+
+func TestScanIndexKeepsMetaPackageDescriptions(t *testing.T) {
+	text := "C:Q1YCZ4e/kV0Uaynh14//zvTTyN7x8=\nP:meta\nV:1\nS:10\nI:0\nT:A meta package\nU:https://x\nL:MIT\nm:Someone\nc:abc\nD:a b\n\n" +
+		"P:files\nV:2\nI:100\nT:Has files\nU:https://y\nm:Someone\nD:c\np:so:x=1\n"
+	var got []*Package
+	var raws []RawDeps
+	err := ScanIndex(strings.NewReader(text), ScanOptions{DropDescriptive: true}, func(p *Package, raw RawDeps) error {
+		got = append(got, p)
+		raws = append(raws, raw)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d packages", len(got))
+	}
+	m, f := got[0], got[1]
+	if m.Description != "A meta package" || m.URL != "https://x" || m.Maintainer != "Someone" || m.Commit != "abc" || m.License != "MIT" {
+		t.Errorf("meta package lost its descriptive fields: %+v", m)
+	}
+	if f.Description != "" || f.URL != "" || f.Version != "2" || f.InstalledSize != 100 {
+		t.Errorf("package with files: %+v", f)
+	}
+	if raws[0].Depends != "a b" || raws[1].Provides != "so:x=1" {
+		t.Errorf("raw deps %+v", raws)
+	}
+	if m.Checksum.String() != "Q1YCZ4e/kV0Uaynh14//zvTTyN7x8=" {
+		t.Errorf("checksum %s", m.Checksum)
+	}
 }

@@ -18,8 +18,10 @@ type RawDeps struct {
 // ScanOptions tune ScanIndex.
 type ScanOptions struct {
 	// DropDescriptive drops the descriptive fields (T: description, U:
-	// url, m: maintainer, c: commit), which choosing and installing
-	// packages never need, to save memory on large indexes.
+	// url, m: maintainer, c: commit) of packages with files, to save
+	// memory on large indexes: installing such a package takes them from
+	// its .PKGINFO. Meta packages (installed size 0), which are never
+	// unpacked, keep them for their installed-database record.
 	DropDescriptive bool
 	// Intern, when set, returns a shared copy of a short, often repeated
 	// value (package name, arch, license, origin).
@@ -48,6 +50,8 @@ type indexScanner struct {
 	buf    []byte // the string fields of the current record, "X:value\n" each
 	starts []int  // start offset of each kept line in buf
 	nums   []int  // its line number
+	desc   []byte // descriptive lines held back (DropDescriptive)
+	descNo []int
 	first  int
 	slab   []Package
 	sums   []byte
@@ -129,6 +133,9 @@ func (sc *indexScanner) line(l []byte) error {
 	case 'T', 'U', 'm', 'c':
 		if !sc.o.DropDescriptive {
 			sc.keep(l)
+		} else {
+			sc.desc = append(append(sc.desc, l...), '\n')
+			sc.descNo = append(sc.descNo, sc.lineNo)
 		}
 	default:
 		sc.keep(l)
@@ -171,6 +178,19 @@ func (sc *indexScanner) flush() error {
 	if p == nil {
 		return nil
 	}
+	if p.InstalledSize == 0 && len(sc.desc) > 0 {
+		for i, no := range sc.descNo {
+			end := len(sc.desc)
+			if i+1 < len(sc.descNo) {
+				end = bytes.IndexByte(sc.desc, '\n') + 1
+			}
+			sc.starts = append(sc.starts, len(sc.buf))
+			sc.nums = append(sc.nums, no)
+			sc.buf = append(sc.buf, sc.desc[:end]...)
+			sc.desc = sc.desc[end:]
+		}
+	}
+	sc.desc, sc.descNo = sc.desc[:0], sc.descNo[:0]
 	s := string(sc.buf)
 	sc.lines = sc.lines[:0]
 	for i, st := range sc.starts {

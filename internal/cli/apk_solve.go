@@ -44,6 +44,15 @@ func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*s
 		return s, nil
 	}
 	s.Committer = newInstaller(ctx, g, o, d)
+	s.Reopen = func() (*solver.DB, error) {
+		d2, err := openAPKDatabase(ctx, g, o, true, false, false)
+		if err != nil {
+			return nil, err
+		}
+		d2.DB.ForceBrokenWorld = d.DB.ForceBrokenWorld
+		s.Committer = newInstaller(ctx, g, o, d2)
+		return d2.DB, nil
+	}
 	return s, nil
 }
 

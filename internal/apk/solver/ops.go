@@ -30,6 +30,9 @@ type Session struct {
 	Committer Committer
 	// Now is the time used to version virtual packages (apk add -t).
 	Now time.Time
+	// Reopen loads the database again after a commit changed the root;
+	// apk re-executes itself at that point of a self-upgrade.
+	Reopen func() (*DB, error)
 }
 
 func (s *Session) warnf(format string, args ...any) {
@@ -446,6 +449,7 @@ func (s *Session) Upgrade(args []string, o UpgradeOptions) error {
 	if o.SelfUpgradeOnly {
 		return nil
 	}
+	db = s.DB // a self-upgrade reopens it
 
 	world := db.World
 	if o.Prune || flags&FlagAvailable != 0 {
@@ -540,8 +544,17 @@ func (s *Session) selfUpgrade(flags uint16, o UpgradeOptions) error {
 	if err := s.Committer.Commit(db, cs, db.World); err != nil {
 		return err
 	}
-	if !o.SelfUpgradeOnly {
-		fmt.Fprintln(s.Out.Stdout, "Continuing the upgrade transaction with new apk-tools:")
+	if o.SelfUpgradeOnly {
+		return nil
 	}
+	fmt.Fprintln(s.Out.Stdout, "Continuing the upgrade transaction with new apk-tools:")
+	if s.Reopen == nil {
+		return errors.New("cannot continue the upgrade: the database cannot be reopened")
+	}
+	newDB, err := s.Reopen()
+	if err != nil {
+		return fmt.Errorf("reopen the database after the self-upgrade: %w", err)
+	}
+	s.DB = newDB
 	return nil
 }
