@@ -583,7 +583,7 @@ func (db *DB) nextGenid() uint32 {
 	return db.genid
 }
 
-func murmur3[T string | []byte](key T, seed uint32) uint32 {
+func murmur3(key string, seed uint32) uint32 {
 	const c1, c2 = 0xcc9e2d51, 0x1b873593
 	h := seed
 	n := len(key) / 4
