@@ -153,7 +153,8 @@ func TestScanIndexKeepsMetaPackageDescriptions(t *testing.T) {
 	var got []*Package
 	var raws []RawDeps
 	err := ScanIndex(strings.NewReader(text), ScanOptions{DropDescriptive: true}, func(p *Package, raw RawDeps) error {
-		got = append(got, p)
+		cp := *p // the scanner reuses p
+		got = append(got, &cp)
 		raws = append(raws, raw)
 		return nil
 	})

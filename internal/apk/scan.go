@@ -24,20 +24,21 @@ type ScanOptions struct {
 	// unpacked, keep them for their installed-database record.
 	DropDescriptive bool
 	// Intern, when set, returns a shared copy of a short, often repeated
-	// value (package name, arch, license, origin).
-	Intern func([]byte) string
+	// value: the package name (field 'P'), arch, license or origin.
+	Intern func(field byte, value []byte) string
 }
 
 // ScanIndex reads an APKINDEX text stream record by record and calls fn
 // with each package and its unparsed dependency fields. It keeps no more
 // than one record in memory. Numeric fields and the checksum are decoded on
-// the fly; the remaining strings of a package share one allocation and
-// packages are allocated in blocks. The Package's dependency lists are
-// left nil: parse raw with EachDependency or ParseDependencies.
+// the fly; the remaining strings of a package share one allocation. The
+// Package is reused for the next record: fn copies what it keeps (its
+// strings and checksum stay valid). Its dependency lists are left nil:
+// parse raw with EachDependency or ParseDependencies.
 func ScanIndex(r io.Reader, o ScanOptions, fn func(p *Package, raw RawDeps) error) error {
 	sc := &indexScanner{o: o, fn: fn}
 	if sc.o.Intern == nil {
-		sc.o.Intern = func(b []byte) string { return string(b) }
+		sc.o.Intern = func(_ byte, b []byte) string { return string(b) }
 	}
 	return sc.run(r)
 }
@@ -47,13 +48,13 @@ type indexScanner struct {
 	fn func(p *Package, raw RawDeps) error
 
 	cur    *Package
+	reuse  Package
 	buf    []byte // the string fields of the current record, "X:value\n" each
 	starts []int  // start offset of each kept line in buf
 	nums   []int  // its line number
 	desc   []byte // descriptive lines held back (DropDescriptive)
 	descNo []int
 	first  int
-	slab   []Package
 	sums   []byte
 	lines  []recordLine
 	lineNo int
@@ -61,11 +62,8 @@ type indexScanner struct {
 
 func (sc *indexScanner) pkg() *Package {
 	if sc.cur == nil {
-		if len(sc.slab) == 0 {
-			sc.slab = make([]Package, 256)
-		}
-		sc.cur = &sc.slab[0]
-		sc.slab = sc.slab[1:]
+		sc.reuse = Package{}
+		sc.cur = &sc.reuse
 		sc.first = sc.lineNo
 	}
 	return sc.cur
@@ -111,13 +109,13 @@ func (sc *indexScanner) line(l []byte) error {
 	var err error
 	switch l[0] {
 	case 'P':
-		p.Name = sc.o.Intern(v)
+		p.Name = sc.o.Intern('P', v)
 	case 'A':
-		p.Arch = sc.o.Intern(v)
+		p.Arch = sc.o.Intern('A', v)
 	case 'L':
-		p.License = sc.o.Intern(v)
+		p.License = sc.o.Intern('L', v)
 	case 'o':
-		p.Origin = sc.o.Intern(v)
+		p.Origin = sc.o.Intern('o', v)
 	case 'C':
 		p.Checksum, err = sc.checksum(v)
 	case 'S':

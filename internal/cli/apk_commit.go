@@ -58,7 +58,7 @@ func (fc *fetchingCommitter) Commit(db *solver.DB, cs *solver.Changeset, world [
 	var pkgs []*solver.Pkg
 	for _, c := range cs.Changes {
 		p := c.New
-		if p == nil || (p == c.Old && !c.Reinstall) || p.Info.InstalledSize == 0 {
+		if p == nil || (p == c.Old && !c.Reinstall) || p.InstalledSize == 0 {
 			continue
 		}
 		if _, ok := fc.paths[p]; ok {
@@ -68,7 +68,7 @@ func (fc *fetchingCommitter) Commit(db *solver.DB, cs *solver.Changeset, world [
 		if r == nil {
 			return fmt.Errorf("%s: no repository holds it", p.NameVersion())
 		}
-		reqs = append(reqs, repo.FetchRequest{Repo: r.Repository, Pkg: p.Info})
+		reqs = append(reqs, repo.FetchRequest{Repo: r.Repository, Pkg: p.Info()})
 		pkgs = append(pkgs, p)
 	}
 	if len(reqs) > 0 {

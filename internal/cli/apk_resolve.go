@@ -122,8 +122,8 @@ func runAPKResolve(ctx context.Context, o *APKOptions, ro *APKResolveOptions, g 
 		}
 		res.Order = append(res.Order, p.NameVersion())
 		rp := resolvedPackage{
-			Name: p.Name.Name, Version: p.Info.Version, Arch: p.Info.Arch,
-			Checksum: p.Info.Checksum.String(), Size: p.Info.Size, Installed: p.Info.InstalledSize,
+			Name: p.Name.Name, Version: p.Version, Arch: p.Arch,
+			Checksum: p.Checksum.String(), Size: p.Size, Installed: p.InstalledSize,
 		}
 		if r := d.RepositoryOf(p); r != nil {
 			rp.Repository = r.URL

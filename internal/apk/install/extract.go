@@ -71,13 +71,13 @@ func (t *txn) extract(ctx context.Context, p *solver.Pkg, buf []byte) (*stagedPk
 
 // checkIdentity makes sure the file is the package the index describes.
 func checkIdentity(p *solver.Pkg, got *apk.Package) error {
-	if len(p.Info.Checksum) > 0 {
-		if !bytes.Equal(p.Info.Checksum, got.Checksum) {
-			return &IdentityError{Want: p.Info.Checksum, Got: got.Checksum}
+	if len(p.Checksum) > 0 {
+		if !bytes.Equal(p.Checksum, got.Checksum) {
+			return &IdentityError{Want: p.Checksum, Got: got.Checksum}
 		}
 		return nil
 	}
-	if got.Name != p.Info.Name || got.Version != p.Info.Version {
+	if got.Name != p.Name.Name || got.Version != p.Version {
 		return fmt.Errorf("the file holds %s", got.NameVersion())
 	}
 	return nil

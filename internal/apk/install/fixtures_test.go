@@ -81,7 +81,7 @@ func (fr *fixtureRepo) installer(root string, out, errOut io.Writer) *Installer 
 	return &Installer{
 		Root: root,
 		Open: func(_ context.Context, p *solver.Pkg) (io.ReadCloser, error) {
-			return os.Open(filepath.Join(fr.dir, "packages", p.Info.FileName()))
+			return os.Open(filepath.Join(fr.dir, "packages", p.Info().FileName()))
 		},
 		Verify:       apkfile.Options{Keys: fr.keys},
 		Out:          out,
@@ -130,7 +130,7 @@ OK: 3 MiB in 6 packages
 
 	// Every entry of every package is in the root as the archive says.
 	for _, p := range fr.pkgs {
-		checkAgainstArchive(t, root, filepath.Join(fr.dir, "packages", p.Info.FileName()), fr.keys)
+		checkAgainstArchive(t, root, filepath.Join(fr.dir, "packages", p.Info().FileName()), fr.keys)
 	}
 
 	// The database lists what is on disk, and reads back byte for byte.
@@ -147,7 +147,7 @@ OK: 3 MiB in 6 packages
 	}
 	nfiles := 0
 	for _, r := range recs {
-		idx := fr.byNameVersion(t, r.NameVersion()).Info
+		idx := fr.byNameVersion(t, r.NameVersion()).Info()
 		if !bytes.Equal(r.Checksum, idx.Checksum) || r.Size != idx.Size || r.Arch != "x86_64" {
 			t.Errorf("%s: record header %+v differs from the index", r.NameVersion(), r.Package)
 		}

@@ -108,7 +108,7 @@ func (e *env) installer() *Installer {
 			e.mu.Lock()
 			e.opened = append(e.opened, p.Name.Name)
 			e.mu.Unlock()
-			data, ok := e.files[string(p.Info.Checksum)]
+			data, ok := e.files[string(p.Checksum)]
 			if !ok {
 				return nil, fmt.Errorf("%s: not in the test repository", p.NameVersion())
 			}

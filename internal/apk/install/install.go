@@ -28,7 +28,7 @@ import (
 type Installer struct {
 	Root string
 	// Open returns the .apk file of a package to install. Its contents
-	// are verified (signature, datahash, identity against p.Info.Checksum)
+	// are verified (signature, datahash, identity against p.Checksum)
 	// while they are extracted. Open is called for several packages at
 	// once, from different goroutines.
 	Open func(ctx context.Context, p *solver.Pkg) (io.ReadCloser, error)

@@ -31,7 +31,7 @@ func (t *txn) loadInstalled(db *solver.DB) ([]*pkgState, map[*solver.Pkg]*pkgSta
 		rec := p.Installed.Record
 		if rec == nil {
 			rec = &apk.InstalledPackage{
-				Package:          *p.Info,
+				Package:          *p.Info(),
 				ReplacesPriority: p.Installed.ReplacesPriority,
 				RepositoryTag:    tagName(db, p.Installed.RepositoryTag),
 				BrokenFiles:      p.Installed.BrokenFiles,

@@ -82,7 +82,7 @@ var errAborted = errors.New("another package failed")
 func (t *txn) extractAll(ctx context.Context, steps []*step) (map[*step]*stagedPkg, error) {
 	var jobs []*step
 	for _, st := range steps {
-		if (st.kind == stepInstall || st.kind == stepUpgrade) && st.change.New.Info.InstalledSize != 0 {
+		if (st.kind == stepInstall || st.kind == stepUpgrade) && st.change.New.InstalledSize != 0 {
 			jobs = append(jobs, st)
 		}
 	}
@@ -153,9 +153,9 @@ func (t *txn) claim(ps *pkgState, sp *stagedPkg, pl *planner) error {
 // published under (apk index --rewrite-arch).
 func recordInfo(p *solver.Pkg, pkginfo *apk.Package) *apk.Package {
 	info := *pkginfo
-	info.Size = p.Info.Size
-	if p.Info.Arch != "" {
-		info.Arch = p.Info.Arch
+	info.Size = p.Size
+	if p.Arch != "" {
+		info.Arch = p.Arch
 	}
 	return &info
 }
@@ -164,7 +164,7 @@ func recordInfo(p *solver.Pkg, pkginfo *apk.Package) *apk.Package {
 // index's fields, with the dependency lists from the solver when the index
 // was loaded without them.
 func metaInfo(p *solver.Pkg) *apk.Package {
-	info := *p.Info
+	info := *p.Info()
 	if info.Depends == nil {
 		info.Depends = plainDeps(p.Depends)
 	}

@@ -51,7 +51,7 @@ func TestFromSignedRepository(t *testing.T) {
 	in := &Installer{
 		Root: root,
 		Open: func(_ context.Context, p *solver.Pkg) (io.ReadCloser, error) {
-			return os.Open(r.PackagePath(p.Name.Name, p.Info.Version))
+			return os.Open(r.PackagePath(p.Name.Name, p.Version))
 		},
 		Verify:       apkfile.Options{Keys: r.Keyring()},
 		Out:          &out,

@@ -28,7 +28,7 @@ func newStagedPkg(p *solver.Pkg) *stagedPkg {
 	}
 }
 
-func (sp *stagedPkg) name() string { return sp.pkg.Info.Name }
+func (sp *stagedPkg) name() string { return sp.pkg.Name.Name }
 
 // entryOwner is the owner, mode and attributes an archive entry asks for.
 // The names are resolved against the root's etc/passwd and etc/group in

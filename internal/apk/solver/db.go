@@ -72,18 +72,30 @@ type Dep struct {
 }
 
 // Pkg is a package known to a DB, from a repository, the cache or the
-// installed database.
+// installed database. It holds directly what choosing and installing need
+// of every package; the full record is Info().
 type Pkg struct {
-	Info      *apk.Package
-	Name      *Name
-	Depends   []Dep
-	Provides  []Dep
-	InstallIf []Dep
+	Name             *Name
+	Version          string
+	Arch             string
+	Checksum         apk.Checksum // identity (C:)
+	Size             int64        // size of the .apk file (S:)
+	InstalledSize    int64        // 0 makes a virtual (meta) package (I:)
+	ProviderPriority int          // k:
+	Depends          []Dep
+	Provides         []Dep
+	InstallIf        []Dep
 
 	// Repos is the set of repositories (bit numbers) holding the package.
 	Repos     uint32
 	Installed *Installed
 
+	// meta is the full record when the DB has one: packages from the
+	// installed database, from files or added whole, and meta packages
+	// from indexes. Other index packages keep only the fields above.
+	meta *apk.Package
+
+	uninstallable       bool
 	cachedNonRepository bool
 	fromFile            bool
 	id                  int32 // index in DB.pkgList
@@ -97,11 +109,58 @@ type Pkg struct {
 	foreachGenid uint32
 }
 
-// Version is the package's version.
-func (p *Pkg) Version() string { return p.Info.Version }
+// newPkg makes a Pkg of a package record, keeping the record.
+func newPkg(info *apk.Package, name *Name) *Pkg {
+	p := &Pkg{Name: name, meta: info}
+	p.setFields(info)
+	return p
+}
+
+func (p *Pkg) setFields(info *apk.Package) {
+	p.Version = info.Version
+	p.Arch = info.Arch
+	p.Checksum = info.Checksum
+	p.Size = info.Size
+	p.InstalledSize = info.InstalledSize
+	p.ProviderPriority = info.ProviderPriority
+	p.uninstallable = info.Uninstallable
+}
+
+// Info returns the package's record. For packages loaded from an index
+// without their full record it is rebuilt from what the DB keeps (name,
+// version, arch, sizes, identity, provider priority and dependencies).
+func (p *Pkg) Info() *apk.Package {
+	if p.meta != nil {
+		return p.meta
+	}
+	return &apk.Package{
+		Name:             p.Name.Name,
+		Version:          p.Version,
+		Arch:             p.Arch,
+		Checksum:         p.Checksum,
+		Size:             p.Size,
+		InstalledSize:    p.InstalledSize,
+		ProviderPriority: p.ProviderPriority,
+		Depends:          exportDeps(p.Depends),
+		Provides:         exportDeps(p.Provides),
+		InstallIf:        exportDeps(p.InstallIf),
+		Uninstallable:    p.uninstallable,
+	}
+}
+
+func exportDeps(deps []Dep) []apk.Dependency {
+	if len(deps) == 0 {
+		return nil
+	}
+	out := make([]apk.Dependency, len(deps))
+	for i, d := range deps {
+		out[i] = apk.Dependency{Name: d.Name.Name, Version: d.Version, Mask: int(d.Mask), Conflict: d.Conflict, Fuzzy: d.Fuzzy}
+	}
+	return out
+}
 
 // NameVersion renders "name-version".
-func (p *Pkg) NameVersion() string { return p.Name.Name + "-" + p.Info.Version }
+func (p *Pkg) NameVersion() string { return p.Name.Name + "-" + p.Version }
 
 // Installed is the installed-database state of a package.
 type Installed struct {
@@ -130,10 +189,10 @@ type DB struct {
 	pkgList  []*Pkg
 	byCsum   map[checksumKey]*Pkg
 
-	// While an index is loaded, providers are collected here and added
-	// in one block at the end (see flushProviders).
+	// While an index is loaded, providers are collected here (in blocks)
+	// and added in one block at the end (see flushProviders).
 	deferProviders bool
-	pending        []pendingProvider
+	pending        [][]pendingProvider
 
 	Tags           []RepoTag
 	AvailableRepos uint32
@@ -240,10 +299,7 @@ func (db *DB) resolveDeps(ds []apk.Dependency) []Dep {
 // known by its identity is merged, as apk merges the same package seen in
 // several repositories. It returns the DB's package.
 func (db *DB) AddPackage(info *apk.Package, repo int, inst *Installed) *Pkg {
-	pkg := &Pkg{
-		Info: info,
-		Name: db.GetName(info.Name),
-	}
+	pkg := newPkg(info, db.GetName(info.Name))
 	pkg.Depends = db.resolveDeps(info.Depends)
 	pkg.Provides = db.resolveDeps(info.Provides)
 	pkg.InstallIf = db.resolveDeps(info.InstallIf)
@@ -265,7 +321,8 @@ func (db *DB) AddPackage(info *apk.Package, repo int, inst *Installed) *Pkg {
 // AddFilePackage adds a package read from a local .apk file (apk add
 // ./file.apk): it counts as in the cache and always available.
 func (db *DB) AddFilePackage(info *apk.Package) *Pkg {
-	pkg := &Pkg{Info: info, Name: db.GetName(info.Name), fromFile: true}
+	pkg := newPkg(info, db.GetName(info.Name))
+	pkg.fromFile = true
 	pkg.Depends = db.resolveDeps(info.Depends)
 	pkg.Provides = db.resolveDeps(info.Provides)
 	pkg.InstallIf = db.resolveDeps(info.InstallIf)
@@ -274,7 +331,7 @@ func (db *DB) AddFilePackage(info *apk.Package) *Pkg {
 }
 
 func (db *DB) addPkg(pkg *Pkg) *Pkg {
-	key, hasKey := csumKey(pkg.Info.Checksum)
+	key, hasKey := csumKey(pkg.Checksum)
 	if idb, ok := db.byCsum[key]; ok && hasKey {
 		idb.Repos |= pkg.Repos
 		idb.fromFile = idb.fromFile || pkg.fromFile
@@ -294,7 +351,7 @@ func (db *DB) addPkg(pkg *Pkg) *Pkg {
 	}
 	pkg.id = int32(len(db.pkgList))
 	db.pkgList = append(db.pkgList, pkg)
-	db.addProvider(pkg.Name, Provider{Pkg: pkg, Version: pkg.Info.Version})
+	db.addProvider(pkg.Name, Provider{Pkg: pkg, Version: pkg.Version})
 	for _, d := range pkg.Provides {
 		db.addProvider(d.Name, Provider{Pkg: pkg, Version: d.Version})
 	}
@@ -327,7 +384,11 @@ type pendingProvider struct {
 
 func (db *DB) addProvider(n *Name, p Provider) {
 	if db.deferProviders {
-		db.pending = append(db.pending, pendingProvider{n, p})
+		if k := len(db.pending); k == 0 || len(db.pending[k-1]) == cap(db.pending[k-1]) {
+			db.pending = append(db.pending, make([]pendingProvider, 0, 4096))
+		}
+		k := len(db.pending) - 1
+		db.pending[k] = append(db.pending[k], pendingProvider{n, p})
 		return
 	}
 	n.Providers = append(n.Providers, p)
@@ -341,8 +402,10 @@ func (db *DB) flushProviders() {
 		return
 	}
 	more := make([]int32, len(db.nameList))
-	for _, pp := range db.pending {
-		more[pp.name.id]++
+	for _, block := range db.pending {
+		for _, pp := range block {
+			more[pp.name.id]++
+		}
 	}
 	total := 0
 	for id, k := range more {
@@ -362,8 +425,10 @@ func (db *DB) flushProviders() {
 		n.Providers = grown
 		block = block[size:]
 	}
-	for _, pp := range db.pending {
-		pp.name.Providers = append(pp.name.Providers, pp.p)
+	for _, block := range db.pending {
+		for _, pp := range block {
+			pp.name.Providers = append(pp.name.Providers, pp.p)
+		}
 	}
 	db.pending = nil
 }
@@ -467,7 +532,7 @@ func (db *DB) reverseNames(ri reverseIndex, n *Name) []*Name {
 	if len(ids) == 0 {
 		return nil
 	}
-	var names []*Name
+	names := make([]*Name, 0, len(ids)+len(ids)/2)
 	add := func(x *Name) {
 		if x.stateInt&4 == 0 {
 			x.stateInt |= 4

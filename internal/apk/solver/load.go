@@ -8,10 +8,9 @@ import (
 
 // AddIndex reads an APKINDEX text stream into the DB as repository number
 // repo and returns how many packages it held. This is the compact path for
-// large repositories: records are parsed straight into the DB, their
-// descriptive fields (description, url, maintainer, commit) are dropped,
-// and the packages' Info dependency lists stay nil — Pkg's own Depends,
-// Provides and InstallIf are the parsed lists.
+// large repositories: records are parsed straight into the DB, and of a
+// package with files only what choosing and installing it needs is kept
+// (Pkg's fields); installing it reads the rest from the package itself.
 func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 	var (
 		deps []Dep
@@ -40,14 +39,17 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 		return out[:i:i]
 	}
 	intern := map[string]string{}
-	internBytes := func(b []byte) string {
+	internBytes := func(field byte, b []byte) string {
+		if field == 'P' {
+			// Package names are the DB's names.
+			if nm := db.names.lookupBytes(b); nm != nil {
+				return nm.Name
+			}
+			return db.GetName(string(b)).Name
+		}
+		// Arch, license and origin repeat across packages.
 		if s, ok := intern[string(b)]; ok {
 			return s
-		}
-		// Package names are the DB's names; other values (arch, license,
-		// origin) repeat across packages.
-		if nm := db.names.lookupBytes(b); nm != nil {
-			return nm.Name
 		}
 		s := string(b)
 		intern[s] = s
@@ -62,8 +64,14 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 		pkg := &pkgs[0]
 		pkgs = pkgs[1:]
 		pkg.Name = db.GetName(info.Name)
-		info.Name = pkg.Name.Name
-		pkg.Info = info
+		pkg.setFields(info)
+		if info.InstalledSize == 0 {
+			// Meta packages are never unpacked: their installed record
+			// comes from the index. Copy it off the scanner's block.
+			meta := *info
+			meta.Name = pkg.Name.Name
+			pkg.meta = &meta
+		}
 		pkg.Depends = parse(raw.Depends)
 		pkg.Provides = parse(raw.Provides)
 		pkg.InstallIf = parse(raw.InstallIf)

@@ -20,7 +20,7 @@ const (
 
 func (d *Dep) matchesChecksum(pkg *Pkg) bool {
 	c, err := apk.ParseChecksum(d.Version)
-	return err == nil && bytes.Equal(c, pkg.Info.Checksum)
+	return err == nil && bytes.Equal(c, pkg.Checksum)
 }
 
 func (d *Dep) versionMatches(have string) bool {
@@ -60,7 +60,7 @@ func (d *Dep) isMaterialized(pkg *Pkg) bool {
 	case apk.DepMaskAny:
 		return !d.Conflict
 	}
-	if d.versionMatches(pkg.Info.Version) {
+	if d.versionMatches(pkg.Version) {
 		return !d.Conflict
 	}
 	return d.Conflict

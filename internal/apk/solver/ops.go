@@ -144,7 +144,8 @@ func (s *Session) Add(args []string, o AddOptions) error {
 			Arch:        "noarch",
 			Checksum:    virtualChecksum(d.Name, d.Version),
 		}
-		virtpkg = &Pkg{Info: info, Name: virtdep.Name, Repos: 1 << RepoCached}
+		virtpkg = newPkg(info, virtdep.Name)
+		virtpkg.Repos = 1 << RepoCached
 		if len(args) == 0 {
 			s.warnf("creating empty virtual package")
 		}
@@ -170,7 +171,7 @@ func (s *Session) Add(args []string, o AddOptions) error {
 			db.SetNameFlags(dep.Name, flags, flags)
 		} else {
 			virtpkg.Depends = depsAdd(virtpkg.Depends, dep)
-			virtpkg.Info.Depends = append(virtpkg.Info.Depends, apk.Dependency{
+			virtpkg.meta.Depends = append(virtpkg.meta.Depends, apk.Dependency{
 				Name: dep.Name.Name, Version: dep.Version, Mask: int(dep.Mask), Conflict: dep.Conflict, Fuzzy: dep.Fuzzy,
 			})
 		}
@@ -516,7 +517,7 @@ func (s *Session) selfUpgrade(flags uint16, o UpgradeOptions) error {
 		if p0.Pkg.Name != name || p0.Pkg.Repos == 0 {
 			continue
 		}
-		if apk.CompareVersions(p0.Pkg.Info.Version, pkg.Info.Version) == apk.VersionGreater {
+		if apk.CompareVersions(p0.Pkg.Version, pkg.Version) == apk.VersionGreater {
 			newer = true
 			break
 		}

@@ -318,7 +318,7 @@ func (db *DB) discoverReportName(name *Name, pkgState int) {
 			continue
 		}
 		if (state == statePresent || state == stateInstallIf) &&
-			p.Pkg.Info.ProviderPriority == 0 && !isNameConcrete(p.Pkg, name) {
+			p.Pkg.ProviderPriority == 0 && !isNameConcrete(p.Pkg, name) {
 			state = stateVirtualOnly
 		}
 		if p.Pkg.stateInt&state != 0 {
@@ -408,7 +408,7 @@ func (db *DB) ChangeVerb(c *Change) string {
 		}
 		return ""
 	}
-	switch apk.CompareVersions(c.New.Info.Version, c.Old.Info.Version) {
+	switch apk.CompareVersions(c.New.Version, c.Old.Version) {
 	case apk.VersionLess:
 		return "Downgrading"
 	case apk.VersionEqual:
@@ -432,13 +432,13 @@ func (db *DB) ChangeLine(c *Change, cur, total int) string {
 	status := fmt.Sprintf("(%d/%d)", cur+1, total)
 	switch {
 	case c.Old == nil:
-		return fmt.Sprintf("%s %s %s%s (%s)", status, verb, name.Name.Name, tag, c.New.Info.Version)
+		return fmt.Sprintf("%s %s %s%s (%s)", status, verb, name.Name.Name, tag, c.New.Version)
 	case c.New == nil:
-		return fmt.Sprintf("%s %s %s%s (%s)", status, verb, name.Name.Name, tag, c.Old.Info.Version)
+		return fmt.Sprintf("%s %s %s%s (%s)", status, verb, name.Name.Name, tag, c.Old.Version)
 	case c.New == c.Old:
-		return fmt.Sprintf("%s %s %s%s (%s)", status, verb, name.Name.Name, tag, c.New.Info.Version)
+		return fmt.Sprintf("%s %s %s%s (%s)", status, verb, name.Name.Name, tag, c.New.Version)
 	}
-	return fmt.Sprintf("%s %s %s%s (%s -> %s)", status, verb, name.Name.Name, tag, c.Old.Info.Version, c.New.Info.Version)
+	return fmt.Sprintf("%s %s %s%s (%s -> %s)", status, verb, name.Name.Name, tag, c.Old.Version, c.New.Version)
 }
 
 // Counts returns how many changes do something (the "total" of the

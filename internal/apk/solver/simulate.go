@@ -13,7 +13,7 @@ type Simulation struct {
 func (db *DB) InstalledStats() (packages int, bytes int64) {
 	for _, p := range db.installed {
 		packages++
-		bytes += p.Info.InstalledSize
+		bytes += p.InstalledSize
 	}
 	return packages, bytes
 }
@@ -25,11 +25,11 @@ func (s Simulation) Commit(db *DB, cs *Changeset, world []Dep) error {
 	pkgDiff := 0
 	for _, c := range cs.Changes {
 		if c.New != nil {
-			sizeDiff += c.New.Info.InstalledSize
+			sizeDiff += c.New.InstalledSize
 			pkgDiff++
 		}
 		if c.Old != nil {
-			sizeDiff -= c.Old.Info.InstalledSize
+			sizeDiff -= c.Old.InstalledSize
 			pkgDiff--
 		}
 	}

@@ -164,7 +164,7 @@ func (ss *solverState) discoverName(name *Name) {
 			// is virtual (installed size zero).
 			pkg.ss.pkgSelectable = pkg.Repos&db.AvailableRepos != 0 ||
 				pkg.cachedNonRepository ||
-				pkg.Info.InstalledSize == 0 ||
+				pkg.InstalledSize == 0 ||
 				pkg.Installed != nil
 			// Prune install_if packages that are no longer available;
 			// this works only with FlagAvailable in the global flags.
@@ -172,7 +172,7 @@ func (ss *solverState) discoverName(name *Name) {
 				(ss.solverFlagsInherit&FlagAvailable != 0 && !pkg.ss.pkgAvailable)
 			repos := ss.pkgRepos(pkg)
 			pkg.ss.tagPreferred = pkg.fromFile ||
-				pkg.Info.InstalledSize == 0 ||
+				pkg.InstalledSize == 0 ||
 				repos&ss.defaultRepos != 0
 			pkg.ss.tagOK = pkg.ss.tagPreferred ||
 				pkg.cachedNonRepository ||
@@ -287,7 +287,7 @@ func mergeIndexComplete(index *int32, numOptions int32) bool {
 // isProviderAutoSelectable: virtual provides without provider_priority are
 // not selected automatically.
 func isProviderAutoSelectable(p Provider) bool {
-	return p.Version != "" || p.Pkg.Info.ProviderPriority != 0 ||
+	return p.Version != "" || p.Pkg.ProviderPriority != 0 ||
 		p.Pkg.Name.autoSelectVirtual || p.Pkg.Name.ss.requirers != 0
 }
 
@@ -524,7 +524,7 @@ func (ss *solverState) compareProviders(pA, pB Provider) int {
 	}
 	// Select latest by principal name
 	if pkgA.Name == pkgB.Name {
-		switch apk.CompareVersions(pkgA.Info.Version, pkgB.Info.Version) {
+		switch apk.CompareVersions(pkgA.Version, pkgB.Version) {
 		case apk.VersionLess:
 			return -1
 		case apk.VersionGreater:
@@ -536,7 +536,7 @@ func (ss *solverState) compareProviders(pA, pB Provider) int {
 		return r
 	}
 	// Prefer highest declared provider priority
-	if r := pkgA.Info.ProviderPriority - pkgB.Info.ProviderPriority; r != 0 {
+	if r := pkgA.ProviderPriority - pkgB.ProviderPriority; r != 0 {
 		return r
 	}
 	// Prefer without errors (mostly if --latest used, and different provider)
@@ -630,7 +630,7 @@ func (ss *solverState) selectPackage(name *Name) {
 			// Selecting a broken or disallowed package
 			ss.markError(pkg)
 		}
-		ss.assignName(pkg.Name, Provider{Pkg: pkg, Version: pkg.Info.Version})
+		ss.assignName(pkg.Name, Provider{Pkg: pkg, Version: pkg.Version})
 		for _, d := range pkg.Provides {
 			ss.assignName(d.Name, Provider{Pkg: pkg, Version: d.Version})
 		}
