@@ -87,7 +87,11 @@ func pullDependency(s string) (Dependency, string, bool) {
 		d.Conflict = true
 	}
 	name := tok
-	if j := strings.IndexFunc(tok, func(r rune) bool { return r < 128 && isDepComparer(byte(r)) }); j >= 0 {
+	j := 0
+	for j < len(tok) && !isDepComparer(tok[j]) {
+		j++
+	}
+	if j < len(tok) {
 		name = tok[:j]
 		op := tok[j:]
 		k := 0

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unsafe"
 )
 
 // RawDeps holds a record's dependency fields unparsed ("D:", "p:", "i:"),
@@ -26,6 +27,11 @@ type ScanOptions struct {
 	// Intern, when set, returns a shared copy of a short, often repeated
 	// value: the package name (field 'P'), arch, license or origin.
 	Intern func(field byte, value []byte) string
+	// Transient makes the strings of a record (version, descriptive
+	// fields, the raw dependency lists) views of a buffer that is reused
+	// for the next record: valid only during fn, which copies what it
+	// keeps. It saves an allocation per record.
+	Transient bool
 }
 
 // ScanIndex reads an APKINDEX text stream record by record and calls fn
@@ -189,7 +195,13 @@ func (sc *indexScanner) flush() error {
 		}
 	}
 	sc.desc, sc.descNo = sc.desc[:0], sc.descNo[:0]
-	s := string(sc.buf)
+	var s string
+	if sc.o.Transient && len(sc.buf) > 0 {
+		// Valid until buf is reused for the next record, after fn returns.
+		s = unsafe.String(&sc.buf[0], len(sc.buf))
+	} else {
+		s = string(sc.buf)
+	}
 	sc.lines = sc.lines[:0]
 	for i, st := range sc.starts {
 		end := len(s)

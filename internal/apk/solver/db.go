@@ -33,17 +33,16 @@ const (
 // virtual names). Names are interned per DB.
 type Name struct {
 	Name      string
-	id        int32 // index in DB.nameList
-	seq       int32 // creation order
 	Providers []Provider
 	// rev holds the reverse dependencies once computed (DB.rdepends).
 	rev *reverseLists
+	ss  *nameState // solver state, set only while solving
+
+	id       int32  // index in DB.nameList, which is creation order
+	stateInt uint32 // scratch state of the error reporter and commands
 
 	autoSelectVirtual bool
 	solverFlagsSet    bool
-
-	ss       *nameState // solver state, set only while solving
-	stateInt int        // scratch state of the error reporter and commands
 }
 
 // Provider is a package providing a name, with the version it provides
@@ -75,38 +74,37 @@ type Dep struct {
 // installed database. It holds directly what choosing and installing need
 // of every package; the full record is Info().
 type Pkg struct {
-	Name             *Name
-	Version          string
-	Arch             string
-	Checksum         apk.Checksum // identity (C:)
-	Size             int64        // size of the .apk file (S:)
-	InstalledSize    int64        // 0 makes a virtual (meta) package (I:)
-	ProviderPriority int          // k:
-	Depends          []Dep
-	Provides         []Dep
-	InstallIf        []Dep
-
-	// Repos is the set of repositories (bit numbers) holding the package.
-	Repos     uint32
-	Installed *Installed
+	Name          *Name
+	Version       string
+	Arch          string
+	Checksum      apk.Checksum // identity (C:)
+	Size          int64        // size of the .apk file (S:)
+	InstalledSize int64        // 0 makes a virtual (meta) package (I:)
+	Depends       []Dep
+	Provides      []Dep
+	InstallIf     []Dep
+	Installed     *Installed
 
 	// meta is the full record when the DB has one: packages from the
 	// installed database, from files or added whole, and meta packages
 	// from indexes. Other index packages keep only the fields above.
 	meta *apk.Package
+	ss   *pkgState // solver state, set only while solving
 
-	uninstallable       bool
-	cachedNonRepository bool
-	fromFile            bool
-	id                  int32 // index in DB.pkgList
+	ProviderPriority int32 // k:
+	// Repos is the set of repositories (bit numbers) holding the package.
+	Repos        uint32
+	id           int32 // index in DB.pkgList
+	stateInt     uint32
+	foreachGenid uint32
 
 	// Solver flags set for the next solve (apk_solver_set_name_flags).
 	presetFlags, presetInheritable uint16
 
-	ss           *pkgState // solver state, set only while solving
-	marked       bool
-	stateInt     int
-	foreachGenid uint32
+	uninstallable       bool
+	cachedNonRepository bool
+	fromFile            bool
+	marked              bool
 }
 
 // newPkg makes a Pkg of a package record, keeping the record.
@@ -122,7 +120,7 @@ func (p *Pkg) setFields(info *apk.Package) {
 	p.Checksum = info.Checksum
 	p.Size = info.Size
 	p.InstalledSize = info.InstalledSize
-	p.ProviderPriority = info.ProviderPriority
+	p.ProviderPriority = int32(info.ProviderPriority)
 	p.uninstallable = info.Uninstallable
 }
 
@@ -140,7 +138,7 @@ func (p *Pkg) Info() *apk.Package {
 		Checksum:         p.Checksum,
 		Size:             p.Size,
 		InstalledSize:    p.InstalledSize,
-		ProviderPriority: p.ProviderPriority,
+		ProviderPriority: int(p.ProviderPriority),
 		Depends:          exportDeps(p.Depends),
 		Provides:         exportDeps(p.Provides),
 		InstallIf:        exportDeps(p.InstallIf),
@@ -186,6 +184,7 @@ type DB struct {
 	names    nameTable
 	nameList []*Name
 	nameSlab []Name
+	strings  stringArena
 	pkgList  []*Pkg
 	byCsum   map[checksumKey]*Pkg
 
@@ -241,7 +240,9 @@ func (db *DB) GetName(n string) *Name {
 	}
 	nm := &db.nameSlab[0]
 	db.nameSlab = db.nameSlab[1:]
-	*nm = Name{Name: n, id: int32(len(db.nameList)), seq: int32(len(db.nameList))}
+	// The name may be a substring of a large buffer (an index record):
+	// keep a copy of its own.
+	*nm = Name{Name: db.strings.copy(n), id: int32(len(db.nameList))}
 	db.nameList = append(db.nameList, nm)
 	db.names.insert(nm)
 	return nm

@@ -2,6 +2,7 @@ package solver
 
 import (
 	"io"
+	"strings"
 
 	"github.com/cairnlinux/cairn/internal/apk"
 )
@@ -28,12 +29,16 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 		deps = deps[k:]
 		return out
 	}
+	// Copying versions out of the record lets each record's text be freed
+	// once it is parsed.
+	version := db.strings.copy
 	parse := func(raw string) []Dep {
 		out := takeDeps(countTokens(raw))
 		i := 0
 		// Like apk, keep the entries before one that does not parse.
 		apk.EachDependency(raw, func(d apk.Dependency) {
 			out[i] = db.ResolveDep(d)
+			out[i].Version = version(out[i].Version)
 			i++
 		})
 		return out[:i:i]
@@ -57,7 +62,7 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 	}
 	db.deferProviders = true
 	defer db.flushProviders()
-	err := apk.ScanIndex(r, apk.ScanOptions{DropDescriptive: true, Intern: internBytes}, func(info *apk.Package, raw apk.RawDeps) error {
+	err := apk.ScanIndex(r, apk.ScanOptions{DropDescriptive: true, Intern: internBytes, Transient: true}, func(info *apk.Package, raw apk.RawDeps) error {
 		if len(pkgs) == 0 {
 			pkgs = make([]Pkg, 256)
 		}
@@ -65,11 +70,17 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 		pkgs = pkgs[1:]
 		pkg.Name = db.GetName(info.Name)
 		pkg.setFields(info)
+		pkg.Version = version(info.Version)
 		if info.InstalledSize == 0 {
 			// Meta packages are never unpacked: their installed record
 			// comes from the index. Copy it off the scanner's block.
 			meta := *info
 			meta.Name = pkg.Name.Name
+			meta.Version = pkg.Version
+			meta.Description = strings.Clone(meta.Description)
+			meta.URL = strings.Clone(meta.URL)
+			meta.Maintainer = strings.Clone(meta.Maintainer)
+			meta.Commit = strings.Clone(meta.Commit)
 			pkg.meta = &meta
 		}
 		pkg.Depends = parse(raw.Depends)

@@ -212,7 +212,7 @@ func (ps *printState) analyzeMissingName(name *Name) {
 		for _, p0 := range name.Providers {
 			name0 := p0.Pkg.Name
 			refs := name0.stateInt & stateCountMask
-			if refs == len(name0.Providers) {
+			if int(refs) == len(name0.Providers) {
 				// name only
 				ps.i.word(name0.Name)
 				name0.stateInt &^= stateCountMask
@@ -311,7 +311,7 @@ func isNameConcrete(pkg *Pkg, name *Name) bool {
 	return false
 }
 
-func (db *DB) discoverReportName(name *Name, pkgState int) {
+func (db *DB) discoverReportName(name *Name, pkgState uint32) {
 	for _, p := range name.Providers {
 		state := pkgState
 		if !p.Pkg.marked {

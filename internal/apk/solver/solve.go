@@ -536,7 +536,7 @@ func (ss *solverState) compareProviders(pA, pB Provider) int {
 		return r
 	}
 	// Prefer highest declared provider priority
-	if r := pkgA.ProviderPriority - pkgB.ProviderPriority; r != 0 {
+	if r := int(pkgA.ProviderPriority - pkgB.ProviderPriority); r != 0 {
 		return r
 	}
 	// Prefer without errors (mostly if --latest used, and different provider)
