@@ -13,7 +13,7 @@ cairn_setup() {
 		# busybox-static: a shell for package scripts in test roots;
 		# openssl: the demo's signing key.
 		apt-get install -y -qq --no-install-recommends \
-			ca-certificates git openssl busybox-static >/dev/null
+			ca-certificates git openssl busybox-static time >/dev/null
 	fi
 
 	# Go: the machine's /usr/local/go, or a toolchain from the Go module
