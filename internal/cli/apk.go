@@ -70,7 +70,7 @@ checking cairn against apk-tools. Options and output follow apk-tools 2.14.`,
 	f.StringVar(&o.TestWorld, "test-world", "", "test mode: the current world")
 
 	cmd.AddCommand(
-		newAPKVersionCommand(g),
+		newAPKVersionCommand(g, o),
 		newAPKAddCommand(g, o),
 		newAPKDelCommand(g, o),
 		newAPKFixCommand(g, o),

@@ -42,6 +42,9 @@ func newInstaller(ctx context.Context, g *Globals, o *APKOptions, d *database.Da
 		Err:            g.Stderr,
 		Arch:           d.Arch,
 	}
+	if o.JSON {
+		fc.in.Out = io.Discard
+	}
 	if !d.Exists || d.Created {
 		// A new root gets the repositories and keys it was built from, so
 		// that apk inside it can carry on.

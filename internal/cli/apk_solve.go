@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"time"
 
@@ -15,6 +16,10 @@ import (
 // session that commits into it (or only prints, with --simulate).
 func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*solver.Session, error) {
 	out := solver.Output{Stdout: g.Stdout, Stderr: g.Stderr}
+	if o.JSON {
+		// The change lines make way for one JSON document (runAPKCommit).
+		out.Stdout = io.Discard
+	}
 	if o.testMode() {
 		db, err := database.OpenTest(database.TestOptions{
 			Repos:     o.TestRepos,
@@ -50,10 +55,29 @@ func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*s
 			return nil, err
 		}
 		d2.DB.ForceBrokenWorld = d.DB.ForceBrokenWorld
-		s.Committer = newInstaller(ctx, g, o, d2)
+		in := newInstaller(ctx, g, o, d2)
+		if jc, ok := s.Committer.(*jsonCommitter); ok {
+			jc.inner = in
+		} else {
+			s.Committer = in
+		}
 		return d2.DB, nil
 	}
 	return s, nil
+}
+
+// runAPKCommit runs an apk operation; with --json it prints the changes
+// committed as one JSON document instead of apk's change lines.
+func runAPKCommit(g *Globals, o *APKOptions, s *solver.Session, op func() error) error {
+	if !o.JSON {
+		return apkError(g, op())
+	}
+	jc := &jsonCommitter{inner: s.Committer, out: g.Stdout, simulated: o.Simulate || o.testMode()}
+	s.Committer = jc
+	if err := op(); err != nil {
+		return apkError(g, err)
+	}
+	return apkError(g, jc.flush())
 }
 
 // buildTime is SOURCE_DATE_EPOCH when set, so builds are reproducible,
@@ -78,7 +102,7 @@ func newAPKAddCommand(g *Globals, o *APKOptions) *cobra.Command {
 			if err != nil {
 				return apkError(g, err)
 			}
-			return apkError(g, s.Add(args, ao))
+			return runAPKCommit(g, o, s, func() error { return s.Add(args, ao) })
 		},
 	}
 	f := cmd.Flags()
@@ -99,7 +123,7 @@ func newAPKDelCommand(g *Globals, o *APKOptions) *cobra.Command {
 			if err != nil {
 				return apkError(g, err)
 			}
-			return apkError(g, s.Del(args, do))
+			return runAPKCommit(g, o, s, func() error { return s.Del(args, do) })
 		},
 	}
 	cmd.Flags().BoolVarP(&do.Rdepends, "rdepends", "r", false, "also remove the packages depending on them")
@@ -116,7 +140,7 @@ func newAPKFixCommand(g *Globals, o *APKOptions) *cobra.Command {
 			if err != nil {
 				return apkError(g, err)
 			}
-			return apkError(g, s.Fix(args, fo))
+			return runAPKCommit(g, o, s, func() error { return s.Fix(args, fo) })
 		},
 	}
 	f := cmd.Flags()
@@ -138,7 +162,7 @@ func newAPKUpgradeCommand(g *Globals, o *APKOptions) *cobra.Command {
 				return apkError(g, err)
 			}
 			uo.Simulate = o.Simulate || o.testMode()
-			return apkError(g, s.Upgrade(args, uo))
+			return runAPKCommit(g, o, s, func() error { return s.Upgrade(args, uo) })
 		},
 	}
 	f := cmd.Flags()

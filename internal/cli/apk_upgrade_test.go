@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,5 +65,37 @@ func TestAPKUpgradeSelfUpgradeFirst(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "usr/bin/app")); string(b) != "app 2\n" {
 		t.Errorf("app not upgraded: %q", b)
+	}
+}
+
+func TestAPKAddJSON(t *testing.T) {
+	repo := apktest.NewRepo(t, "")
+	repo.Add(apktest.Pkg("a", "1").Depends("b").File("etc/a", 0o644, "a\n"), apktest.Pkg("b", "2").File("etc/b", 0o644, "b\n"))
+	repo.Write()
+	root := filepath.Join(t.TempDir(), "root")
+	args := []string{"apk", "add", "--json", "--initdb", "--root", root, "--keys-dir", repo.KeysDir, "--repository", repo.URL(), "a"}
+	for _, sim := range []bool{true, false} {
+		a := args
+		if sim {
+			a = append(append([]string{}, args...), "--simulate")
+		}
+		code, out, errOut := run(t, a...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var got struct {
+			Simulated bool
+			Changes   []struct{ Action, Name, NewVersion string } `json:"changes"`
+			World     []string
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out)
+		}
+		if got.Simulated != sim || len(got.Changes) != 2 || got.Changes[0].Name != "b" || got.Changes[1].Action != "Installing" || strings.Join(got.World, " ") != "a" {
+			t.Errorf("simulate=%v: %s", sim, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/a")); err != nil {
+		t.Error("the real install did not happen")
 	}
 }

@@ -12,7 +12,6 @@ import (
 type APKVersionOptions struct {
 	Test  bool
 	Check bool
-	JSON  bool
 }
 
 func (o *APKVersionOptions) Validate(args []string) error {
@@ -27,7 +26,7 @@ func (o *APKVersionOptions) Validate(args []string) error {
 	return nil
 }
 
-func newAPKVersionCommand(g *Globals) *cobra.Command {
+func newAPKVersionCommand(g *Globals, ao *APKOptions) *cobra.Command {
 	o := &APKVersionOptions{}
 	cmd := &cobra.Command{
 		Use:   "version (-t A B | -c V...)",
@@ -38,7 +37,7 @@ With -c, print the versions that are not valid and exit with their number.`,
 			if err := o.Validate(args); err != nil {
 				return err
 			}
-			return runAPKVersion(o, g, args)
+			return runAPKVersion(o, ao.JSON, g, args)
 		},
 	}
 	cmd.Flags().BoolVarP(&o.Test, "test", "t", false, "compare two versions")
@@ -46,21 +45,32 @@ With -c, print the versions that are not valid and exit with their number.`,
 	return cmd
 }
 
-func runAPKVersion(o *APKVersionOptions, g *Globals, args []string) error {
+func runAPKVersion(o *APKVersionOptions, asJSON bool, g *Globals, args []string) error {
 	if o.Test {
-		r := apk.CompareVersions(args[0], args[1])
-		fmt.Fprintln(g.Stdout, apk.VersionOpString(r))
+		r := apk.VersionOpString(apk.CompareVersions(args[0], args[1]))
+		if asJSON {
+			return writeJSON(g.Stdout, map[string]string{"a": args[0], "b": args[1], "result": r})
+		}
+		fmt.Fprintln(g.Stdout, r)
 		return nil
 	}
-	invalid := 0
+	invalid := []string{}
 	for _, v := range args {
 		if !apk.ValidVersion(v) {
-			fmt.Fprintln(g.Stdout, v)
-			invalid++
+			invalid = append(invalid, v)
 		}
 	}
-	if invalid > 0 {
-		return reported(ExitFailure, fmt.Errorf("%d invalid versions", invalid))
+	if asJSON {
+		if err := writeJSON(g.Stdout, map[string][]string{"invalid": invalid}); err != nil {
+			return err
+		}
+	} else {
+		for _, v := range invalid {
+			fmt.Fprintln(g.Stdout, v)
+		}
+	}
+	if len(invalid) > 0 {
+		return reported(ExitFailure, fmt.Errorf("%d invalid versions", len(invalid)))
 	}
 	return nil
 }
