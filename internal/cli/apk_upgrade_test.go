@@ -99,3 +99,22 @@ func TestAPKAddJSON(t *testing.T) {
 		t.Error("the real install did not happen")
 	}
 }
+
+// TestAPKAddNoScriptsSaysWhich: with --no-scripts, cairn names the
+// packages whose scripts did not run.
+func TestAPKAddNoScriptsSaysWhich(t *testing.T) {
+	repo := apktest.NewRepo(t, "")
+	repo.Add(
+		apktest.Pkg("with-script", "1").Script("post-install", "#!/bin/sh\necho hi\n").File("etc/a", 0o644, "a\n"),
+		apktest.Pkg("plain", "1").File("etc/b", 0o644, "b\n"),
+	)
+	repo.Write()
+	root := filepath.Join(t.TempDir(), "root")
+	code, _, errOut := run(t, "apk", "add", "--no-scripts", "--initdb", "--root", root, "--keys-dir", repo.KeysDir, "--repository", repo.URL(), "with-script", "plain")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "--no-scripts: the scripts of 1 package(s) did not run: with-script-1") {
+		t.Errorf("no report of the skipped scripts: %q", errOut)
+	}
+}

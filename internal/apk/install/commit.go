@@ -88,7 +88,11 @@ func (t *txn) finishReport(final []*pkgState) {
 	for _, ps := range final {
 		t.rep.InstalledSize += ps.info.InstalledSize
 	}
-	if n := len(t.rep.ScriptsNotRun); n > 0 && !t.in.NoScripts {
-		t.warnf("not running as root: the scripts of %d package(s) did not run: %s", n, strings.Join(t.rep.ScriptsNotRun, " "))
+	if n := len(t.rep.ScriptsNotRun); n > 0 {
+		why := "not running as root"
+		if t.in.NoScripts {
+			why = "--no-scripts"
+		}
+		t.warnf("%s: the scripts of %d package(s) did not run: %s", why, n, strings.Join(t.rep.ScriptsNotRun, " "))
 	}
 }
