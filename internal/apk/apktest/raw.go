@@ -60,17 +60,27 @@ func RawPackage(t testing.TB, key *rsa.PrivateKey, keyName, name, version string
 		tw.Write(en.Body)
 	}
 	tw.Close()
-	dataGz := gzipBytes(data.Bytes())
+	return RawDataPackage(t, key, keyName, name, version, data.Bytes())
+}
+
+// RawDataPackage is RawPackage for a data part given as raw bytes, which
+// need not even be a valid tar stream (for fuzzing).
+func RawDataPackage(t testing.TB, key *rsa.PrivateKey, keyName, name, version string, data []byte) ([]byte, *apk.Package) {
+	t.Helper()
+	dataGz := gzipBytes(data)
 	datahash := sha256.Sum256(dataGz)
 	pkginfo := fmt.Sprintf("pkgname = %s\npkgver = %s\nsize = 100\narch = noarch\norigin = %s\nbuilddate = %d\nlicense = MIT\ndatahash = %x\n",
 		name, version, name, DefaultBuildTime, datahash)
 	ctlGz := gzipBytes(cutTar(t, ".PKGINFO", []byte(pkginfo)))
 	digest := sha1.Sum(ctlGz)
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA1, digest[:])
-	if err != nil {
-		t.Fatalf("apktest: sign %s: %v", name, err)
+	var sigGz []byte
+	if key != nil { // a nil key makes an unsigned package
+		sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA1, digest[:])
+		if err != nil {
+			t.Fatalf("apktest: sign %s: %v", name, err)
+		}
+		sigGz = gzipBytes(cutTar(t, ".SIGN.RSA."+keyName, sig))
 	}
-	sigGz := gzipBytes(cutTar(t, ".SIGN.RSA."+keyName, sig))
 	file := slices.Concat(sigGz, ctlGz, dataGz)
 	info := &apk.Package{
 		Name: name, Version: version, Arch: "noarch", Origin: name, License: "MIT",
