@@ -179,11 +179,7 @@ func SortInstalled(pkgs []*InstalledPackage) {
 	sort.SliceStable(pkgs, func(i, j int) bool {
 		a, b := pkgs[i], pkgs[j]
 		if a.Name != b.Name {
-			la, lb := strings.ToLower(a.Name), strings.ToLower(b.Name)
-			if la != lb {
-				return la < lb
-			}
-			return a.Name < b.Name
+			return CompareNames(a.Name, b.Name) < 0
 		}
 		return CompareVersions(a.Version, b.Version) == VersionLess
 	})

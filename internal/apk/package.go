@@ -31,3 +31,35 @@ func (p *Package) NameVersion() string { return p.Name + "-" + p.Version }
 
 // FileName is the package's file name in a repository.
 func (p *Package) FileName() string { return p.Name + "-" + p.Version + ".apk" }
+
+// CompareNames orders package names as apk displays and sorts them: by
+// strcasecmp (ASCII case folded), then byte-wise.
+func CompareNames(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ca, cb := lowerASCII(a[i]), lowerASCII(b[i])
+		if ca != cb {
+			if ca < cb {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}

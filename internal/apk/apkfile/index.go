@@ -59,17 +59,7 @@ func OpenIndex(data []byte, o Options) (*IndexReader, error) {
 	}
 	rest := data[len(data)-br.Len():]
 
-	var sigs []signature
-	isSig := false
-	err = tarEntries(first, func(h *tar.Header, body []byte) error {
-		if strings.HasPrefix(h.Name, ".SIGN.") {
-			isSig = true
-			if hsh, key, ok := signatureAlgorithm(h.Name); ok && !strings.Contains(key, "/") {
-				sigs = append(sigs, signature{hash: hsh, key: key, data: body})
-			}
-		}
-		return nil
-	})
+	sigs, isSig, err := readSignatures(first)
 	if err != nil {
 		return nil, err
 	}

@@ -83,10 +83,7 @@ func checkIndexRecord(p *apk.Package) error {
 // without case first, then by version, oldest first.
 func SortIndex(pkgs []*apk.Package) {
 	slices.SortStableFunc(pkgs, func(a, b *apk.Package) int {
-		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
+		if c := apk.CompareNames(a.Name, b.Name); c != 0 {
 			return c
 		}
 		switch apk.CompareVersions(a.Version, b.Version) {

@@ -149,6 +149,22 @@ func readMember(src *memberReader, zr **gzip.Reader, limit int64) ([]byte, error
 	return buf.Bytes(), nil
 }
 
+// readSignatures reads the .SIGN entries of a first gzip member; isSig
+// is false when the member holds something else (an unsigned package or
+// index).
+func readSignatures(member []byte) (sigs []signature, isSig bool, err error) {
+	err = tarEntries(member, func(h *tar.Header, body []byte) error {
+		if strings.HasPrefix(h.Name, ".SIGN.") {
+			isSig = true
+			if hsh, key, ok := signatureAlgorithm(h.Name); ok && !strings.Contains(key, "/") {
+				sigs = append(sigs, signature{hash: hsh, key: key, data: body})
+			}
+		}
+		return nil
+	})
+	return sigs, isSig, err
+}
+
 // tarEntries lists the entries of a tar stream cut without its end blocks,
 // as signature and control members are.
 func tarEntries(data []byte, fn func(h *tar.Header, body []byte) error) error {
@@ -186,17 +202,7 @@ func Open(r io.Reader, o Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sigs []signature
-	isSig := false
-	err = tarEntries(first, func(h *tar.Header, body []byte) error {
-		if strings.HasPrefix(h.Name, ".SIGN.") {
-			isSig = true
-			if hsh, key, ok := signatureAlgorithm(h.Name); ok && !strings.Contains(key, "/") {
-				sigs = append(sigs, signature{hash: hsh, key: key, data: body})
-			}
-		}
-		return nil
-	})
+	sigs, isSig, err := readSignatures(first)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
@@ -44,22 +43,11 @@ func renderDatabase(final []*pkgState, pl *planner, world []string) dbFiles {
 // worldLines renders the world as etc/apk/world lists it, sorted by name
 // as apk's solver sorts it.
 func worldLines(db *solver.DB, world []solver.Dep) []string {
-	deps := plainDeps(world)
-	for i, d := range world {
-		if d.Tag > 0 && int(d.Tag) < len(db.Tags) {
-			deps[i].Tag = db.Tags[d.Tag].Tag
-		}
-	}
-	sort.SliceStable(deps, func(i, j int) bool {
-		a, b := deps[i].Name, deps[j].Name
-		if la, lb := strings.ToLower(a), strings.ToLower(b); la != lb {
-			return la < lb
-		}
-		return a < b
-	})
+	deps := append([]solver.Dep(nil), world...)
+	sort.SliceStable(deps, func(i, j int) bool { return apk.CompareNames(deps[i].Name.Name, deps[j].Name.Name) < 0 })
 	lines := make([]string, len(deps))
-	for i, d := range deps {
-		lines[i] = d.WorldString()
+	for i := range deps {
+		lines[i] = db.WorldString(&deps[i])
 	}
 	return lines
 }

@@ -161,29 +161,8 @@ func recordInfo(p *solver.Pkg, pkginfo *apk.Package) *apk.Package {
 }
 
 // metaInfo is the record header of a package that is not unpacked: the
-// index's fields, with the dependency lists from the solver when the index
-// was loaded without them.
+// index's record.
 func metaInfo(p *solver.Pkg) *apk.Package {
 	info := *p.Info()
-	if info.Depends == nil {
-		info.Depends = plainDeps(p.Depends)
-	}
-	if info.Provides == nil {
-		info.Provides = plainDeps(p.Provides)
-	}
-	if info.InstallIf == nil {
-		info.InstallIf = plainDeps(p.InstallIf)
-	}
 	return &info
-}
-
-func plainDeps(deps []solver.Dep) []apk.Dependency {
-	if len(deps) == 0 {
-		return nil
-	}
-	out := make([]apk.Dependency, len(deps))
-	for i, d := range deps {
-		out[i] = apk.Dependency{Name: d.Name.Name, Version: d.Version, Mask: int(d.Mask), Conflict: d.Conflict, Fuzzy: d.Fuzzy}
-	}
-	return out
 }

@@ -81,6 +81,9 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 			meta.URL = strings.Clone(meta.URL)
 			meta.Maintainer = strings.Clone(meta.Maintainer)
 			meta.Commit = strings.Clone(meta.Commit)
+			meta.Depends = exportDeps(pkg.Depends)
+			meta.Provides = exportDeps(pkg.Provides)
+			meta.InstallIf = exportDeps(pkg.InstallIf)
 			pkg.meta = &meta
 		}
 		pkg.Depends = parse(raw.Depends)

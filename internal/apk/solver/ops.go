@@ -234,7 +234,7 @@ func (db *DB) matchNames(args []string, cb func(arg string, name *Name)) {
 
 func (db *DB) sortedNames() []*Name {
 	names := append([]*Name(nil), db.nameList...)
-	sort.Slice(names, func(i, j int) bool { return nameCmpDisplay(names[i].Name, names[j].Name) < 0 })
+	sort.Slice(names, func(i, j int) bool { return apk.CompareNames(names[i].Name, names[j].Name) < 0 })
 	return names
 }
 
@@ -313,7 +313,7 @@ func (s *Session) printNotDeleted(cs *Changeset, world []Dep, args []string) {
 			names = append(names, n)
 		}
 	}
-	sort.Slice(names, func(i, j int) bool { return nameCmpDisplay(names[i].Name, names[j].Name) < 0 })
+	sort.Slice(names, func(i, j int) bool { return apk.CompareNames(names[i].Name, names[j].Name) < 0 })
 	for _, name := range names {
 		ind := indentWriter{w: s.Out.Stdout, width: s.Out.width()}
 		matches := db.nextGenid() | foreachMarked | depSatisfies

@@ -3,7 +3,6 @@ package solver
 import (
 	"math/bits"
 	"sort"
-	"strings"
 
 	"github.com/cairnlinux/cairn/internal/apk"
 )
@@ -655,15 +654,6 @@ func compareNameDequeue(a, b *Name) int {
 	return int(b.ss.orderID - a.ss.orderID)
 }
 
-// nameCmpDisplay orders names as apk displays them: case-insensitively,
-// then byte-wise.
-func nameCmpDisplay(a, b string) int {
-	if r := strings.Compare(strings.ToLower(a), strings.ToLower(b)); r != 0 {
-		return r
-	}
-	return strings.Compare(a, b)
-}
-
 // attachSolverState gives every package fresh solver state for one solve
 // from an arena, and points every name at the shared zero state.
 func (db *DB) attachSolverState(withPresets bool) {
@@ -700,7 +690,7 @@ func (db *DB) detachSolverState() {
 // changeset is what the error report explains.
 func (db *DB) Solve(flags uint16, world []Dep) (*Changeset, int) {
 	sort.SliceStable(world, func(i, j int) bool {
-		return nameCmpDisplay(world[i].Name.Name, world[j].Name.Name) < 0
+		return apk.CompareNames(world[i].Name.Name, world[j].Name.Name) < 0
 	})
 	withPresets := true
 	for {
