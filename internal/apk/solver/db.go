@@ -80,6 +80,7 @@ type Pkg struct {
 	Checksum      apk.Checksum // identity (C:)
 	Size          int64        // size of the .apk file (S:)
 	InstalledSize int64        // 0 makes a virtual (meta) package (I:)
+	BuildTime     int64        // t:
 	Depends       []Dep
 	Provides      []Dep
 	InstallIf     []Dep
@@ -102,6 +103,7 @@ type Pkg struct {
 	presetFlags, presetInheritable uint16
 
 	uninstallable       bool
+	excluded            bool // by Restrict
 	cachedNonRepository bool
 	fromFile            bool
 	marked              bool
@@ -120,6 +122,7 @@ func (p *Pkg) setFields(info *apk.Package) {
 	p.Checksum = info.Checksum
 	p.Size = info.Size
 	p.InstalledSize = info.InstalledSize
+	p.BuildTime = info.BuildTime
 	p.ProviderPriority = int32(info.ProviderPriority)
 	p.uninstallable = info.Uninstallable
 }
@@ -138,6 +141,7 @@ func (p *Pkg) Info() *apk.Package {
 		Checksum:         p.Checksum,
 		Size:             p.Size,
 		InstalledSize:    p.InstalledSize,
+		BuildTime:        p.BuildTime,
 		ProviderPriority: int(p.ProviderPriority),
 		Depends:          exportDeps(p.Depends),
 		Provides:         exportDeps(p.Provides),
@@ -632,6 +636,17 @@ func (db *DB) PinningMaskRepos(mask uint32) uint32 {
 		repos |= db.Tags[i].AllowedRepos
 	}
 	return repos
+}
+
+// Restrict makes every package for which keep is false unavailable, as
+// if no repository had it: used to build exactly the packages of a lock.
+// Installed packages stay installed.
+func (db *DB) Restrict(keep func(*Pkg) bool) {
+	for _, p := range db.pkgList {
+		if !keep(p) && p.Installed == nil {
+			p.excluded = true
+		}
+	}
 }
 
 // SetNameFlags marks every provider of name with solver flags, as apk does

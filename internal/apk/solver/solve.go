@@ -161,10 +161,10 @@ func (ss *solverState) discoverName(name *Name) {
 				pkg.Repos&db.AvailableRepos&^(1<<RepoCached) != 0
 			// A package is in the cache when read from a file, or when it
 			// is virtual (installed size zero).
-			pkg.ss.pkgSelectable = pkg.Repos&db.AvailableRepos != 0 ||
+			pkg.ss.pkgSelectable = !pkg.excluded && (pkg.Repos&db.AvailableRepos != 0 ||
 				pkg.cachedNonRepository ||
 				pkg.InstalledSize == 0 ||
-				pkg.Installed != nil
+				pkg.Installed != nil)
 			// Prune install_if packages that are no longer available;
 			// this works only with FlagAvailable in the global flags.
 			pkg.ss.iifFailed = len(pkg.InstallIf) == 0 ||
