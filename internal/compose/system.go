@@ -1,0 +1,46 @@
+package compose
+
+import (
+	"time"
+
+	"github.com/cairnlinux/cairn/internal/manifest"
+)
+
+// System writes the host settings of sys into the root, in this order:
+// /etc/hostname and /etc/hosts, the time zone, /etc/network/interfaces,
+// /etc/iwd/main.conf, /etc/fstab, /etc/sysctl.d/00-cairn.conf,
+// /etc/modules-load.d/cairn.conf and /etc/cairn/cmdline. Settings the
+// manifest leaves empty leave the root's files as they are (cmdline is
+// always written).
+func System(root string, sys *manifest.System, mtime time.Time) error {
+	if sys == nil {
+		sys = &manifest.System{}
+	}
+	r, err := openRoot(root, mtime)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	steps := []func(*rootFS, *manifest.System) error{
+		writeHostname,
+		writeHosts,
+		writeTimezone,
+		writeInterfaces,
+		writeIWD,
+		writeFstab,
+		writeSysctl,
+		writeModules,
+		writeCmdline,
+	}
+	for _, step := range steps {
+		if err := step(r, sys); err != nil {
+			return err
+		}
+	}
+	return r.finish()
+}
+
+// writeConfig writes a configuration file 0644 root:root.
+func writeConfig(r *rootFS, rel string, data []byte) error {
+	return r.writeFile(rel, data, 0o644, 0, 0)
+}

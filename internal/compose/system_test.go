@@ -1,0 +1,202 @@
+//go:build linux
+
+package compose
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cairnlinux/cairn/internal/manifest"
+)
+
+// fakeZone is enough of a TZif file for the tests.
+const fakeZone = "TZif2\x00fake Europe/Berlin\n"
+
+func seedTzdata(t *testing.T, root string) {
+	t.Helper()
+	mustWrite(t, filepath.Join(root, "usr/share/zoneinfo/Europe/Berlin"), fakeZone, 0o644)
+	stampAll(t, root, seedTime)
+}
+
+func exampleSystem() *manifest.System {
+	return &manifest.System{
+		Hostname: "node1.example.com",
+		Timezone: "Europe/Berlin",
+		Hosts: []manifest.HostEntry{
+			{Address: "10.0.0.2", Names: []string{"nas.example.com", "nas"}},
+			{Address: "fd00::3", Names: []string{"router"}},
+		},
+		Network: manifest.Network{
+			Ifaces: []manifest.Interface{
+				{Name: "eth0", DHCP: true},
+				{Name: "br0", Address: []string{"10.0.0.5/24", "fd00::5/64"}, Gateway: "10.0.0.1", BridgePorts: []string{"eth1", "eth2"}},
+				{Name: "wlan0", DHCP: true, Auto: boolp(false)},
+				{Name: "eth3"},
+			},
+			IWD: map[string]map[string]string{
+				"Network": {"NameResolvingService": "resolvconf", "EnableIPv6": "true"},
+				"General": {"EnableNetworkConfiguration": "true"},
+			},
+		},
+		Fstab: []manifest.Mount{
+			{Device: "LABEL=cairn", Mountpoint: "/home", Type: "btrfs", Options: []string{"subvol=@home", "noatime"}},
+			{Device: "/dev/vdb", Type: "swap"},
+			{Device: "tmpfs", Mountpoint: "/tmp", Type: "tmpfs", Options: []string{"nosuid", "nodev", "size=25%"}},
+			{Device: "/dev/sdb1", Mountpoint: "/media/usb", Type: "vfat", Options: []string{"noauto", "rw"}},
+			{Device: "//nas/My Files", Mountpoint: "/srv/my files", Type: "cifs", Dump: 0, Pass: 0},
+			{Device: "UUID=2d6a7c1e-0c1f-4f59-a8a4-3d2c86a1b0f1", Mountpoint: "/", Type: "ext4", Pass: 1},
+		},
+		Sysctl:  map[string]string{"vm.swappiness": "10", "net.ipv4.ip_forward": "1", "kernel.pid_max": "4194304"},
+		Modules: []string{"br_netfilter", "overlay", "wireguard"},
+		Kernel:  manifest.Kernel{Package: "linux-virt", Cmdline: []string{"console=ttyS0,115200", "quiet", "rootflags=subvol=@cairn/generations/3"}},
+	}
+}
+
+var systemFiles = []string{
+	"etc/hostname", "etc/hosts", "etc/network/interfaces", "etc/iwd/main.conf", "etc/fstab",
+	"etc/sysctl.d/00-cairn.conf", "etc/modules-load.d/cairn.conf", "etc/cairn/cmdline",
+}
+
+func TestSystem(t *testing.T) {
+	root := seedRoot(t)
+	seedTzdata(t, root)
+	before := scan(t, root)
+	if err := System(root, exampleSystem(), buildTime); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range systemFiles {
+		golden(t, "system/"+f, readRootFile(t, root, f))
+		wantOwnerMode(t, root, f, 0o644, 0, 0)
+	}
+	after := scan(t, root)
+	golden(t, "system/tree", listing(after))
+	checkStamps(t, before, after)
+	if got := string(readRootFile(t, root, "etc/zoneinfo/Europe/Berlin")); got != fakeZone {
+		t.Errorf("/etc/zoneinfo/Europe/Berlin holds %q", got)
+	}
+	wantOwnerMode(t, root, "etc/zoneinfo/Europe/Berlin", 0o644, 0, 0)
+	if target, err := os.Readlink(filepath.Join(root, "etc/localtime")); err != nil || target != "zoneinfo/Europe/Berlin" {
+		t.Errorf("/etc/localtime -> %q (%v), want zoneinfo/Europe/Berlin", target, err)
+	}
+
+	// A second run changes nothing.
+	first := listing(after)
+	if err := System(root, exampleSystem(), buildTime); err != nil {
+		t.Fatal(err)
+	}
+	if second := listing(scan(t, root)); string(second) != string(first) {
+		t.Errorf("a second run changed the root:\n%s", second)
+	}
+}
+
+func TestSystemEmptyLeavesRoot(t *testing.T) {
+	root := seedRoot(t)
+	before := scan(t, root)
+	if err := System(root, &manifest.System{}, buildTime); err != nil {
+		t.Fatal(err)
+	}
+	after := scan(t, root)
+	checkStamps(t, before, after)
+	// Only the (empty) command line is recorded.
+	delete(after, "/etc/cairn")
+	delete(after, "/etc/cairn/cmdline")
+	delete(after, "/etc")
+	delete(before, "/etc")
+	if string(listing(after)) != string(listing(before)) {
+		t.Errorf("an empty manifest changed the root:\n%s", listing(after))
+	}
+	if got := string(readRootFile(t, root, "etc/cairn/cmdline")); got != "\n" {
+		t.Errorf("cmdline %q", got)
+	}
+}
+
+func TestSystemInterfacesVerbatim(t *testing.T) {
+	root := seedRoot(t)
+	text := "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp"
+	sys := &manifest.System{Network: manifest.Network{Interfaces: text}}
+	if err := System(root, sys, buildTime); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(readRootFile(t, root, "etc/network/interfaces")); got != text+"\n" {
+		t.Errorf("interfaces:\n%s", got)
+	}
+}
+
+func TestTimezone(t *testing.T) {
+	t.Run("without tzdata", func(t *testing.T) {
+		root := seedRoot(t)
+		err := System(root, &manifest.System{Timezone: "Europe/Berlin"}, buildTime)
+		wantErr(t, err, "timezone: Europe/Berlin needs the time zone database: add tzdata to packages")
+	})
+	t.Run("unknown zone", func(t *testing.T) {
+		root := seedRoot(t)
+		seedTzdata(t, root)
+		err := System(root, &manifest.System{Timezone: "Europe/Atlantis"}, buildTime)
+		wantErr(t, err, `timezone: "Europe/Atlantis" is not a zone`)
+	})
+	t.Run("not a zone name", func(t *testing.T) {
+		root := seedRoot(t)
+		seedTzdata(t, root)
+		for _, zone := range []string{"../../etc/shadow", "/etc/shadow", "Europe/../Europe/Berlin", "Europe//Berlin"} {
+			wantErr(t, System(root, &manifest.System{Timezone: zone}, buildTime), "is not a time zone name")
+		}
+	})
+	t.Run("a directory", func(t *testing.T) {
+		root := seedRoot(t)
+		seedTzdata(t, root)
+		wantErr(t, System(root, &manifest.System{Timezone: "Europe"}, buildTime), "timezone: Europe")
+	})
+	t.Run("UTC needs nothing", func(t *testing.T) {
+		root := seedRoot(t)
+		if err := System(root, &manifest.System{Timezone: "UTC"}, buildTime); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"etc/localtime", "etc/zoneinfo"} {
+			if _, err := os.Lstat(filepath.Join(root, p)); !os.IsNotExist(err) {
+				t.Errorf("%s exists for UTC", p)
+			}
+		}
+	})
+}
+
+func TestSystemErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		sys  manifest.System
+		want string
+	}{
+		{"both interface forms", manifest.System{Network: manifest.Network{Interfaces: "auto lo\n", Ifaces: []manifest.Interface{{Name: "eth0"}}}},
+			"network: interfaces and ifaces"},
+		{"address without prefix", manifest.System{Network: manifest.Network{Ifaces: []manifest.Interface{{Name: "eth0", Address: []string{"10.0.0.5"}}}}},
+			`network.ifaces[0] (eth0): address[0]: "10.0.0.5" is not an address in CIDR form`},
+		{"bad gateway", manifest.System{Network: manifest.Network{Ifaces: []manifest.Interface{{Name: "eth0", Address: []string{"10.0.0.5/24"}, Gateway: "router"}}}},
+			`network.ifaces[0] (eth0): gateway: "router" is not an IP address`},
+		{"loopback declared", manifest.System{Network: manifest.Network{Ifaces: []manifest.Interface{{Name: "lo"}}}},
+			"network.ifaces[0] (lo): the loopback is always configured"},
+		{"interface twice", manifest.System{Network: manifest.Network{Ifaces: []manifest.Interface{{Name: "eth0"}, {Name: "eth0"}}}},
+			"network.ifaces[1] (eth0): declared again (first as network.ifaces[0])"},
+		{"bad host name", manifest.System{Hostname: "node_1"}, `hostname: "node_1" is not a valid host name`},
+		{"bad hosts address", manifest.System{Hosts: []manifest.HostEntry{{Address: "10.0.0", Names: []string{"x"}}}},
+			`hosts[0]: address "10.0.0" is not an IP address`},
+		{"fstab without type", manifest.System{Fstab: []manifest.Mount{{Device: "/dev/sda1", Mountpoint: "/data"}}},
+			"fstab[0]: type: the file system type is needed"},
+		{"fstab relative mount point", manifest.System{Fstab: []manifest.Mount{{Device: "/dev/sda1", Mountpoint: "data", Type: "ext4"}}},
+			`fstab[0]: mountpoint: "data" is not an absolute path`},
+		{"fstab mount point twice", manifest.System{Fstab: []manifest.Mount{{Device: "a", Mountpoint: "/d", Type: "ext4"}, {Device: "b", Mountpoint: "/d", Type: "ext4"}}},
+			"fstab[1]: mount point /d is already declared by fstab[0]"},
+		{"iwd key with '='", manifest.System{Network: manifest.Network{IWD: map[string]map[string]string{"General": {"a=b": "c"}}}},
+			`network.iwd.General: key "a=b" is not a valid key`},
+		{"sysctl name with a space", manifest.System{Sysctl: map[string]string{"vm swappiness": "1"}},
+			`sysctl: "vm swappiness" is not a kernel parameter name`},
+		{"module with a slash", manifest.System{Modules: []string{"../evil"}}, `modules[0]: "../evil" is not a module name`},
+		{"cmdline with a newline", manifest.System{Kernel: manifest.Kernel{Cmdline: []string{"quiet\ninit=/bin/sh"}}},
+			"kernel.cmdline[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := seedRoot(t)
+			wantErr(t, System(root, &tt.sys, buildTime), tt.want)
+		})
+	}
+}
