@@ -129,6 +129,10 @@ command.
 	root.AddCommand(
 		newVersionCommand(g),
 		newAPKCommand(g),
+		newSchemaCommand(g),
+		newValidateCommand(g),
+		newBuildCommand(g),
+		newLockCommand(g),
 	)
 	return root
 }

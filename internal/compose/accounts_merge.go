@@ -188,7 +188,9 @@ func (m *merger) declareUser(i int, u manifest.User) (*declared, error) {
 		}
 	}
 	switch {
-	case u.Group != "":
+	// A primary group named after the user that does not exist yet is the
+	// user's own group, made below (manifest defaults name it so).
+	case u.Group != "" && (u.Group != u.Name || m.db.group.get(u.Name) != nil):
 		d.primary = u.Group
 	case !d.isNew:
 		// An existing account keeps its primary group.

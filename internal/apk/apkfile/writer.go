@@ -81,6 +81,10 @@ type Signer struct {
 	// SHA256 makes a .SIGN.RSA256 signature instead of .SIGN.RSA
 	// (SHA-1), like abuild-sign -t RSA256.
 	SHA256 bool
+	// Stored writes the signature member without compression, so the
+	// package's size does not depend on the signature bytes: packages
+	// signed with a changing (per-machine) key then keep the same S:.
+	Stored bool
 }
 
 // entryName is the signature's file name in the signature member.
@@ -133,14 +137,19 @@ func signatureMember(signers []Signer, signed []byte, mtime int64) ([]byte, erro
 		}
 		writeGNUEntry(&tb, s.entryName(), mtime, sig)
 	}
+	if len(signers) > 0 && signers[0].Stored {
+		return gzipMemberLevel(tb.Bytes(), gzip.NoCompression), nil
+	}
 	return gzipMember(tb.Bytes()), nil
 }
 
 // gzipMember compresses data into one gzip member with the header
 // `gzip -n -9` writes: no name, no mtime, OS Unix.
-func gzipMember(data []byte) []byte {
+func gzipMember(data []byte) []byte { return gzipMemberLevel(data, gzip.BestCompression) }
+
+func gzipMemberLevel(data []byte, level int) []byte {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
+	zw, _ := gzip.NewWriterLevel(&buf, level) // the levels used are valid
 	zw.OS = 3
 	zw.Write(data)
 	zw.Close()

@@ -71,6 +71,9 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 		pkg.Name = db.GetName(info.Name)
 		pkg.setFields(info)
 		pkg.Version = version(info.Version)
+		pkg.Depends = parse(raw.Depends)
+		pkg.Provides = parse(raw.Provides)
+		pkg.InstallIf = parse(raw.InstallIf)
 		if info.InstalledSize == 0 {
 			// Meta packages are never unpacked: their installed record
 			// comes from the index. Copy it off the scanner's block.
@@ -86,9 +89,6 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 			meta.InstallIf = exportDeps(pkg.InstallIf)
 			pkg.meta = &meta
 		}
-		pkg.Depends = parse(raw.Depends)
-		pkg.Provides = parse(raw.Provides)
-		pkg.InstallIf = parse(raw.InstallIf)
 		pkg.Repos = 1 << uint(repo)
 		db.addPkg(pkg)
 		n++

@@ -1,0 +1,230 @@
+// Package build turns a manifest into a complete root file system: it
+// resolves the packages (respecting cairn.lock), installs them with
+// cairn's apk engine, wraps and installs artifacts, writes what the
+// manifest declares (accounts, services, system settings, files), runs
+// the setup scripts, and makes the result reproducible. It builds beside
+// the target and renames into place, so a failed build leaves nothing.
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cairnlinux/cairn/internal/apk/database"
+	"github.com/cairnlinux/cairn/internal/compose"
+	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/openrc"
+)
+
+// Request is one build.
+type Request struct {
+	// Manifest is the merged, validated manifest with defaults applied;
+	// ManifestPath is where it was read from (relative paths in it are
+	// relative to its directory).
+	Manifest     *manifest.System
+	ManifestPath string
+	// Root is where the tree goes. It is built beside it and renamed
+	// into place; an existing tree there is replaced.
+	Root string
+	// Lock pins the packages; nil resolves afresh. Frozen refuses to
+	// build when Lock is missing or does not match the manifest.
+	Lock   *manifest.Lock
+	Frozen bool
+	// CacheDir keeps downloaded indexes, packages and artifacts.
+	CacheDir string
+	// NoScripts skips package scripts and setup scripts.
+	NoScripts bool
+	HTTP      *http.Client
+	// Out receives the build log; Err warnings.
+	Out, Err io.Writer
+	// Version is cairn's version, recorded in the generation.
+	Version string
+}
+
+// Result is what a build made.
+type Result struct {
+	Root string
+	// Lock is the lock the build used or made.
+	Lock     *manifest.Lock
+	Packages []*manifest.LockedPackage
+	Duration time.Duration
+}
+
+// Build runs a build. On any failure the target is left as it was.
+func Build(ctx context.Context, req Request) (res *Result, err error) {
+	start := time.Now()
+	sys := req.Manifest
+	if req.Frozen {
+		if req.Lock == nil {
+			return nil, errors.New("--frozen: there is no cairn.lock; run cairn lock first")
+		}
+		if err := req.Lock.Matches(sys); err != nil {
+			return nil, fmt.Errorf("--frozen: %w", err)
+		}
+	}
+	lock := req.Lock
+	if lock != nil && lock.Matches(sys) != nil {
+		lock = nil // the manifest changed: resolve again
+	}
+
+	root, err := filepath.Abs(req.Root)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+		return nil, err
+	}
+	staging, err := os.MkdirTemp(filepath.Dir(root), "."+filepath.Base(root)+".cairn-build-")
+	if err != nil {
+		return nil, fmt.Errorf("staging directory: %w", err)
+	}
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "cairn-build-")
+	if err != nil {
+		os.RemoveAll(staging)
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	defer func() {
+		if err != nil {
+			os.RemoveAll(staging)
+		}
+	}()
+
+	b := &builder{ctx: ctx, req: req, sys: sys, root: staging, work: work, manifestDir: dirOf(req.ManifestPath)}
+	if lock, err = b.run(lock); err != nil {
+		return nil, err
+	}
+	if err := replace(staging, root); err != nil {
+		return nil, err
+	}
+	return &Result{Root: root, Lock: lock, Duration: time.Since(start)}, nil
+}
+
+func dirOf(manifestPath string) string {
+	d, err := filepath.Abs(filepath.Dir(manifestPath))
+	if err != nil {
+		return filepath.Dir(manifestPath)
+	}
+	return d
+}
+
+// replace puts the built tree at root, moving an old tree aside first.
+func replace(staging, root string) error {
+	old := ""
+	if _, err := os.Lstat(root); err == nil {
+		old = staging + ".old"
+		if err := os.Rename(root, old); err != nil {
+			return fmt.Errorf("move the old %s aside: %w", root, err)
+		}
+	}
+	if err := os.Rename(staging, root); err != nil {
+		if old != "" {
+			os.Rename(old, root)
+		}
+		return fmt.Errorf("rename the build into place: %w", err)
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
+}
+
+type builder struct {
+	ctx         context.Context
+	req         Request
+	sys         *manifest.System
+	root        string // the staging root
+	work        string // scratch space outside the root
+	manifestDir string
+	keysDir     string // the manifest's trusted keys, gathered
+	epoch       time.Time
+	db          *database.Database // after the first transaction
+	spelled     map[string]string  // resolved repository URL -> the manifest's
+}
+
+func (b *builder) logf(format string, args ...any) {
+	if b.req.Out != nil {
+		fmt.Fprintf(b.req.Out, format+"\n", args...)
+	}
+}
+
+func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
+	var err error
+	if b.keysDir, err = b.gatherKeys(); err != nil {
+		return nil, err
+	}
+
+	// 1. Packages, exactly those of the lock when there is one.
+	b.logf("== packages")
+	installed, err := b.installPackages(lock)
+	if err != nil {
+		return nil, err
+	}
+	if lock == nil {
+		lock = b.makeLock(installed)
+	}
+	b.epoch = time.Unix(lock.SourceDateEpoch, 0).UTC()
+
+	// 2. Accounts, before artifacts so their owners resolve.
+	b.logf("== accounts")
+	if err := compose.Accounts(b.root, b.sys.Users, b.sys.Groups, b.epoch); err != nil {
+		return nil, err
+	}
+
+	// 3. Artifacts, as local packages.
+	if len(b.sys.Artifacts) > 0 {
+		b.logf("== artifacts")
+		arts, err := b.installArtifacts(lock)
+		if err != nil {
+			return nil, err
+		}
+		lock.Artifacts = arts
+	}
+
+	// 4. Services, system settings, files.
+	b.logf("== system")
+	if err := openrc.Install(b.root, b.sys.Services, b.epoch); err != nil {
+		return nil, err
+	}
+	if err := compose.System(b.root, b.sys, b.epoch); err != nil {
+		return nil, err
+	}
+	if err := compose.Files(b.root, b.manifestDir, b.sys.Files, b.epoch); err != nil {
+		return nil, err
+	}
+
+	// 5. Setup scripts.
+	if err := b.runSetup(); err != nil {
+		return nil, err
+	}
+
+	// 6. What was built, then reproducible times.
+	gen := compose.Generation{
+		Name:           b.sys.Name,
+		Description:    b.sys.Description,
+		ManifestDigest: b.sys.Digest(),
+		LockDigest:     lock.Digest(),
+		Kernel:         b.sys.Kernel.Package,
+		BuildTime:      b.epoch,
+		CairnVersion:   b.req.Version,
+	}
+	for _, p := range lock.Packages {
+		gen.Packages = append(gen.Packages, compose.GenerationPackage{Name: p.Name, Version: p.Version})
+	}
+	if err := compose.WriteGeneration(b.root, gen, b.epoch); err != nil {
+		return nil, err
+	}
+	if err := clampTimes(b.root, b.epoch); err != nil {
+		return nil, err
+	}
+	return lock, nil
+}

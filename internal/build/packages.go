@@ -1,0 +1,308 @@
+package build
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/apk/apkfile"
+	"github.com/cairnlinux/cairn/internal/apk/commit"
+	"github.com/cairnlinux/cairn/internal/apk/database"
+	"github.com/cairnlinux/cairn/internal/apk/repo"
+	"github.com/cairnlinux/cairn/internal/apk/solver"
+	"github.com/cairnlinux/cairn/internal/manifest"
+)
+
+// repositories resolves the manifest's repositories: relative paths are
+// relative to the manifest. It also returns the manifest's spelling of
+// each, by resolved URL, for the lock.
+func (b *builder) repositories() ([]repo.Repository, map[string]string, error) {
+	var repos []repo.Repository
+	spelled := map[string]string{}
+	for i, r := range b.sys.Alpine.Repositories {
+		url := r.URL
+		if !strings.Contains(url, "://") && !filepath.IsAbs(url) {
+			url = filepath.Join(b.manifestDir, url)
+		}
+		tag := ""
+		if r.Tag != "" {
+			tag = "@" + strings.TrimPrefix(r.Tag, "@")
+		}
+		rr, err := repo.ParseRepository(strings.TrimSpace(tag + " " + url))
+		if err != nil {
+			return nil, nil, fmt.Errorf("alpine.repositories[%d]: %w", i, err)
+		}
+		repos = append(repos, rr)
+		spelled[rr.URL] = r.URL
+	}
+	return repos, spelled, nil
+}
+
+// gatherKeys copies the manifest's trusted keys (files or directories of
+// them) into one directory, as apk's --keys-dir wants them.
+func (b *builder) gatherKeys() (string, error) {
+	dir := filepath.Join(b.work, "keys")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if len(b.sys.Alpine.Keys) == 0 && !b.sys.Alpine.AllowUntrusted {
+		return "", errors.New("alpine.keys is empty: name the public keys that sign your repositories (for Alpine's, the keys of the alpine-keys package, e.g. /etc/apk/keys on an Alpine machine)")
+	}
+	for i, k := range b.sys.Alpine.Keys {
+		p := k
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(b.manifestDir, p)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return "", fmt.Errorf("alpine.keys[%d]: %w", i, err)
+		}
+		files := []string{p}
+		if st.IsDir() {
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return "", fmt.Errorf("alpine.keys[%d]: %w", i, err)
+			}
+			files = files[:0]
+			for _, e := range entries {
+				if e.Type().IsRegular() {
+					files = append(files, filepath.Join(p, e.Name()))
+				}
+			}
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return "", fmt.Errorf("alpine.keys[%d]: %w", i, err)
+			}
+			if _, err := apkfile.ParsePublicKey(data); err != nil {
+				return "", fmt.Errorf("alpine.keys[%d]: %s is not an RSA public key: %w", i, f, err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+				return "", err
+			}
+		}
+	}
+	return dir, nil
+}
+
+// recorder passes commits on and remembers what they installed.
+type recorder struct {
+	inner     solver.Committer
+	installed []*solver.Pkg
+}
+
+func (r *recorder) Commit(db *solver.DB, cs *solver.Changeset, world []solver.Dep) error {
+	if err := r.inner.Commit(db, cs, world); err != nil {
+		return err
+	}
+	for _, c := range cs.Changes {
+		if c.New != nil {
+			r.installed = append(r.installed, c.New)
+		}
+	}
+	return nil
+}
+
+// transaction opens the staging root's database with the given
+// repositories and keys, restricted to the lock, and adds world to it.
+func (b *builder) transaction(repos []repo.Repository, keysDir string, lock *manifest.Lock, extra map[string]bool, world []string) (*database.Database, []*solver.Pkg, error) {
+	d, err := database.Open(b.ctx, database.Options{
+		Root:               b.root,
+		Create:             true,
+		Repositories:       repos,
+		NoRootRepositories: true,
+		KeysDir:            keysDir,
+		Arch:               b.sys.Alpine.Arch,
+		AllowUntrusted:     b.sys.Alpine.AllowUntrusted,
+		CacheDir:           b.req.CacheDir,
+		Warnings:           b.req.Err,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if lock != nil {
+		pinned := map[string]string{}
+		for _, p := range lock.Packages {
+			pinned[p.Name] = p.Checksum
+		}
+		d.DB.Restrict(func(p *solver.Pkg) bool {
+			return extra[p.Name.Name] || pinned[p.Name.Name] == p.Checksum.String()
+		})
+	}
+	var repoLines []string
+	for _, r := range b.sys.Alpine.Repositories {
+		line := r.URL
+		if r.Tag != "" {
+			line = "@" + strings.TrimPrefix(r.Tag, "@") + " " + line
+		}
+		repoLines = append(repoLines, line)
+	}
+	rec := &recorder{inner: commit.New(b.ctx, d, commit.Options{
+		AllowUntrusted: b.sys.Alpine.AllowUntrusted,
+		NoScripts:      b.req.NoScripts,
+		Out:            b.req.Out,
+		Err:            b.req.Err,
+		Repositories:   repoLines,
+		KeysDir:        b.keysDir,
+	})}
+	out := solver.Output{Stdout: b.req.Out, Stderr: b.req.Err}
+	if out.Stdout == nil {
+		out.Stdout = io_discard{}
+	}
+	if out.Stderr == nil {
+		out.Stderr = io_discard{}
+	}
+	s := &solver.Session{DB: d.DB, Out: out, Committer: rec, Now: b.epoch}
+	if err := s.Add(world, solver.AddOptions{}); err != nil {
+		if errors.Is(err, solver.ErrUnsatisfiable) && lock != nil {
+			return nil, nil, fmt.Errorf("the packages of cairn.lock do not satisfy the manifest; run cairn lock --update: %w", err)
+		}
+		return nil, nil, err
+	}
+	return d, rec.installed, nil
+}
+
+type io_discard struct{}
+
+func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func (b *builder) installPackages(lock *manifest.Lock) ([]*solver.Pkg, error) {
+	repos, spelled, err := b.repositories()
+	if err != nil {
+		return nil, err
+	}
+	d, installed, err := b.transaction(repos, b.keysDir, lock, nil, b.sys.Packages)
+	if err != nil {
+		return nil, err
+	}
+	b.db, b.spelled = d, spelled
+	return installed, nil
+}
+
+// makeLock pins what the first transaction installed. The build time is
+// the newest package's, so relocking the same packages gives the same
+// lock.
+func (b *builder) makeLock(installed []*solver.Pkg) *manifest.Lock {
+	l := &manifest.Lock{Version: 1, ManifestDigest: b.sys.Digest(), Arch: b.db.Arch}
+	for _, p := range installed {
+		url := ""
+		if r := b.db.RepositoryOf(p); r != nil {
+			url = b.spelled[r.URL]
+		}
+		l.Packages = append(l.Packages, manifest.LockedPackage{Name: p.Name.Name, Version: p.Version, Repository: url, Checksum: p.Checksum.String()})
+		if p.BuildTime > l.SourceDateEpoch {
+			l.SourceDateEpoch = p.BuildTime
+		}
+	}
+	sort.Slice(l.Packages, func(i, j int) bool { return apk.CompareNames(l.Packages[i].Name, l.Packages[j].Name) < 0 })
+	return l
+}
+
+// artifactKey is the key that signs the local repository of artifact
+// packages. It is kept in the cache and trusted only while building; the
+// built system does not trust it.
+func (b *builder) artifactKey() (*rsa.PrivateKey, error) {
+	path := filepath.Join(b.req.CacheDir, "artifact-signing.rsa")
+	if data, err := os.ReadFile(path); err == nil {
+		if k, err := apkfile.ParsePrivateKey(data); err == nil {
+			return k, nil
+		}
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	pemData := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	if err := os.MkdirAll(b.req.CacheDir, 0o700); err == nil {
+		os.WriteFile(path, pemData, 0o600)
+	}
+	return k, nil
+}
+
+const artifactKeyName = "cairn-artifacts.rsa.pub"
+
+func (b *builder) installArtifacts(lock *manifest.Lock) ([]manifest.LockedArtifact, error) {
+	key, err := b.artifactKey()
+	if err != nil {
+		return nil, fmt.Errorf("artifact signing key: %w", err)
+	}
+	pkgs := map[string][]byte{}
+	var infos []*apk.Package
+	var locked []manifest.LockedArtifact
+	names := map[string]bool{}
+	for i, a := range b.sys.Artifacts {
+		data, err := fetchArtifact(b.ctx, a, b.manifestDir, b.req.CacheDir, b.req.HTTP)
+		if err != nil {
+			return nil, fmt.Errorf("artifacts[%d] (%s): %w", i, a.Name, err)
+		}
+		content, err := extractMember(a, data)
+		if err != nil {
+			return nil, fmt.Errorf("artifacts[%d] (%s): %w", i, a.Name, err)
+		}
+		pkg, info, err := artifactPackage(a, content, b.db.Arch, b.epoch.Unix(), apkfile.Signer{Key: key, Name: artifactKeyName, Stored: true})
+		if err != nil {
+			return nil, fmt.Errorf("artifacts[%d] (%s): %w", i, a.Name, err)
+		}
+		pkgs[a.Name] = pkg
+		infos = append(infos, info)
+		names[a.Name] = true
+		locked = append(locked, manifest.LockedArtifact{Name: a.Name, URL: a.URL, SHA256: strings.ToLower(a.SHA256)})
+	}
+	repoDir := filepath.Join(b.work, "artifacts")
+	if err := artifactRepo(repoDir, b.db.Arch, pkgs, infos, key, artifactKeyName); err != nil {
+		return nil, fmt.Errorf("artifact repository: %w", err)
+	}
+	keys := filepath.Join(b.work, "keys-artifacts")
+	if err := copyDir(b.keysDir, keys); err != nil {
+		return nil, err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(keys, artifactKeyName), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644); err != nil {
+		return nil, err
+	}
+	repos, _, err := b.repositories()
+	if err != nil {
+		return nil, err
+	}
+	repos = append(repos, repo.Repository{URL: repoDir})
+	var world []string
+	for _, a := range b.sys.Artifacts {
+		world = append(world, a.Name)
+	}
+	if _, _, err := b.transaction(repos, keys, lock, names, append(append([]string{}, b.sys.Packages...), world...)); err != nil {
+		return nil, err
+	}
+	return locked, nil
+}
+
+func copyDir(from, to string) error {
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnlinux/cairn/internal/build"
+	"github.com/cairnlinux/cairn/internal/manifest"
+)
+
+// BuildOptions are the options of `cairn build`.
+type BuildOptions struct {
+	File      string
+	Root      string
+	Frozen    bool
+	CacheDir  string
+	NoScripts bool
+	NoLock    bool
+	JSON      bool
+}
+
+// Validate checks the options.
+func (o *BuildOptions) Validate() error {
+	if o.Root == "" {
+		return usagef("build needs --root DIR (building into the generation store comes with `cairn generations`)")
+	}
+	return nil
+}
+
+func newBuildCommand(g *Globals) *cobra.Command {
+	o := &BuildOptions{}
+	cmd := &cobra.Command{
+		Use:   "build [-f system.yaml] --root DIR",
+		Short: "Build the system a manifest describes into a root directory",
+		Long: `Resolve the manifest's packages (exactly those of cairn.lock beside it when
+the lock matches the manifest), install them, write what the manifest declares
+and run its setup scripts. The tree is built beside DIR and renamed into place:
+a failed build leaves DIR as it was. Writes cairn.lock when there was none.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return runBuild(cmd, o, g)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.File, "file", "f", "system.yaml", "the manifest")
+	f.StringVar(&o.Root, "root", "", "build into `DIR`")
+	f.BoolVar(&o.Frozen, "frozen", false, "fail unless cairn.lock exists and matches the manifest")
+	f.StringVar(&o.CacheDir, "cache-dir", "", "keep downloads in `DIR`")
+	f.BoolVar(&o.NoScripts, "no-scripts", false, "run neither package nor setup scripts")
+	f.BoolVar(&o.NoLock, "no-lock", false, "do not write cairn.lock")
+	f.BoolVar(&o.JSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// lockPath is cairn.lock beside the manifest.
+func lockPath(manifestPath string) string {
+	return filepath.Join(filepath.Dir(manifestPath), "cairn.lock")
+}
+
+func loadManifest(file string) (*manifest.System, error) {
+	sys, err := manifest.Load(file)
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	sys.ApplyDefaults()
+	return sys, nil
+}
+
+func readLockBeside(file string) (*manifest.Lock, error) {
+	l, err := manifest.ReadLock(lockPath(file))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return l, err
+}
+
+func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
+	sys, err := loadManifest(o.File)
+	if err != nil {
+		return err
+	}
+	lock, err := readLockBeside(o.File)
+	if err != nil {
+		return err
+	}
+	cache := o.CacheDir
+	if cache == "" {
+		cache = defaultCacheDir(g)
+	}
+	out := g.Stdout
+	if o.JSON {
+		out = io.Discard
+	}
+	res, err := build.Build(cmd.Context(), build.Request{
+		Manifest:     sys,
+		ManifestPath: o.File,
+		Root:         o.Root,
+		Lock:         lock,
+		Frozen:       o.Frozen,
+		CacheDir:     cache,
+		NoScripts:    o.NoScripts,
+		Out:          out,
+		Err:          g.Stderr,
+		Version:      Version,
+	})
+	if err != nil {
+		return err
+	}
+	if !o.NoLock && (lock == nil || lock.Digest() != res.Lock.Digest()) {
+		if err := manifest.WriteLock(lockPath(o.File), res.Lock); err != nil {
+			return fmt.Errorf("write cairn.lock: %w", err)
+		}
+	}
+	if o.JSON {
+		return writeJSON(g.Stdout, map[string]any{
+			"root": res.Root, "lockDigest": res.Lock.Digest(), "sourceDateEpoch": res.Lock.SourceDateEpoch,
+			"packages": len(res.Lock.Packages), "seconds": res.Duration.Seconds(),
+		})
+	}
+	fmt.Fprintf(g.Stdout, "built %s: %d packages in %.1f s\n", res.Root, len(res.Lock.Packages), res.Duration.Seconds())
+	return nil
+}
+
+// LockOptions are the options of `cairn lock`.
+type LockOptions struct {
+	File     string
+	Update   bool
+	CacheDir string
+	JSON     bool
+}
+
+func newLockCommand(g *Globals) *cobra.Command {
+	o := &LockOptions{}
+	cmd := &cobra.Command{
+		Use:   "lock [-f system.yaml] [--update]",
+		Short: "Write cairn.lock: the exact packages the manifest resolves to",
+		Long: `Resolve the manifest's packages without installing them and pin them by
+version and checksum in cairn.lock beside the manifest. An existing lock that
+matches the manifest is kept unless --update asks for the newest packages.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sys, err := loadManifest(o.File)
+			if err != nil {
+				return err
+			}
+			old, err := readLockBeside(o.File)
+			if err != nil {
+				return err
+			}
+			if old != nil && !o.Update && old.Matches(sys) == nil {
+				fmt.Fprintf(g.Stdout, "%s is up to date (%d packages)\n", lockPath(o.File), len(old.Packages))
+				return nil
+			}
+			cache := o.CacheDir
+			if cache == "" {
+				cache = defaultCacheDir(g)
+			}
+			l, err := build.Lock(cmd.Context(), build.Request{Manifest: sys, ManifestPath: o.File, CacheDir: cache, Err: g.Stderr})
+			if err != nil {
+				return err
+			}
+			if err := manifest.WriteLock(lockPath(o.File), l); err != nil {
+				return err
+			}
+			if o.JSON {
+				return writeJSON(g.Stdout, l)
+			}
+			fmt.Fprintf(g.Stdout, "wrote %s: %d packages, %d artifacts\n", lockPath(o.File), len(l.Packages), len(l.Artifacts))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.File, "file", "f", "system.yaml", "the manifest")
+	f.BoolVar(&o.Update, "update", false, "resolve again even when the lock matches the manifest")
+	f.StringVar(&o.CacheDir, "cache-dir", "", "keep downloads in `DIR`")
+	f.BoolVar(&o.JSON, "json", false, "print the lock as JSON")
+	return cmd
+}

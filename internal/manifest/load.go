@@ -1,0 +1,215 @@
+package manifest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads the manifest at path, merges the manifests it includes, and
+// validates the result (see Parse). Defaults are not applied: call
+// ApplyDefaults on the result.
+func Load(path string) (*System, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load manifest: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse reads data as the manifest named name (the name appears in
+// messages, and includes are read relative to its directory), merges its
+// includes and validates the result. Every problem found is returned at
+// once as Errors, each naming file:line:column and the key path.
+//
+// After Parse, paths in the manifest that are relative (alpine.keys,
+// repository and artifact URLs, files.skeleton, setup[].file) are relative
+// to the directory of name, also where an included manifest wrote them
+// relative to itself.
+func Parse(name string, data []byte) (*System, error) {
+	return parse(name, data, os.ReadFile)
+}
+
+func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*System, error) {
+	l := &loader{readFile: readFile, files: map[*yaml.Node]string{}, localPaths: map[*yaml.Node]string{}, done: map[string]bool{}}
+	l.enter(name)
+	root := l.file(name, data)
+	if root == nil || l.fatal {
+		return nil, l.result()
+	}
+	s, positions := l.decode(root)
+	if s == nil {
+		return nil, l.result()
+	}
+	l.validate(s, positions)
+	if err := l.result(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// decode decodes the merged tree, recording the position of every key
+// path; it returns nil when the tree is too large to decode.
+func (l *loader) decode(root *yaml.Node) (*System, map[string]position) {
+	var s System
+	positions := map[string]position{}
+	dec := newDecoder(l.fileOf, positions)
+	dec.value(root, root, reflect.ValueOf(&s).Elem(), "")
+	switch {
+	case dec.exhausted:
+		l.errs = append(l.errs, dec.errs...)
+		return nil, nil
+	case len(l.errs) == 0:
+		// Each file decoded cleanly on its own, so this finds only what
+		// merging made; otherwise it would repeat the same problems.
+		l.errs = append(l.errs, dec.errs...)
+	}
+	return &s, positions
+}
+
+// validate adds the problems Validate finds, placed where their values
+// were written, leaving out those about values that did not decode.
+func (l *loader) validate(s *System, positions map[string]position) {
+	decodeErrs := slices.Clone(l.errs)
+	for _, e := range s.problems() {
+		if !covered(e.Path, decodeErrs) {
+			e.refer(positions)
+			locate(e, positions, l.localPaths)
+			l.errs = append(l.errs, e)
+		}
+	}
+}
+
+// loader reads a manifest and the manifests it includes.
+type loader struct {
+	readFile func(string) ([]byte, error)
+	// files records which file each YAML node came from, so that
+	// positions in the merged tree name the right file.
+	files map[*yaml.Node]string
+	// localPaths records the key path of nodes within their own file:
+	// users[0] of an included file may be users[3] of the merged manifest,
+	// and messages name the path in the file they point into.
+	localPaths map[*yaml.Node]string
+	// done holds the absolute paths already read: a file included twice
+	// (by two bases sharing a third) is merged once, where first included.
+	done map[string]bool
+	// active is the chain of files being read, to detect include cycles.
+	active, activeNames []string
+	errs                Errors
+	// fatal is set when a file could not be read or parsed at all: the
+	// merged manifest is then incomplete and is not validated.
+	fatal bool
+	nodes int
+}
+
+func (l *loader) result() error {
+	l.errs.sortByPosition()
+	if len(l.errs) > maxProblems {
+		last := l.errs[maxProblems-1]
+		l.errs = append(l.errs[:maxProblems:maxProblems], &Error{File: last.File, Line: last.Line, Column: last.Column,
+			Msg: "too many problems: these are the first; fix them and validate again"})
+	}
+	return l.errs.err()
+}
+
+func (l *loader) fileOf(n *yaml.Node) string { return l.files[n] }
+
+func (l *loader) enter(name string) {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		abs = name
+	}
+	l.done[abs] = true
+	l.active = append(l.active, abs)
+	l.activeNames = append(l.activeNames, name)
+}
+
+func (l *loader) leave() {
+	l.active = l.active[:len(l.active)-1]
+	l.activeNames = l.activeNames[:len(l.activeNames)-1]
+}
+
+// file parses one manifest, checks it on its own, and returns its tree
+// with its includes merged under it, or nil when it cannot be read.
+func (l *loader) file(name string, data []byte) *yaml.Node {
+	root, errs := readDocument(name, data)
+	if errs != nil {
+		l.errs = append(l.errs, errs...)
+		l.fatal = true
+		return nil
+	}
+	l.register(root, name)
+	if !l.checkHeader(root) {
+		l.fatal = true
+		return nil
+	}
+	// Decode this file alone, so that each wrong key or type is reported
+	// once, in the file that has it.
+	var scratch System
+	dec := newDecoder(l.fileOf, nil)
+	dec.nodePaths = l.localPaths
+	dec.value(root, root, reflect.ValueOf(&scratch).Elem(), "")
+	l.errs = append(l.errs, dec.errs...)
+	if dec.exhausted {
+		l.fatal = true
+	}
+
+	base := l.includes(name, root)
+	if base == nil {
+		return root
+	}
+	return l.merge(base, root)
+}
+
+// register records the file of every node of a parsed tree.
+func (l *loader) register(n *yaml.Node, name string) {
+	l.files[n] = name
+	for _, c := range n.Content {
+		l.register(c, name)
+	}
+}
+
+func (l *loader) errorf(n *yaml.Node, path, format string, args ...any) {
+	l.errs = append(l.errs, &Error{File: l.fileOf(n), Line: n.Line, Column: n.Column, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// checkHeader checks apiVersion and kind. A manifest of another version or
+// kind is not decoded further: its keys would mean something else.
+func (l *loader) checkHeader(root *yaml.Node) bool {
+	ok := true
+	for _, h := range []struct{ key, want, help string }{
+		{"apiVersion", APIVersion, "this cairn reads " + APIVersion},
+		{"kind", KindSystem, "this cairn reads kind: " + KindSystem},
+	} {
+		k, v := mappingEntry(root, h.key)
+		switch {
+		case v == nil:
+			l.errorf(root, h.key, "missing: add %s: %s at the top of the file", h.key, h.want)
+		case deref(v).Kind != yaml.ScalarNode:
+			l.errorf(v, h.key, "expected %s, got %s", h.want, describe(v))
+			ok = false
+		case deref(v).Value != h.want:
+			l.errorf(at(k, v), h.key, "%s is not supported (%s)", quoted(deref(v).Value), h.help)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// mappingEntry returns the key and value nodes of key in mapping n.
+func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
+}
