@@ -42,6 +42,8 @@ func (v *validator) network(n *Network) {
 			v.add(keyPath(p, "name"), "missing: name the interface, like eth0")
 		case !ifaceName.MatchString(f.Name):
 			v.add(keyPath(p, "name"), "%s is not an interface name: at most 15 letters, digits and . _ - :", quoted(f.Name))
+		case f.Name == "lo":
+			v.add(keyPath(p, "name"), "the loopback is always configured; leave lo out")
 		default:
 			names.seen(v, keyPath(p, "name"), f.Name, "interface")
 		}
