@@ -9,7 +9,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -209,13 +208,15 @@ func artifactPackage(a manifest.Artifact, content []byte, arch string, buildTime
 
 // artifactRepo makes a local signed repository of the artifacts' packages
 // under dir (dir/<arch>/...), signed with key and trusted through keysDir.
-func artifactRepo(dir, arch string, pkgs map[string][]byte, infos []*apk.Package, key *rsa.PrivateKey, keyName string) error {
+// pkgs maps each package's name to its file (in the cache), which is
+// linked into the repository, or copied where a link cannot be made.
+func artifactRepo(dir, arch string, pkgs map[string]string, infos []*apk.Package, key *rsa.PrivateKey, keyName string) error {
 	archDir := filepath.Join(dir, arch)
 	if err := os.MkdirAll(archDir, 0o755); err != nil {
 		return err
 	}
 	for _, info := range infos {
-		if err := os.WriteFile(filepath.Join(archDir, info.FileName()), pkgs[info.Name], 0o644); err != nil {
+		if err := linkOrCopy(pkgs[info.Name], filepath.Join(archDir, info.FileName())); err != nil {
 			return err
 		}
 	}
@@ -230,4 +231,22 @@ func artifactRepo(dir, arch string, pkgs map[string][]byte, infos []*apk.Package
 	return os.WriteFile(filepath.Join(archDir, "APKINDEX.tar.gz"), arc, 0o644)
 }
 
-var errNoArtifacts = errors.New("no artifacts")
+func linkOrCopy(from, to string) error {
+	if os.Link(from, to) == nil {
+		return nil
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -78,7 +78,7 @@ func TestBuildExamples(t *testing.T) {
 
 // standIns makes a repository holding a stand-in for every package the
 // manifest names that the real fixtures and busybox do not cover.
-func (w *world) standIns(t *testing.T, sys *manifest.System) *apktest.Repo {
+func (w *world) standIns(t testing.TB, sys *manifest.System) *apktest.Repo {
 	t.Helper()
 	real := map[string]bool{"alpine-baselayout-data": true, "alpine-keys": true, "alpine-release": true, "tzdata": true, "busybox": true}
 	defined := map[string]bool{}
@@ -97,7 +97,11 @@ func (w *world) standIns(t *testing.T, sys *manifest.System) *apktest.Repo {
 		}
 	}
 	r.Add(scripts)
-	for _, p := range sys.Packages {
+	names := append([]string{}, sys.Packages...)
+	for _, a := range sys.Artifacts {
+		names = append(names, a.Depends...)
+	}
+	for _, p := range names {
 		d, err := apk.ParseDependency(p)
 		if err != nil || real[d.Name] || d.Conflict {
 			continue

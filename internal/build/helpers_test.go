@@ -40,7 +40,7 @@ type world struct {
 	synthRepo   *apktest.Repo
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	testutil.Require(t, fileExists("/bin/busybox"), "Debian's busybox-static (/bin/busybox)")
 	fx := filepath.Join(testutil.Fixtures(t), "alpine-v3.19")
@@ -111,7 +111,7 @@ func newWorld(t *testing.T) *world {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-func copyFiles(t *testing.T, from, to string) {
+func copyFiles(t testing.TB, from, to string) {
 	t.Helper()
 	entries, err := os.ReadDir(from)
 	if err != nil {

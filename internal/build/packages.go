@@ -114,7 +114,10 @@ func (r *recorder) Commit(db *solver.DB, cs *solver.Changeset, world []solver.De
 
 // transaction opens the staging root's database with the given
 // repositories and keys, restricted to the lock, and adds world to it.
-func (b *builder) transaction(repos []repo.Repository, keysDir string, lock *manifest.Lock, extra map[string]bool, world []string) (*database.Database, []*solver.Pkg, error) {
+// The root's world is set to base (when not nil) before world is added,
+// which lets a later transaction drop entries an earlier one only needed
+// for the moment.
+func (b *builder) transaction(repos []repo.Repository, keysDir string, lock *manifest.Lock, extra map[string]bool, base, world []string) (*database.Database, []*solver.Pkg, error) {
 	d, err := database.Open(b.ctx, database.Options{
 		Root:               b.root,
 		Create:             true,
@@ -161,6 +164,16 @@ func (b *builder) transaction(repos []repo.Repository, keysDir string, lock *man
 	if out.Stderr == nil {
 		out.Stderr = io_discard{}
 	}
+	if base != nil {
+		d.DB.World = nil
+		for _, w := range base {
+			dep, err := apk.ParseDependency(w)
+			if err != nil {
+				return nil, nil, err
+			}
+			d.DB.World = append(d.DB.World, d.DB.ResolveDep(dep))
+		}
+	}
 	s := &solver.Session{DB: d.DB, Out: out, Committer: rec, Now: b.epoch}
 	if err := s.Add(world, solver.AddOptions{}); err != nil {
 		if errors.Is(err, solver.ErrUnsatisfiable) && lock != nil {
@@ -180,7 +193,14 @@ func (b *builder) installPackages(lock *manifest.Lock) ([]*solver.Pkg, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, installed, err := b.transaction(repos, b.keysDir, lock, nil, b.sys.Packages)
+	// The artifacts' dependencies are installed with the packages, so that
+	// the lock pins them and the build time it gives covers them; the
+	// artifacts' own transaction then takes them out of the world again.
+	world := append([]string{}, b.sys.Packages...)
+	for _, a := range b.sys.Artifacts {
+		world = append(world, a.Depends...)
+	}
+	d, installed, err := b.transaction(repos, b.keysDir, lock, nil, nil, world)
 	if err != nil {
 		return nil, err
 	}
@@ -235,20 +255,12 @@ func (b *builder) installArtifacts(lock *manifest.Lock) ([]manifest.LockedArtifa
 	if err != nil {
 		return nil, fmt.Errorf("artifact signing key: %w", err)
 	}
-	pkgs := map[string][]byte{}
+	pkgs := map[string]string{}
 	var infos []*apk.Package
 	var locked []manifest.LockedArtifact
 	names := map[string]bool{}
 	for i, a := range b.sys.Artifacts {
-		data, err := fetchArtifact(b.ctx, a, b.manifestDir, b.req.CacheDir, b.req.HTTP)
-		if err != nil {
-			return nil, fmt.Errorf("artifacts[%d] (%s): %w", i, a.Name, err)
-		}
-		content, err := extractMember(a, data)
-		if err != nil {
-			return nil, fmt.Errorf("artifacts[%d] (%s): %w", i, a.Name, err)
-		}
-		pkg, info, err := artifactPackage(a, content, b.db.Arch, b.epoch.Unix(), apkfile.Signer{Key: key, Name: artifactKeyName, Stored: true})
+		pkg, info, err := b.artifact(a, key)
 		if err != nil {
 			return nil, fmt.Errorf("artifacts[%d] (%s): %w", i, a.Name, err)
 		}
@@ -281,10 +293,69 @@ func (b *builder) installArtifacts(lock *manifest.Lock) ([]manifest.LockedArtifa
 	for _, a := range b.sys.Artifacts {
 		world = append(world, a.Name)
 	}
-	if _, _, err := b.transaction(repos, keys, lock, names, append(append([]string{}, b.sys.Packages...), world...)); err != nil {
+	if _, _, err := b.transaction(repos, keys, lock, names, b.sys.Packages, world); err != nil {
 		return nil, err
 	}
 	return locked, nil
+}
+
+// artifact returns the file of an artifact's package in the cache, made
+// unless it is there already: the package depends only on the manifest's
+// entry, the download's checksum, the architecture and the build time, so
+// a warm cache neither downloads nor repacks, and the package is streamed,
+// never held in memory.
+func (b *builder) artifact(a manifest.Artifact, key *rsa.PrivateKey) (string, *apk.Package, error) {
+	id := sha256Hex([]byte(strings.Join([]string{"cairn-artifact-1", strings.ToLower(a.SHA256), a.Extract, a.Name, a.Version,
+		a.Path, a.Mode, a.Owner, strings.Join(a.Depends, " "), b.db.Arch, fmt.Sprint(b.epoch.Unix())}, "\x00")))
+	cached := filepath.Join(b.req.CacheDir, "artifact-packages", id+".apk")
+	if info, err := readPackageInfo(cached, key); err == nil {
+		return cached, info, nil
+	}
+	data, err := fetchArtifact(b.ctx, a, b.manifestDir, b.req.CacheDir, b.req.HTTP)
+	if err != nil {
+		return "", nil, err
+	}
+	content, err := extractMember(a, data)
+	if err != nil {
+		return "", nil, err
+	}
+	pkg, info, err := artifactPackage(a, content, b.db.Arch, b.epoch.Unix(), apkfile.Signer{Key: key, Name: artifactKeyName, Stored: true})
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err != nil {
+		return "", nil, err
+	}
+	if err := os.WriteFile(cached+".tmp", pkg, 0o644); err != nil {
+		return "", nil, err
+	}
+	if err := os.Rename(cached+".tmp", cached); err != nil {
+		return "", nil, err
+	}
+	return cached, info, nil
+}
+
+// readPackageInfo reads the index record of a cached artifact package,
+// checking its signature with the artifact key; the data part is not read.
+func readPackageInfo(path string, key *rsa.PrivateKey) (*apk.Package, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	kr := apkfile.NewKeyring()
+	kr.AddKey(artifactKeyName, &key.PublicKey)
+	rd, err := apkfile.Open(f, apkfile.Options{Keys: kr})
+	if err != nil {
+		return nil, err
+	}
+	info := *rd.Info
+	info.Size = st.Size()
+	return &info, nil
 }
 
 func copyDir(from, to string) error {
