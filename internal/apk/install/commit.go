@@ -41,6 +41,11 @@ func (t *txn) commit(ctx context.Context, db *solver.DB, cs *solver.Changeset, w
 	if err := t.writeDatabase(renderDatabase(final, pl, worldLines(db, world))); err != nil {
 		return nil, fmt.Errorf("install: write database: %w", err)
 	}
+	// writeDatabase synced the file system: the cache's new entries are
+	// on disk.
+	if err := t.files.publish(); err != nil {
+		t.warnf("%v", err)
+	}
 	t.finishReport(final)
 	if !db.PerformingSelfUpgrade {
 		fmt.Fprintln(t.in.out(), solver.SummaryLine(t.rep.Errors, t.rep.InstalledSize, t.rep.Packages))

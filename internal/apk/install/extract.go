@@ -239,11 +239,28 @@ func (x *extractor) regular(f *stagedFile, dfd *dirFD, h *tar.Header) error {
 	if err != nil {
 		return err
 	}
+	cache := x.t.files
+	cached := cache.use(f.csum, h.Size)
 	var sum hash.Hash
-	if f.csum == nil {
+	if f.csum == nil || cached {
 		sum = sha1.New()
 	}
-	_, err = copyEntry(w, x.rd, x.buf, h.Size, sum)
+	// A cached file is cloned and its data in the package only hashed,
+	// to make sure it is the content the cache holds under that key.
+	to := w
+	if cached {
+		if src, ok := cache.source(f.csum); ok {
+			if cerr := w.cloneFrom(src); cerr == nil {
+				to = nil
+			} else if cannotClone(cerr) {
+				cache.disabled.Store(true)
+			}
+		}
+	}
+	_, err = copyEntry(to, x.rd, x.buf, h.Size, sum)
+	if err == nil && cached && !bytes.Equal(sum.Sum(nil), f.csum) {
+		err = &apkfile.FormatError{Msg: "the file's content does not match the checksum the package gives for it"}
+	}
 	if err == nil {
 		// The mode again: apk runs with umask 0, and setuid bits.
 		err = w.chmod(f.owner.Mode)
@@ -257,8 +274,15 @@ func (x *extractor) regular(f *stagedFile, dfd *dirFD, h *tar.Header) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.path(), err)
 	}
-	if sum != nil {
+	if f.csum == nil {
 		f.csum = sum.Sum(nil)
+	}
+	if cached && to != nil {
+		if err := cache.add(f.csum, dfd, f.tmp); err != nil && cannotClone(err) {
+			cache.disabled.Store(true)
+		} else if err != nil {
+			return fmt.Errorf("%s: file cache: %w", f.path(), err)
+		}
 	}
 	return dfd.setMtime(f.tmp, h.ModTime.Unix())
 }
@@ -301,7 +325,8 @@ func paxChecksum(h *tar.Header) apk.Checksum {
 
 // copyEntry copies the current entry's size bytes from r to w through buf,
 // filling the buffer before each write so that large files take few
-// system calls. sum, when not nil, hashes the contents.
+// system calls. sum, when not nil, hashes the contents; w nil only reads
+// them.
 func copyEntry(w *fileFD, r io.Reader, buf []byte, size int64, sum hash.Hash) (int64, error) {
 	var total int64
 	for total < size {
@@ -314,8 +339,10 @@ func copyEntry(w *fileFD, r io.Reader, buf []byte, size int64, sum hash.Hash) (i
 			if sum != nil {
 				sum.Write(chunk[:n])
 			}
-			if werr := w.write(chunk[:n]); werr != nil {
-				return total, werr
+			if w != nil {
+				if werr := w.write(chunk[:n]); werr != nil {
+					return total, werr
+				}
 			}
 			total += int64(n)
 		}

@@ -72,6 +72,7 @@ type env struct {
 	noChown bool
 	noScr   bool
 	force   bool
+	cache   *FileCache
 }
 
 func newEnv(t testing.TB) *env {
@@ -120,6 +121,7 @@ func (e *env) installer() *Installer {
 		NoChown:        e.noChown,
 		NoScripts:      e.noScr,
 		ForceOverwrite: e.force,
+		Files:          e.cache,
 	}
 }
 

@@ -53,6 +53,8 @@ type Installer struct {
 	// KeysDir, when set, is a directory whose keys are copied into
 	// etc/apk/keys.
 	KeysDir string
+	// Files, when set, shares file data with other roots by reflink.
+	Files *FileCache
 }
 
 // Report describes a finished commit.

@@ -58,3 +58,11 @@ func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 func (t *txn) execScript(context.Context, string, []byte, []string) ([]byte, error) {
 	return nil, ErrUnsupported
 }
+
+func fileExists(string) bool                  { return false }
+func mkdirAll(string) error                   { return ErrUnsupported }
+func rename(string, string) error             { return ErrUnsupported }
+func remove(string)                           {}
+func (f *fileFD) cloneFrom(string) error      { return ErrUnsupported }
+func (d *dirFD) cloneTo(string, string) error { return ErrUnsupported }
+func cannotClone(error) bool                  { return true }

@@ -34,6 +34,8 @@ type txn struct {
 	notRun     map[string]bool
 	// removed holds the directories phase 2 removed as empty.
 	removed map[string]bool
+	// files is the file cache, nil without one.
+	files *fileCache
 }
 
 func (in *Installer) begin() (*txn, error) {
@@ -54,6 +56,7 @@ func (in *Installer) begin() (*txn, error) {
 		rep:        &Report{},
 		notRun:     map[string]bool{},
 		removed:    map[string]bool{},
+		files:      newFileCache(in.Files),
 	}
 	t.ids = newIDCache(root.readFile)
 	if err := t.lock(); err != nil {
@@ -85,6 +88,7 @@ func (t *txn) lock() error {
 }
 
 func (t *txn) close() {
+	t.files.discard()
 	if t.unlock != nil {
 		t.unlock()
 	}
