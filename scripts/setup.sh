@@ -11,9 +11,10 @@ cairn_setup() {
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
 		# busybox-static: a shell for package scripts in test roots;
-		# openssl: the demo's signing key.
+		# openssl: the demo's signing key; btrfs-progs: mkfs.btrfs for
+		# the store's tests (and the btrfs command they cross-check with).
 		apt-get install -y -qq --no-install-recommends \
-			ca-certificates git openssl busybox-static time >/dev/null
+			ca-certificates git openssl busybox-static time btrfs-progs >/dev/null
 	fi
 
 	# Go: the machine's /usr/local/go, or a toolchain from the Go module
