@@ -30,14 +30,21 @@ type Request struct {
 	Manifest     *manifest.System
 	ManifestPath string
 	// Root is where the tree goes. It is built beside it and renamed
-	// into place; an existing tree there is replaced.
-	Root string
+	// into place; an existing tree there is replaced. With InPlace, Root
+	// is an empty directory the caller made (a store's staging tree),
+	// built in directly; on failure the caller removes it.
+	Root    string
+	InPlace bool
 	// Lock pins the packages; nil resolves afresh. Frozen refuses to
 	// build when Lock is missing or does not match the manifest.
 	Lock   *manifest.Lock
 	Frozen bool
 	// CacheDir keeps downloaded indexes, packages and artifacts.
 	CacheDir string
+	// FileCache, when set, is a directory on the root's file system from
+	// which installed files are reflinked (see install.FileCache): a
+	// generation store on btrfs passes its own.
+	FileCache string
 	// NoScripts skips package scripts and setup scripts.
 	NoScripts bool
 	HTTP      *http.Client
@@ -53,7 +60,9 @@ type Result struct {
 	// Lock is the lock the build used or made.
 	Lock     *manifest.Lock
 	Packages []*manifest.LockedPackage
-	Duration time.Duration
+	// Generation is what the tree records in /usr/lib/cairn/generation.json.
+	Generation compose.Generation
+	Duration   time.Duration
 }
 
 // Build runs a build. On any failure the target is left as it was.
@@ -77,6 +86,9 @@ func Build(ctx context.Context, req Request) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if req.InPlace {
+		return buildInPlace(ctx, req, root, lock, start)
+	}
 	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
 		return nil, err
 	}
@@ -87,28 +99,39 @@ func Build(ctx context.Context, req Request) (res *Result, err error) {
 	if err := os.Chmod(staging, 0o755); err != nil {
 		return nil, err
 	}
-	work, err := os.MkdirTemp("", "cairn-build-")
-	if err != nil {
-		os.RemoveAll(staging)
-		return nil, err
-	}
-	defer os.RemoveAll(work)
 	defer func() {
 		if err != nil {
 			os.RemoveAll(staging)
 		}
 	}()
-
-	b := &builder{ctx: ctx, req: req, sys: sys, root: staging, work: work, manifestDir: dirOf(req.ManifestPath)}
-	if lock, err = b.run(lock); err != nil {
+	if res, err = buildInPlace(ctx, req, staging, lock, start); err != nil {
 		return nil, err
 	}
 	if err := replace(staging, root); err != nil {
 		return nil, err
 	}
-	return &Result{Root: root, Lock: lock, Duration: time.Since(start)}, nil
+	res.Root = root
+	return res, nil
 }
 
+// buildInPlace builds into the empty directory root.
+func buildInPlace(ctx context.Context, req Request, root string, lock *manifest.Lock, start time.Time) (*Result, error) {
+	if names, err := os.ReadDir(root); err != nil {
+		return nil, err
+	} else if len(names) > 0 {
+		return nil, fmt.Errorf("build into %s: the directory is not empty", root)
+	}
+	work, err := os.MkdirTemp("", "cairn-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	b := &builder{ctx: ctx, req: req, sys: req.Manifest, root: root, work: work, manifestDir: dirOf(req.ManifestPath)}
+	if lock, err = b.run(lock); err != nil {
+		return nil, err
+	}
+	return &Result{Root: root, Lock: lock, Generation: b.gen, Duration: time.Since(start)}, nil
+}
 func dirOf(manifestPath string) string {
 	d, err := filepath.Abs(filepath.Dir(manifestPath))
 	if err != nil {
@@ -149,6 +172,7 @@ type builder struct {
 	epoch       time.Time
 	db          *database.Database // after the first transaction
 	spelled     map[string]string  // resolved repository URL -> the manifest's
+	gen         compose.Generation // what was built, once run returns
 }
 
 func (b *builder) logf(format string, args ...any) {
@@ -223,6 +247,7 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 	if err := compose.WriteGeneration(b.root, gen, b.epoch); err != nil {
 		return nil, err
 	}
+	b.gen = gen
 	if err := clampTimes(b.root, b.epoch); err != nil {
 		return nil, err
 	}

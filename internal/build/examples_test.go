@@ -2,7 +2,9 @@ package build
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +81,12 @@ func TestBuildExamples(t *testing.T) {
 // standIns makes a repository holding a stand-in for every package the
 // manifest names that the real fixtures and busybox do not cover.
 func (w *world) standIns(t testing.TB, sys *manifest.System) *apktest.Repo {
+	return w.sizedStandIns(t, sys, nil)
+}
+
+// sizedStandIns is standIns with stand-ins of a realistic size: each one
+// holds size(name) bytes of incompressible data in 48 KiB files.
+func (w *world) sizedStandIns(t testing.TB, sys *manifest.System, size func(name string) int64) *apktest.Repo {
 	t.Helper()
 	real := map[string]bool{"alpine-baselayout-data": true, "alpine-keys": true, "alpine-release": true, "tzdata": true, "busybox": true}
 	defined := map[string]bool{}
@@ -97,7 +105,7 @@ func (w *world) standIns(t testing.TB, sys *manifest.System) *apktest.Repo {
 		}
 	}
 	r.Add(scripts)
-	names := append([]string{}, sys.Packages...)
+	names := systemWorld(sys)
 	for _, a := range sys.Artifacts {
 		names = append(names, a.Depends...)
 	}
@@ -108,6 +116,18 @@ func (w *world) standIns(t testing.TB, sys *manifest.System) *apktest.Repo {
 		}
 		// A version above the test world's own packages of the same name.
 		pkg := apktest.Pkg(d.Name, "999.0-r0").Depends("cairn-test-initscripts", "busybox").File("usr/share/doc/"+d.Name+"/stand-in", 0o644, d.Name+"\n")
+		if size != nil {
+			rng := rand.New(rand.NewPCG(uint64(len(d.Name)), uint64(d.Name[0])))
+			for i, left := 0, size(d.Name); left > 0; i++ {
+				n := min(left, 48<<10)
+				data := make([]byte, n)
+				for j := range data {
+					data[j] = byte(rng.Uint32())
+				}
+				pkg.File(fmt.Sprintf("usr/lib/%s/data/%04d", d.Name, i), 0o644, string(data))
+				left -= n
+			}
+		}
 		if d.Name == "alpine-base" {
 			pkg.Depends("alpine-baselayout-data", "alpine-release")
 		}

@@ -39,11 +39,16 @@ func Lock(ctx context.Context, req Request) (*manifest.Lock, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The same world as the build's first transaction.
 	var world []solver.Dep
-	for i, p := range b.sys.Packages {
+	names := systemWorld(b.sys)
+	for _, a := range b.sys.Artifacts {
+		names = append(names, a.Depends...)
+	}
+	for _, p := range names {
 		dep, err := apk.ParseDependency(p)
 		if err != nil {
-			return nil, fmt.Errorf("packages[%d]: %w", i, err)
+			return nil, fmt.Errorf("package %q: %w", p, err)
 		}
 		world = append(world, d.DB.ResolveDep(dep))
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -156,6 +157,7 @@ func (b *builder) transaction(repos []repo.Repository, keysDir string, lock *man
 		Err:            b.req.Err,
 		Repositories:   repoLines,
 		KeysDir:        b.keysDir,
+		FileCache:      b.req.FileCache,
 	})}
 	out := solver.Output{Stdout: b.req.Out, Stderr: b.req.Err}
 	if out.Stdout == nil {
@@ -188,6 +190,16 @@ type io_discard struct{}
 
 func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
 
+// systemWorld is what the system's apk world holds: the packages and the
+// kernel.
+func systemWorld(sys *manifest.System) []string {
+	world := append([]string{}, sys.Packages...)
+	if k := sys.Kernel.Package; k != "" && !slices.Contains(world, k) {
+		world = append(world, k)
+	}
+	return world
+}
+
 func (b *builder) installPackages(lock *manifest.Lock) ([]*solver.Pkg, error) {
 	repos, spelled, err := b.repositories()
 	if err != nil {
@@ -196,7 +208,7 @@ func (b *builder) installPackages(lock *manifest.Lock) ([]*solver.Pkg, error) {
 	// The artifacts' dependencies are installed with the packages, so that
 	// the lock pins them and the build time it gives covers them; the
 	// artifacts' own transaction then takes them out of the world again.
-	world := append([]string{}, b.sys.Packages...)
+	world := systemWorld(b.sys)
 	for _, a := range b.sys.Artifacts {
 		world = append(world, a.Depends...)
 	}
@@ -293,7 +305,7 @@ func (b *builder) installArtifacts(lock *manifest.Lock) ([]manifest.LockedArtifa
 	for _, a := range b.sys.Artifacts {
 		world = append(world, a.Name)
 	}
-	if _, _, err := b.transaction(repos, keys, lock, names, b.sys.Packages, world); err != nil {
+	if _, _, err := b.transaction(repos, keys, lock, names, systemWorld(b.sys), world); err != nil {
 		return nil, err
 	}
 	return locked, nil

@@ -11,12 +11,15 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/build"
 	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/store"
 )
 
 // BuildOptions are the options of `cairn build`.
 type BuildOptions struct {
 	File      string
 	Root      string
+	Store     string
+	NoWait    bool
 	Frozen    bool
 	CacheDir  string
 	NoScripts bool
@@ -26,8 +29,8 @@ type BuildOptions struct {
 
 // Validate checks the options.
 func (o *BuildOptions) Validate() error {
-	if o.Root == "" {
-		return usagef("build needs --root DIR (building into the generation store comes with `cairn generations`)")
+	if (o.Root == "") == (o.Store == "") {
+		return usagef("build needs either --store DIR (a new generation in a store) or --root DIR (a plain tree)")
 	}
 	return nil
 }
@@ -35,12 +38,17 @@ func (o *BuildOptions) Validate() error {
 func newBuildCommand(g *Globals) *cobra.Command {
 	o := &BuildOptions{}
 	cmd := &cobra.Command{
-		Use:   "build [-f system.yaml] --root DIR",
-		Short: "Build the system a manifest describes into a root directory",
+		Use:   "build [-f system.yaml] (--store DIR | --root DIR)",
+		Short: "Build the system a manifest describes as a new generation or into a directory",
 		Long: `Resolve the manifest's packages (exactly those of cairn.lock beside it when
 the lock matches the manifest), install them, write what the manifest declares
-and run its setup scripts. The tree is built beside DIR and renamed into place:
-a failed build leaves DIR as it was. Writes cairn.lock when there was none.`,
+and run its setup scripts. Writes cairn.lock when there was none.
+
+With --store, the system is built in the store's staging area and sealed as
+its next generation (read-only, metadata written and synced); on btrfs its
+files share their data with earlier generations. The build does not change
+what boots: use cairn switch. With --root, the tree is built beside DIR and
+renamed into place. Either way a failed build leaves nothing behind.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -52,6 +60,8 @@ a failed build leaves DIR as it was. Writes cairn.lock when there was none.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.File, "file", "f", "system.yaml", "the manifest")
 	f.StringVar(&o.Root, "root", "", "build into `DIR`")
+	f.StringVar(&o.Store, "store", "", "build a new generation in the store in `DIR` (see cairn init)")
+	f.BoolVar(&o.NoWait, "no-wait", false, "fail at once when another cairn holds the store's lock")
 	f.BoolVar(&o.Frozen, "frozen", false, "fail unless cairn.lock exists and matches the manifest")
 	f.StringVar(&o.CacheDir, "cache-dir", "", "keep downloads in `DIR`")
 	f.BoolVar(&o.NoScripts, "no-scripts", false, "run neither package nor setup scripts")
@@ -99,7 +109,7 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 	if o.JSON {
 		out = io.Discard
 	}
-	res, err := build.Build(cmd.Context(), build.Request{
+	req := build.Request{
 		Manifest:     sys,
 		ManifestPath: o.File,
 		Root:         o.Root,
@@ -110,8 +120,24 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 		Out:          out,
 		Err:          g.Stderr,
 		Version:      Version,
-	})
-	if err != nil {
+	}
+	var res *build.Result
+	gen := 0
+	if o.Store != "" {
+		st, unlock, err := openStoreToWrite(cmd.Context(), g, o.Store, o.NoWait)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if o.CacheDir == "" {
+			req.CacheDir = filepath.Join(st.CacheDir(), "downloads")
+		}
+		var sealed store.Generation
+		if res, sealed, err = build.IntoStore(cmd.Context(), st, req); err != nil {
+			return err
+		}
+		gen = sealed.Number
+	} else if res, err = build.Build(cmd.Context(), req); err != nil {
 		return err
 	}
 	if !o.NoLock && (lock == nil || lock.Digest() != res.Lock.Digest()) {
@@ -121,9 +147,13 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 	}
 	if o.JSON {
 		return writeJSON(g.Stdout, map[string]any{
-			"root": res.Root, "lockDigest": res.Lock.Digest(), "sourceDateEpoch": res.Lock.SourceDateEpoch,
+			"root": res.Root, "generation": gen, "lockDigest": res.Lock.Digest(), "sourceDateEpoch": res.Lock.SourceDateEpoch,
 			"packages": len(res.Lock.Packages), "seconds": res.Duration.Seconds(),
 		})
+	}
+	if gen != 0 {
+		fmt.Fprintf(g.Stdout, "built generation %d (%s): %d packages in %.1f s; cairn switch %d boots it next\n", gen, res.Root, len(res.Lock.Packages), res.Duration.Seconds(), gen)
+		return nil
 	}
 	fmt.Fprintf(g.Stdout, "built %s: %d packages in %.1f s\n", res.Root, len(res.Lock.Packages), res.Duration.Seconds())
 	return nil

@@ -131,6 +131,7 @@ command.
 		newAPKCommand(g),
 		newSchemaCommand(g),
 		newValidateCommand(g),
+		newInitCommand(g),
 		newBuildCommand(g),
 		newLockCommand(g),
 	)

@@ -26,6 +26,9 @@ type Options struct {
 	// database before (so apk inside it can carry on).
 	Repositories []string
 	KeysDir      string
+	// FileCache, when set, shares file data between roots by reflink
+	// (install.FileCache).
+	FileCache string
 }
 
 // Committer fetches and installs the changesets it is given.
@@ -55,6 +58,9 @@ func New(ctx context.Context, d *database.Database, o Options) *Committer {
 		Out:            o.Out,
 		Err:            o.Err,
 		Arch:           d.Arch,
+	}
+	if o.FileCache != "" {
+		c.in.Files = &install.FileCache{Dir: o.FileCache}
 	}
 	if !d.Exists || d.Created {
 		c.in.Repositories = o.Repositories

@@ -1,0 +1,68 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/cairnlinux/cairn/internal/store"
+)
+
+// FileCacheDir is where a store keeps the installed files that its
+// generations share by reflink: @cairn/cache/files.
+func FileCacheDir(st *store.Store) string { return filepath.Join(st.CacheDir(), "files") }
+
+// IntoStore builds req into a staging tree of st and seals it as the
+// store's next generation; req.Root is ignored. The caller holds the
+// store's writer lock. On a btrfs store installed files are reflinked
+// from the store's file cache, so files an earlier generation already
+// has cost no data. A failed build removes its staging tree; nothing
+// refers to a generation until it is sealed, and sealing changes neither
+// the default nor the trial.
+func IntoStore(ctx context.Context, st *store.Store, req Request) (*Result, store.Generation, error) {
+	state, err := st.State()
+	if err != nil {
+		return nil, store.Generation{}, err
+	}
+	stage, err := st.BeginStaging()
+	if err != nil {
+		return nil, store.Generation{}, err
+	}
+	req.Root, req.InPlace = stage.Dir(), true
+	if st.Backend() == store.BackendBtrfs {
+		req.FileCache = FileCacheDir(st)
+	}
+	res, err := Build(ctx, req)
+	if err != nil {
+		if aerr := stage.Abort(); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		return nil, store.Generation{}, err
+	}
+	g := res.Generation
+	meta := store.Meta{
+		Parent:         state.Default,
+		Description:    g.Description,
+		ManifestDigest: g.ManifestDigest,
+		LockDigest:     g.LockDigest,
+	}
+	if meta.Description == "" {
+		meta.Description = g.Name
+	}
+	for _, p := range g.Packages {
+		meta.Packages = append(meta.Packages, store.Package{Name: p.Name, Version: p.Version})
+		if p.Name == g.Kernel {
+			meta.Kernel = p.Name + " " + p.Version
+		}
+	}
+	gen, err := stage.Seal(meta)
+	if err != nil {
+		if aerr := stage.Abort(); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		return nil, store.Generation{}, fmt.Errorf("build: %w", err)
+	}
+	res.Root = gen.Path
+	return res, gen, nil
+}
