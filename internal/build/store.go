@@ -17,7 +17,9 @@ func FileCacheDir(st *store.Store) string { return filepath.Join(st.CacheDir(), 
 // store's next generation; req.Root is ignored. The caller holds the
 // store's writer lock. On a btrfs store installed files are reflinked
 // from the store's file cache, so files an earlier generation already
-// has cost no data. A failed build removes its staging tree; nothing
+// has cost no data; on a plain store the finished tree's files are
+// hard-linked with identical ones of earlier generations
+// (Staging.ShareWithCache). A failed build removes its staging tree; nothing
 // refers to a generation until it is sealed, and sealing changes neither
 // the default nor the trial.
 func IntoStore(ctx context.Context, st *store.Store, req Request) (*Result, store.Generation, error) {
@@ -35,6 +37,12 @@ func IntoStore(ctx context.Context, st *store.Store, req Request) (*Result, stor
 	}
 	res, err := Build(ctx, req)
 	if err != nil {
+		if aerr := stage.Abort(); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		return nil, store.Generation{}, err
+	}
+	if _, err := stage.ShareWithCache(); err != nil {
 		if aerr := stage.Abort(); aerr != nil {
 			err = errors.Join(err, aerr)
 		}
