@@ -4,14 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/cairnlinux/cairn/internal/store"
 )
-
-// FileCacheDir is where a store keeps the installed files that its
-// generations share by reflink: @cairn/cache/files.
-func FileCacheDir(st *store.Store) string { return filepath.Join(st.CacheDir(), "files") }
 
 // IntoStore builds req into a staging tree of st and seals it as the
 // store's next generation; req.Root is ignored. The caller holds the
@@ -33,7 +28,7 @@ func IntoStore(ctx context.Context, st *store.Store, req Request) (*Result, stor
 	}
 	req.Root, req.InPlace = stage.Dir(), true
 	if st.Backend() == store.BackendBtrfs {
-		req.FileCache = FileCacheDir(st)
+		req.FileCache = st.FileCacheDir()
 	}
 	res, err := Build(ctx, req)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -119,6 +120,18 @@ func TestStoreGenerationsShareSpace(t *testing.T) {
 	if added*20 >= size1 {
 		t.Errorf("generation 2 adds %d bytes, %.1f %% of generation 1's %d: not under 5 %%", added, 100*float64(added)/float64(size1), size1)
 	}
+	// A deleted subvolume holds its extents until btrfs's cleaner has
+	// dropped it; wait for that.
+	pruneAfterDelete(t, st, g1, func() {
+		// A commit wakes the cleaner, which otherwise waits for the
+		// next periodic one (30 s).
+		if err := btrfs.Sync(top); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("btrfs", "subvolume", "sync", top).CombinedOutput(); err != nil {
+			t.Fatalf("btrfs subvolume sync: %v\n%s", err, out)
+		}
+	})
 }
 
 // TestPlainStoreGenerationsShareFiles: on a plain store (the test's
@@ -156,5 +169,38 @@ func TestPlainStoreGenerationsShareFiles(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(g2.Path, "etc/hostname"), []byte("x\n"), 0o644); err == nil {
 		t.Error("a sealed generation's file could be written")
+	}
+	pruneAfterDelete(t, st, g1, func() {})
+}
+
+// pruneAfterDelete deletes generation 2 and prunes the cache: the files
+// only generation 2 had (htop's) leave the cache, generation 1's stay,
+// and generation 1 is intact.
+func pruneAfterDelete(t *testing.T, st *store.Store, g1 store.Generation, settle func()) {
+	t.Helper()
+	unlock, err := st.Lock(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	before := treeState(t, g1.Path)
+	if err := st.Delete(2); err != nil {
+		t.Fatal(err)
+	}
+	settle()
+	res, err := st.PruneCache()
+	if err != nil {
+		t.Fatal(err)
+	}
+	htop := realInstalledSizes(t)["htop"]
+	t.Logf("pruned %d files, %d bytes (htop's stand-in: %d bytes)", res.Files, res.Bytes, htop)
+	if res.Bytes < htop || res.Bytes > 2*htop {
+		t.Errorf("pruned %d bytes; htop's files alone hold %d", res.Bytes, htop)
+	}
+	if res2, err := st.PruneCache(); err != nil || res2.Files != 0 {
+		t.Errorf("a second prune removed %d files (%v)", res2.Files, err)
+	}
+	if d := diffStates(before, treeState(t, g1.Path)); len(d) > 0 {
+		t.Errorf("generation 1 changed: %v", d)
 	}
 }
