@@ -81,7 +81,8 @@ func renderExtlinux(m Menu) []byte {
 	return []byte(b.String())
 }
 
-// grubQuote quotes s for grub.cfg: single quotes, each ' as '\”.
+// grubQuote quotes s for grub.cfg: in single quotes, each quote inside
+// closed, escaped with a backslash and reopened.
 func grubQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func renderGrub(m Menu) []byte {
