@@ -40,6 +40,15 @@ type System struct {
 	Persist   []string          `yaml:"persist,omitempty" doc:"Absolute paths kept on persistent storage instead of in the generation (/home, /var/log...)."`
 	Files     Files             `yaml:"files,omitempty" doc:"Files copied into the system."`
 	Setup     []Script          `yaml:"setup,omitempty" doc:"Scripts run inside the new root at the end of the build, for what cannot be declared."`
+	Health    []HealthCheck     `yaml:"health,omitempty" doc:"Checks a new generation must pass after it boots before cairn-confirm makes it the default; besides them, no OpenRC service may have failed."`
+}
+
+// HealthCheck is one check a freshly booted generation must pass.
+type HealthCheck struct {
+	Name    string `yaml:"name,omitempty" doc:"A name for the check, shown when it fails; the service or command when empty."`
+	Service string `yaml:"service,omitempty" doc:"An OpenRC service that must be started. Give service or command."`
+	Command string `yaml:"command,omitempty" doc:"A shell command (/bin/sh -c) that must exit 0."`
+	Timeout string `yaml:"timeout,omitempty" doc:"How long the check is retried until it passes: 30s, 2m. 60s by default, at most 1h."`
 }
 
 // Alpine says which Alpine and which repositories.

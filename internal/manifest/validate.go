@@ -31,6 +31,7 @@ func (s *System) problems() Errors {
 	v.users(s.Users)
 	v.groups(s.Groups)
 	v.host(s)
+	v.health(s.Health)
 	v.network(&s.Network)
 	v.fstab(s.Fstab)
 	v.persist(s.Persist)

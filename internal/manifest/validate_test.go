@@ -28,6 +28,7 @@ func goodSystem() *System {
 		Groups:   []Group{{Name: "media", GID: intp(2000)}},
 		Hostname: "node-1",
 		Persist:  []string{"/home"},
+		Health:   []HealthCheck{{Service: "sshd"}, {Name: "nomad", Command: "nomad status", Timeout: "2m"}},
 	}
 }
 
@@ -97,6 +98,10 @@ func TestValidate(t *testing.T) {
 		{"gid twice", func(s *System) { s.Groups = append(s.Groups, Group{Name: "other", GID: intp(2000)}) }, `groups[1].gid: gid "2000" is declared twice`},
 		{"hostname label too long", func(s *System) { s.Hostname = strings.Repeat("a", 64) }, "hostname: "},
 		{"hostname leading hyphen", func(s *System) { s.Hostname = "-a" }, `hostname: "-a" is not a host name`},
+		{"health check without what", func(s *System) { s.Health = []HealthCheck{{Name: "x"}} }, "health[0]: give service"},
+		{"health check with both", func(s *System) { s.Health = []HealthCheck{{Service: "sshd", Command: "true"}} }, "health[0]: give either"},
+		{"health timeout too long", func(s *System) { s.Health = []HealthCheck{{Service: "sshd", Timeout: "3h"}} }, `health[0].timeout: "3h" is not a timeout`},
+		{"health timeout not a duration", func(s *System) { s.Health = []HealthCheck{{Command: "true", Timeout: "10"}} }, `health[0].timeout: "10" is not a timeout`},
 		{"timezone", func(s *System) { s.Timezone = "CET" }, `timezone: "CET" is not a time zone`},
 		{"timezone deep", func(s *System) { s.Timezone = "America/Indiana/Indianapolis" }, ""},
 		{"ifaces and interfaces", func(s *System) {
