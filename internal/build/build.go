@@ -52,6 +52,11 @@ type Request struct {
 	Out, Err io.Writer
 	// Version is cairn's version, recorded in the generation.
 	Version string
+	// Self is the cairn binary to install into a bootable system (one
+	// with a kernel), with the cairn-confirm service that confirms a
+	// trial boot; empty installs neither, and such a system's trial boots
+	// are never confirmed.
+	Self string
 }
 
 // Result is what a build made.
@@ -224,6 +229,11 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 	}
 	if err := compose.Files(b.root, b.manifestDir, b.sys.Files, b.epoch); err != nil {
 		return nil, err
+	}
+	if b.req.Self != "" && b.sys.Kernel.Package != "" {
+		if err := compose.Confirm(b.root, b.req.Self, b.epoch); err != nil {
+			return nil, err
+		}
 	}
 
 	// 5. Setup scripts.

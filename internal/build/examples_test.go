@@ -23,6 +23,10 @@ import (
 // scripts of the services the example's runlevels name, and busybox is
 // Debian's static busybox, so setup scripts really run).
 func TestBuildExamples(t *testing.T) {
+	self := filepath.Join(t.TempDir(), "cairn")
+	if err := os.WriteFile(self, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	w := newWorld(t)
 	examples, err := filepath.Glob(filepath.Join(testutil.ModuleRoot(t), "examples", "*", "system.yaml"))
 	if err != nil || len(examples) == 0 {
@@ -54,6 +58,7 @@ func TestBuildExamples(t *testing.T) {
 			_, err := Build(context.Background(), Request{
 				Manifest: sys, ManifestPath: ex, Root: root,
 				CacheDir: filepath.Join(t.TempDir(), "cache"), Out: io.Discard, Err: io.Discard, Version: "test",
+				Self: self,
 			})
 			if err != nil {
 				t.Fatalf("build: %v", err)
@@ -64,6 +69,11 @@ func TestBuildExamples(t *testing.T) {
 						t.Errorf("runlevel %s lacks %s", level, s)
 					}
 				}
+			}
+			// A bootable system gets cairn and its confirm service.
+			_, err = os.Lstat(filepath.Join(root, "etc/runlevels/default/cairn-confirm"))
+			if bootable := sys.Kernel.Package != ""; bootable != (err == nil) || bootable != fileExists(filepath.Join(root, "usr/sbin/cairn")) {
+				t.Errorf("kernel %q, but cairn-confirm installed: %v", sys.Kernel.Package, err == nil)
 			}
 			for _, u := range sys.Users {
 				if b, _ := os.ReadFile(filepath.Join(root, "etc/passwd")); !strings.Contains(string(b), "\n"+u.Name+":") {

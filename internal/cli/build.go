@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -120,6 +121,9 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 		Out:          out,
 		Err:          g.Stderr,
 		Version:      Version,
+	}
+	if self, err := os.Executable(); err == nil {
+		req.Self = self
 	}
 	var res *build.Result
 	gen := 0

@@ -50,12 +50,14 @@ func exampleSystem() *manifest.System {
 		Sysctl:  map[string]string{"vm.swappiness": "10", "net.ipv4.ip_forward": "1", "kernel.pid_max": "4194304"},
 		Modules: []string{"br_netfilter", "overlay", "wireguard"},
 		Kernel:  manifest.Kernel{Package: "linux-virt", Cmdline: []string{"console=ttyS0,115200", "quiet", "rootflags=subvol=@cairn/generations/3"}},
+		Health:  []manifest.HealthCheck{{Service: "sshd"}, {Name: "leader", Command: "wget -q -O /dev/null http://127.0.0.1:4646/v1/status/leader", Timeout: "2m"}},
 	}
 }
 
 var systemFiles = []string{
 	"etc/hostname", "etc/hosts", "etc/network/interfaces", "etc/iwd/main.conf", "etc/fstab",
 	"etc/sysctl.d/00-cairn.conf", "etc/modules-load.d/cairn.conf", "etc/cairn/cmdline",
+	"etc/cairn/health.json",
 }
 
 func TestSystem(t *testing.T) {
@@ -98,9 +100,10 @@ func TestSystemEmptyLeavesRoot(t *testing.T) {
 	}
 	after := scan(t, root)
 	checkStamps(t, before, after)
-	// Only the (empty) command line is recorded.
+	// Only the (empty) command line and health checks are recorded.
 	delete(after, "/etc/cairn")
 	delete(after, "/etc/cairn/cmdline")
+	delete(after, "/etc/cairn/health.json")
 	delete(after, "/etc")
 	delete(before, "/etc")
 	if string(listing(after)) != string(listing(before)) {
