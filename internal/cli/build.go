@@ -19,8 +19,7 @@ import (
 type BuildOptions struct {
 	File      string
 	Root      string
-	Store     string
-	NoWait    bool
+	Store     StoreOptions
 	Frozen    bool
 	CacheDir  string
 	NoScripts bool
@@ -30,8 +29,8 @@ type BuildOptions struct {
 
 // Validate checks the options.
 func (o *BuildOptions) Validate() error {
-	if (o.Root == "") == (o.Store == "") {
-		return usagef("build needs either --store DIR (a new generation in a store) or --root DIR (a plain tree)")
+	if o.Root != "" && o.Store.Path != "" {
+		return usagef("give --store DIR (a new generation in a store) or --root DIR (a plain tree), not both")
 	}
 	return nil
 }
@@ -39,14 +38,14 @@ func (o *BuildOptions) Validate() error {
 func newBuildCommand(g *Globals) *cobra.Command {
 	o := &BuildOptions{}
 	cmd := &cobra.Command{
-		Use:   "build [-f system.yaml] (--store DIR | --root DIR)",
+		Use:   "build [-f system.yaml] [--store DIR | --root DIR]",
 		Short: "Build the system a manifest describes as a new generation or into a directory",
 		Long: `Resolve the manifest's packages (exactly those of cairn.lock beside it when
 the lock matches the manifest), install them, write what the manifest declares
 and run its setup scripts. Writes cairn.lock when there was none.
 
-With --store, the system is built in the store's staging area and sealed as
-its next generation (read-only, metadata written and synced); on btrfs its
+By default the system is built in the store's staging area (--store, or the
+running system's store) and sealed as its next generation (read-only, metadata written and synced); on btrfs its
 files share their data with earlier generations. The build does not change
 what boots: use cairn switch. With --root, the tree is built beside DIR and
 renamed into place. Either way a failed build leaves nothing behind.`,
@@ -61,8 +60,7 @@ renamed into place. Either way a failed build leaves nothing behind.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.File, "file", "f", "system.yaml", "the manifest")
 	f.StringVar(&o.Root, "root", "", "build into `DIR`")
-	f.StringVar(&o.Store, "store", "", "build a new generation in the store in `DIR` (see cairn init)")
-	f.BoolVar(&o.NoWait, "no-wait", false, "fail at once when another cairn holds the store's lock")
+	addStoreFlags(cmd, &o.Store, true)
 	f.BoolVar(&o.Frozen, "frozen", false, "fail unless cairn.lock exists and matches the manifest")
 	f.StringVar(&o.CacheDir, "cache-dir", "", "keep downloads in `DIR`")
 	f.BoolVar(&o.NoScripts, "no-scripts", false, "run neither package nor setup scripts")
@@ -127,12 +125,13 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 	}
 	var res *build.Result
 	gen := 0
-	if o.Store != "" {
-		st, unlock, err := openStoreToWrite(cmd.Context(), g, o.Store, o.NoWait)
+	if o.Root == "" {
+		ss, err := lockStore(cmd.Context(), g, &o.Store, fsckRepair)
 		if err != nil {
 			return err
 		}
-		defer unlock()
+		defer ss.close()
+		st := ss.s
 		if o.CacheDir == "" {
 			req.CacheDir = filepath.Join(st.CacheDir(), "downloads")
 		}

@@ -101,8 +101,13 @@ hostname: box
 		t.Errorf("staging trees left: %v", left)
 	}
 
-	// Neither --root nor --store, or both: a usage error.
-	if code, _, _ := run(t, "build", "-f", mf); code != ExitUsage {
-		t.Errorf("build without a target: exit %d", code)
+	// Both --root and --store: a usage error. Neither: the running
+	// system's store, which this machine does not have.
+	if code, _, _ := run(t, "build", "-f", mf, "--store", top, "--root", filepath.Join(dir, "r")); code != ExitUsage {
+		t.Errorf("build with two targets: exit %d", code)
+	}
+	t.Setenv("CAIRN_STORE", "")
+	if code, _, errOut := run(t, "build", "-f", mf); code != ExitFailure || !strings.Contains(errOut, "no store at "+DefaultStore) {
+		t.Errorf("build without a store: exit %d: %s", code, errOut)
 	}
 }

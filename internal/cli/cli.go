@@ -33,6 +33,7 @@ const (
 	ExitUsage         = 2
 	ExitUnsatisfiable = 3
 	ExitUntrusted     = 4
+	ExitLocked        = 5
 	ExitCancelled     = 130
 )
 
@@ -42,6 +43,7 @@ const exitCodeHelp = `Exit codes:
   2    bad command line
   3    the requested packages cannot be satisfied
   4    a package or index did not verify (signature, checksum, damage)
+  5    the store is locked by another cairn and --no-wait was given
   130  cancelled
 `
 
@@ -134,6 +136,14 @@ command.
 		newInitCommand(g),
 		newBuildCommand(g),
 		newLockCommand(g),
+		newGenerationsCommand(g),
+		newSwitchCommand(g),
+		newRollbackCommand(g),
+		newPinCommand(g, true),
+		newPinCommand(g, false),
+		newGCCommand(g),
+		newFsckCommand(g),
+		newDiffCommand(g),
 	)
 	return root
 }

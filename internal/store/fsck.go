@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Problem is one thing Fsck found.
@@ -162,23 +165,51 @@ func (c *fsck) generations() (map[int]bool, error) {
 	if err != nil {
 		return nil, ignoreMissing(err)
 	}
+	// The checks of each generation (its seal, its metadata) run on every
+	// CPU; the findings are then reported, and repaired, in order.
+	type check struct {
+		n       int
+		path    string
+		ok      bool
+		sealed  bool
+		err     error // from the seal check
+		metaErr error
+	}
+	checks := make([]check, len(entries))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(entries)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(entries); i = int(next.Add(1) - 1) {
+				e := entries[i]
+				ck := &checks[i]
+				ck.path = c.s.path(genDirName, e.Name())
+				ck.n, ck.ok = parseNumber(e.Name())
+				if !ck.ok || !e.IsDir() {
+					ck.ok = false
+					continue
+				}
+				ck.sealed, ck.err = c.s.backend.sealed(ck.path)
+				ck.metaErr = c.s.checkMeta(ck.n)
+			}
+		})
+	}
+	wg.Wait()
 	nums := map[int]bool{}
-	for _, e := range entries {
-		path := c.s.path(genDirName, e.Name())
-		n, ok := parseNumber(e.Name())
-		if !ok || !e.IsDir() {
+	for _, ck := range checks {
+		path, n := ck.path, ck.n
+		if !ck.ok {
 			c.found(path, "not a generation (unknown entry)", "none: remove it by hand if it is not needed", nil)
 			continue
 		}
 		nums[n] = true
-		sealed, err := c.s.backend.sealed(path)
-		if err != nil {
-			return nil, err
+		if ck.err != nil {
+			return nil, ck.err
 		}
-		if !sealed {
+		if !ck.sealed {
 			c.found(path, "generation not read-only", "make it read-only again", func() error { return c.s.backend.reseal(path) })
 		}
-		if _, err := c.s.readMeta(n); err != nil {
+		if err := ck.metaErr; err != nil {
 			what := "metadata unreadable: " + err.Error()
 			if isNotExist(err) {
 				what = "metadata missing"

@@ -60,3 +60,23 @@ func (s *Store) readMeta(n int) (Meta, error) {
 	}
 	return m, nil
 }
+
+// checkMeta checks that meta/<n>.json is whole and describes n, without
+// keeping what it holds: fsck's check, cheaper than readMeta.
+func (s *Store) checkMeta(n int) error {
+	data, err := os.ReadFile(s.metaPath(n))
+	if err != nil {
+		return err
+	}
+	var m struct {
+		Generation int       `json:"generation"`
+		Created    time.Time `json:"created"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("%s: %w", s.rel(s.metaPath(n)), err)
+	}
+	if m.Generation != n {
+		return fmt.Errorf("%s describes generation %d", s.rel(s.metaPath(n)), m.Generation)
+	}
+	return nil
+}
