@@ -12,9 +12,11 @@ cairn_setup() {
 		apt-get update -qq
 		# busybox-static: a shell for package scripts in test roots;
 		# openssl: the demo's signing key; btrfs-progs: mkfs.btrfs for
-		# the store's tests (and the btrfs command they cross-check with).
+		# the store's tests (and the btrfs command they cross-check with);
+		# qemu-system-x86 and cpio: the boot tests and the demo.
 		apt-get install -y -qq --no-install-recommends \
-			ca-certificates git openssl busybox-static time btrfs-progs >/dev/null
+			ca-certificates git openssl busybox-static time btrfs-progs \
+			qemu-system-x86 cpio >/dev/null
 	fi
 
 	# Go: the machine's /usr/local/go, or a toolchain from the Go module

@@ -1,0 +1,236 @@
+package cairninit
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cairnlinux/cairn/internal/btrfs"
+)
+
+// PersistList is the file, inside a generation, naming the directories
+// that live on persistent storage instead of in the generation: one
+// absolute path a line, '#' starting a comment. The build writes it from
+// the manifest's persist list.
+const PersistList = "/etc/cairn/persist"
+
+// ReadPersist reads a generation's persist list. Paths cairn-init cannot
+// persist (relative, unclean, the root, kernel and RAM file systems) are
+// returned as problems and left out; the rest come sorted, so a parent is
+// mounted before what lies under it.
+func ReadPersist(r io.Reader) (paths, problems []string, err error) {
+	sc := bufio.NewScanner(r)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(text, '#'); i >= 0 {
+			text = strings.TrimSpace(text[:i])
+		}
+		if text == "" {
+			continue
+		}
+		if why := persistProblem(text); why != "" {
+			problems = append(problems, fmt.Sprintf("%s line %d: %s: %s", PersistList, line, text, why))
+			continue
+		}
+		paths = append(paths, text)
+	}
+	slices.Sort(paths)
+	return slices.Compact(paths), problems, sc.Err()
+}
+
+// notPersistable are file systems cairn-init mounts itself, or the kernel.
+var notPersistable = []string{"/proc", "/sys", "/dev", "/run", "/tmp"}
+
+func persistProblem(p string) string {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return "not an absolute path"
+	case path.Clean(p) != p:
+		return "not a clean path (no //, /./, /../ or trailing /)"
+	case p == "/":
+		return "the root is the generation itself"
+	}
+	for _, d := range notPersistable {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return d + " is a kernel or RAM file system"
+		}
+	}
+	return ""
+}
+
+// EscapePath names the persistent subvolume of a path, as
+// `systemd-escape --path` does: the slashes between components become
+// '-', and every byte but ASCII letters, digits, ':', '_' and '.' (and a
+// leading '.') becomes \xNN. /var/lib/nomad is var-lib-nomad,
+// /srv/my-data is srv-my\x2ddata: distinct paths give distinct names.
+func EscapePath(p string) string {
+	p = strings.Trim(p, "/")
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '/':
+			b.WriteByte('-')
+		case c == '.' && i == 0:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == ':', c == '_', c == '.':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		}
+	}
+	return b.String()
+}
+
+// PersistDir returns where path p persists in the store at top:
+// @cairn/persist/<escaped path>.
+func PersistDir(top, p string) string {
+	return filepath.Join(top, persistDir, EscapePath(p))
+}
+
+// EnsurePersist returns the persistent directory of p in the store at top,
+// creating it when it does not exist yet: a btrfs subvolume (a plain
+// directory on other file systems), seeded with what the generation rooted
+// at genRoot has at p (owner, mode, times, links), so the first boot
+// starts from the generation's content. It is built under a temporary name
+// and renamed when complete: an interrupted seed is redone at the next
+// boot.
+func EnsurePersist(top, genRoot, p string) (dir string, created bool, err error) {
+	dir = PersistDir(top, p)
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return "", false, fmt.Errorf("%s is not a directory", dir)
+		}
+		return dir, false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", false, err
+	}
+	tmp := dir + ".new"
+	if err := removeTree(tmp); err != nil {
+		return "", false, fmt.Errorf("remove the interrupted seed %s: %w", tmp, err)
+	}
+	onBtrfs, _ := btrfs.IsBtrfs(filepath.Dir(dir))
+	if onBtrfs {
+		err = btrfs.CreateSubvolume(tmp)
+	} else {
+		err = os.Mkdir(tmp, 0o755)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	src := filepath.Join(genRoot, p)
+	if fi, err := os.Lstat(src); err == nil && fi.IsDir() {
+		if err := copyTree(src, tmp); err != nil {
+			return "", false, fmt.Errorf("seed %s from the generation: %w", p, err)
+		}
+	}
+	if err := syncTree(tmp); err != nil {
+		return "", false, err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", false, err
+	}
+	return dir, true, syncDir(filepath.Dir(dir))
+}
+
+// removeTree removes a directory tree, a btrfs subvolume with one call.
+func removeTree(p string) error {
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if sub, err := btrfs.IsSubvolume(p); err == nil && sub {
+		return btrfs.DeleteSubvolume(p)
+	}
+	return os.RemoveAll(p)
+}
+
+// copyTree copies the directory src's content and attributes to the
+// existing directory dst: directories, regular files, symbolic links,
+// with owner, mode and modification time. Other kinds of file (device
+// nodes, sockets, fifos) are left out: they do not belong in persistent
+// storage.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.IsDir():
+			if rel != "." {
+				if err := os.Mkdir(target, 0o700); err != nil {
+					return err
+				}
+			}
+		case fi.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(link, target); err != nil {
+				return err
+			}
+		case fi.Mode().IsRegular():
+			if err := copyFile(p, target); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+		return copyAttrs(target, fi)
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// copyAttrs gives target the owner, mode and time of fi (a symbolic link
+// only its owner).
+func copyAttrs(target string, fi fs.FileInfo) error {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if err := os.Lchown(target, int(st.Uid), int(st.Gid)); err != nil {
+			return err
+		}
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return nil
+	}
+	if err := os.Chmod(target, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+		return err
+	}
+	return os.Chtimes(target, time.Time{}, fi.ModTime())
+}
