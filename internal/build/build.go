@@ -57,6 +57,9 @@ type Request struct {
 	// trial boot; empty installs neither, and such a system's trial boots
 	// are never confirmed.
 	Self string
+	// Init is the cairn-init binary installed beside it, from which the
+	// generation's initramfs is made; empty installs none.
+	Init string
 }
 
 // Result is what a build made.
@@ -231,7 +234,7 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 		return nil, err
 	}
 	if b.req.Self != "" && b.sys.Kernel.Package != "" {
-		if err := compose.Confirm(b.root, b.req.Self, b.epoch); err != nil {
+		if err := compose.Confirm(b.root, b.req.Self, b.req.Init, b.epoch); err != nil {
 			return nil, err
 		}
 	}

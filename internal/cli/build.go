@@ -120,8 +120,9 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 		Err:          g.Stderr,
 		Version:      Version,
 	}
-	if self, err := os.Executable(); err == nil {
-		req.Self = self
+	req.Self, req.Init = selfAndInit(g)
+	if req.Init == "" && sys.Kernel.Package != "" {
+		fmt.Fprintln(g.Stderr, "cairn: warning: no cairn-init beside cairn (or in $CAIRN_INIT): this generation gets no initramfs of cairn's and cannot be booted by cairn's loader entries")
 	}
 	var res *build.Result
 	gen := 0
@@ -216,4 +217,23 @@ matches the manifest is kept unless --update asks for the newest packages.`,
 	f.StringVar(&o.CacheDir, "cache-dir", "", "keep downloads in `DIR`")
 	f.BoolVar(&o.JSON, "json", false, "print the lock as JSON")
 	return cmd
+}
+
+// selfAndInit finds the cairn binary that runs and the cairn-init beside
+// it (or named by $CAIRN_INIT), which a bootable generation carries.
+func selfAndInit(g *Globals) (self, init string) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", ""
+	}
+	init = g.Getenv("CAIRN_INIT")
+	if init == "" {
+		for _, p := range []string{filepath.Join(filepath.Dir(self), "cairn-init"), "/usr/lib/cairn/cairn-init"} {
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				init = p
+				break
+			}
+		}
+	}
+	return self, init
 }

@@ -9,6 +9,7 @@ import (
 // Paths Confirm writes.
 const (
 	CairnBinaryPath   = "/usr/sbin/cairn"
+	CairnInitPath     = "/usr/lib/cairn/cairn-init"
 	ConfirmScriptPath = "/etc/init.d/cairn-confirm"
 )
 
@@ -32,10 +33,12 @@ start() {
 }
 `
 
-// Confirm installs cairn itself (the static binary at binary) and the
-// cairn-confirm service, started last in the default runlevel, into the
-// root. A generation without them is never confirmed after a trial boot.
-func Confirm(root, binary string, mtime time.Time) error {
+// Confirm installs cairn itself (the static binary at binary), the
+// cairn-init its initramfs is made with (initBinary, when not empty) and
+// the cairn-confirm service, started last in the default runlevel, into
+// the root. A generation without them is never confirmed after a trial
+// boot.
+func Confirm(root, binary, initBinary string, mtime time.Time) error {
 	r, err := openRoot(root, mtime)
 	if err != nil {
 		return err
@@ -52,6 +55,11 @@ func Confirm(root, binary string, mtime time.Time) error {
 	if err := r.writeFrom(CairnBinaryPath[1:], f, 0o755, 0, 0); err != nil {
 		return fmt.Errorf("cairn-confirm: %w", err)
 	}
+	if initBinary != "" {
+		if err := copyInto(r, initBinary, CairnInitPath[1:]); err != nil {
+			return fmt.Errorf("cairn-init: %w", err)
+		}
+	}
 	if err := r.mkdirAll("etc/init.d", 0o755, 0, 0); err != nil {
 		return err
 	}
@@ -65,4 +73,19 @@ func Confirm(root, binary string, mtime time.Time) error {
 		return fmt.Errorf("cairn-confirm: %w", err)
 	}
 	return r.finish()
+}
+
+// copyInto copies the executable at src to rel in the root, 0755
+// root:root.
+func copyInto(r *rootFS, src, rel string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dir, _ := splitRel(rel)
+	if err := r.mkdirAll(dir, 0o755, 0, 0); err != nil {
+		return err
+	}
+	return r.writeFrom(rel, f, 0o755, 0, 0)
 }

@@ -9,9 +9,10 @@ import (
 // System writes the host settings of sys into the root, in this order:
 // /etc/hostname and /etc/hosts, the time zone, /etc/network/interfaces,
 // /etc/iwd/main.conf, /etc/fstab, /etc/sysctl.d/00-cairn.conf,
-// /etc/modules-load.d/cairn.conf, /etc/cairn/cmdline and
-// /etc/cairn/health.json. Settings the manifest leaves empty leave the
-// root's files as they are (cmdline and health are always written).
+// /etc/modules-load.d/cairn.conf, /etc/cairn/cmdline,
+// /etc/cairn/health.json and /etc/cairn/persist. Settings the manifest
+// leaves empty leave the root's files as they are (cmdline, health and
+// persist are always written).
 func System(root string, sys *manifest.System, mtime time.Time) error {
 	if sys == nil {
 		sys = &manifest.System{}
@@ -32,6 +33,7 @@ func System(root string, sys *manifest.System, mtime time.Time) error {
 		writeModules,
 		writeCmdline,
 		writeHealth,
+		writePersist,
 	}
 	for _, step := range steps {
 		if err := step(r, sys); err != nil {

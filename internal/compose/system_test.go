@@ -50,6 +50,7 @@ func exampleSystem() *manifest.System {
 		Sysctl:  map[string]string{"vm.swappiness": "10", "net.ipv4.ip_forward": "1", "kernel.pid_max": "4194304"},
 		Modules: []string{"br_netfilter", "overlay", "wireguard"},
 		Kernel:  manifest.Kernel{Package: "linux-virt", Cmdline: []string{"console=ttyS0,115200", "quiet", "rootflags=subvol=@cairn/generations/3"}},
+		Persist: []string{"/var/lib/nomad", "/home", "/var"},
 		Health:  []manifest.HealthCheck{{Service: "sshd"}, {Name: "leader", Command: "wget -q -O /dev/null http://127.0.0.1:4646/v1/status/leader", Timeout: "2m"}},
 	}
 }
@@ -57,7 +58,7 @@ func exampleSystem() *manifest.System {
 var systemFiles = []string{
 	"etc/hostname", "etc/hosts", "etc/network/interfaces", "etc/iwd/main.conf", "etc/fstab",
 	"etc/sysctl.d/00-cairn.conf", "etc/modules-load.d/cairn.conf", "etc/cairn/cmdline",
-	"etc/cairn/health.json",
+	"etc/cairn/health.json", "etc/cairn/persist",
 }
 
 func TestSystem(t *testing.T) {
@@ -104,6 +105,8 @@ func TestSystemEmptyLeavesRoot(t *testing.T) {
 	delete(after, "/etc/cairn")
 	delete(after, "/etc/cairn/cmdline")
 	delete(after, "/etc/cairn/health.json")
+	delete(after, "/etc/cairn/persist")
+	delete(after, "/var")
 	delete(after, "/etc")
 	delete(before, "/etc")
 	if string(listing(after)) != string(listing(before)) {
