@@ -218,6 +218,12 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 	return syncDir(dir)
 }
 
+// Populated reports whether bootDir holds cairn's files (Sync has written
+// it): a boot partition that is not mounted does not.
+func Populated(bootDir string) bool {
+	return fileExists(filepath.Join(bootDir, "cairn", indexName))
+}
+
 func (o Options) crash(point string) error {
 	if o.Crash == nil {
 		return nil

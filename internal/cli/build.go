@@ -141,6 +141,13 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 			return err
 		}
 		gen = sealed.Number
+		state, err := st.State()
+		if err == nil {
+			err = syncBoot(g, st, nil, state)
+		}
+		if err != nil {
+			return fmt.Errorf("built generation %d, but %w", gen, err)
+		}
 	} else if res, err = build.Build(cmd.Context(), req); err != nil {
 		return err
 	}

@@ -133,7 +133,23 @@ func runGC(ctx context.Context, o *GCOptions, g *Globals, rules store.Rules) err
 	for _, gen := range gens {
 		meta[gen.Number] = gen.Meta
 	}
-	res, gcErr := s.GC(rules, time.Now(), o.DryRun)
+	now := time.Now()
+	if !o.DryRun {
+		// The boot entries of the generations that go are removed first:
+		// a crash then leaves entries for existing generations only.
+		plan, err := s.GC(rules, now, true)
+		if err != nil {
+			return changeError("gc", err)
+		}
+		st, err := s.State()
+		if err != nil {
+			return err
+		}
+		if err := syncBoot(g, s, survivors(gens, plan.Drop), st); err != nil {
+			return err
+		}
+	}
+	res, gcErr := s.GC(rules, now, o.DryRun)
 	for _, n := range res.Drop {
 		report.Drop = append(report.Drop, gcGeneration{Number: n, Created: meta[n].Created, Description: meta[n].Description})
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/boot"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -99,8 +100,9 @@ func crashHook(g *Globals) (func(string) error, error) {
 	if point == "" {
 		return nil, nil
 	}
-	if !slices.Contains(store.CrashPoints(), point) {
-		return nil, usagef("%s=%s: no such crash point (known: %s)", crashAtEnv, point, strings.Join(store.CrashPoints(), ", "))
+	known := append(store.CrashPoints(), boot.PointFilesWritten, boot.PointConfigWritten)
+	if !slices.Contains(known, point) {
+		return nil, usagef("%s=%s: no such crash point (known: %s)", crashAtEnv, point, strings.Join(known, ", "))
 	}
 	return func(at string) error {
 		if at != point {

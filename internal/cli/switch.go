@@ -92,7 +92,7 @@ func runSwitch(ctx context.Context, o *SwitchOptions, g *Globals, args []string)
 	}
 	after := before
 	if changes := o.Permanent || n != before.Default || before.Trial.Generation != 0; changes {
-		after, err = s.UpdateState(func(st store.State) (store.State, error) {
+		after, err = changeState(g, s, func(st store.State) (store.State, error) {
 			if o.Permanent {
 				return st.SwitchPermanent(n)
 			}
@@ -180,7 +180,7 @@ func runRollback(ctx context.Context, o *RollbackOptions, g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("rollback: %w", err)
 	}
-	after, err := ss.s.UpdateState(func(st store.State) (store.State, error) { return st.Rollback() })
+	after, err := changeState(g, ss.s, func(st store.State) (store.State, error) { return st.Rollback() })
 	if errors.Is(err, store.ErrNoRollback) {
 		good := "none"
 		if len(before.Good) > 0 {

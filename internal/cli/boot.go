@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnlinux/cairn/internal/boot"
+	"github.com/cairnlinux/cairn/internal/store"
+)
+
+// syncBoot brings the boot directory in line with state and gens, when
+// the store has a boot configuration (cairn boot setup): kernels and
+// initramfs images copied, loader entries rewritten. Commands that change
+// what boots call it before they write the new state, so that a failure
+// (a full boot partition, a generation without a kernel) changes nothing.
+//
+// A boot directory that holds no cairn files yet (the boot partition is
+// not mounted) is left alone with a warning, unless initial (boot setup
+// and boot sync write it from scratch).
+func syncBoot(g *Globals, s *store.Store, gens []store.Generation, state store.State) error {
+	return syncBootDir(g, s, gens, state, false)
+}
+
+func syncBootDir(g *Globals, s *store.Store, gens []store.Generation, state store.State, initial bool) error {
+	cfg, err := boot.LoadConfig(s)
+	if err != nil || cfg == nil {
+		return err
+	}
+	if !initial && !boot.Populated(cfg.BootDir) {
+		fmt.Fprintf(g.Stderr, "cairn: warning: %s holds no boot entries of cairn's (is the boot partition mounted?): left as it is; cairn boot sync writes them\n", cfg.BootDir)
+		return nil
+	}
+	hook, err := crashHook(g)
+	if err != nil {
+		return err
+	}
+	if gens == nil {
+		if gens, err = s.Generations(); err != nil {
+			return err
+		}
+	}
+	if err := boot.Sync(cfg.Options(hook), gens, state); err != nil {
+		return fmt.Errorf("boot entries: %w", err)
+	}
+	return nil
+}
+
+// changeState applies change to the store's state: the boot directory
+// is synced with the state to be first, then the state is written.
+func changeState(g *Globals, s *store.Store, change func(store.State) (store.State, error)) (store.State, error) {
+	cur, err := s.State()
+	if err != nil {
+		return cur, err
+	}
+	next, err := change(cur)
+	if err != nil {
+		return cur, err
+	}
+	if err := syncBoot(g, s, nil, next); err != nil {
+		return cur, err
+	}
+	return s.UpdateState(change)
+}
+
+// BootSetupOptions are the options of `cairn boot setup`.
+type BootSetupOptions struct {
+	Store  StoreOptions
+	Config boot.Config
+}
+
+func newBootCommand(g *Globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "boot",
+		Short: "Make the store's generations bootable: loader entries, kernels, initramfs",
+	}
+	o := &BootSetupOptions{}
+	setup := &cobra.Command{
+		Use:   "setup --boot-dir DIR --loader LOADER --root UUID=...|LABEL=...",
+		Short: "Say where the boot directory is and how the loader boots the store, and write its entries",
+		Long: `Record the boot configuration in the store (@cairn/boot.json) and write the
+boot directory: each generation's kernel and initramfs (cairn-init with the
+modules the root device needs), once per content, and the loader's entries:
+"cairn", which boots the trial while it has tries and the default otherwise,
+and one entry per generation (cairn.gen=N). From then on build, switch,
+rollback, gc and confirm keep the entries in line with the store.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Config.Check(); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			ss, err := lockStore(cmd.Context(), g, &o.Store, fsckRepair)
+			if err != nil {
+				return err
+			}
+			defer ss.close()
+			st, err := ss.s.State()
+			if err != nil {
+				return err
+			}
+			if err := boot.SaveConfig(ss.s, &o.Config); err != nil {
+				return err
+			}
+			if err := syncBootDir(g, ss.s, nil, st, true); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.Stdout, "boot entries written to %s (%s); generation %d boots next\n", o.Config.BootDir, o.Config.Loader, st.NextBoot())
+			return nil
+		},
+	}
+	addStoreFlags(setup, &o.Store, true)
+	f := setup.Flags()
+	f.StringVar(&o.Config.BootDir, "boot-dir", "", "the boot directory: the mounted ESP or /boot partition")
+	f.StringVar(&o.Config.PathPrefix, "path-prefix", "", "where the boot directory lies on its partition (\"/boot\" when it is a directory of the root partition)")
+	f.StringVar(&o.Config.Loader, "loader", boot.Extlinux, "extlinux, grub or systemd-boot")
+	f.StringVar(&o.Config.Root, "root", "", "root= for the kernel: UUID=... or LABEL=... of the store's btrfs")
+	f.IntVar(&o.Config.Timeout, "timeout", 0, "seconds the menu waits")
+	f.BoolVar(&o.Config.Serial, "serial", false, "the loader also uses the serial console ttyS0")
+	f.StringSliceVar(&o.Config.Modules, "modules", nil, "kernel modules the initramfs carries besides the default ones")
+
+	var syncStore StoreOptions
+	sync := &cobra.Command{
+		Use:   "sync",
+		Short: "Rewrite the boot directory from the store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBootSync(cmd.Context(), g, &syncStore)
+		},
+	}
+	addStoreFlags(sync, &syncStore, true)
+	cmd.AddCommand(setup, sync)
+	return cmd
+}
+
+func runBootSync(ctx context.Context, g *Globals, o *StoreOptions) error {
+	ss, err := lockStore(ctx, g, o, fsckRepair)
+	if err != nil {
+		return err
+	}
+	defer ss.close()
+	cfg, err := boot.LoadConfig(ss.s)
+	if err != nil {
+		return err
+	}
+	if cfg == nil {
+		return fmt.Errorf("store %s has no boot configuration: run cairn boot setup first", ss.s.Dir())
+	}
+	st, err := ss.s.State()
+	if err != nil {
+		return err
+	}
+	if err := syncBootDir(g, ss.s, nil, st, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "boot entries in %s are in line with the store\n", cfg.BootDir)
+	return nil
+}
+
+// survivors lists gens without the numbers in drop.
+func survivors(gens []store.Generation, drop []int) []store.Generation {
+	return slices.DeleteFunc(slices.Clone(gens), func(g store.Generation) bool { return slices.Contains(drop, g.Number) })
+}

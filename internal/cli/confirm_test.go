@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cairnlinux/cairn/internal/store"
+	"github.com/cairnlinux/cairn/internal/store/storetest"
+)
+
+// healthRoot makes a system root whose health checks are the given JSON.
+func healthRoot(t *testing.T, checks string) string {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc/cairn"), 0o755)
+	if err := os.WriteFile(filepath.Join(root, "etc/cairn/health.json"), []byte(`{"checks": [`+checks+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// onTrial makes generation 3 the trial, booted once (its tries used up,
+// as cairn-init leaves it), with 2 the default.
+func onTrial(t *testing.T, s *store.Store) {
+	setState(t, s, func(st store.State) (store.State, error) {
+		st, err := st.SwitchPermanent(2)
+		if err != nil {
+			return st, err
+		}
+		if st, err = st.Switch(3, 1); err != nil {
+			return st, err
+		}
+		st, _ = st.Boot()
+		return st, nil
+	})
+}
+
+func TestConfirm(t *testing.T) {
+	dir := t.TempDir()
+	t.Cleanup(func() { storetest.Thaw(dir) })
+	s, err := makeStore(dir, store.InitOptions{Backend: store.BackendPlain}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	openrc := t.TempDir()
+
+	// A failing check: nothing is confirmed, and the state stays.
+	onTrial(t, s)
+	before := stateBytes(t, s)
+	bad := healthRoot(t, `{"name": "api", "command": "echo refused >&2; exit 7", "timeoutSeconds": 1}`)
+	code, out, errOut := runStore(t, s, "confirm", "--boot", "--root", bad, "--openrc-dir", openrc)
+	if code != ExitFailure || !strings.Contains(out, "FAIL  api: ") || !strings.Contains(out, "refused") ||
+		!strings.Contains(errOut, "generation 3 failed its health checks and is not confirmed: the next boot falls back to generation 2") {
+		t.Errorf("failing check: exit %d\n%s%s", code, out, errOut)
+	}
+	if string(stateBytes(t, s)) != string(before) {
+		t.Error("a failed confirmation changed the state")
+	}
+	code, out, _ = runStore(t, s, "status")
+	if code != 0 || !strings.Contains(out, "generation 3 is booted on trial, not confirmed yet") {
+		t.Errorf("status on trial: %s", out)
+	}
+
+	// A failed OpenRC service fails the boot too.
+	os.MkdirAll(filepath.Join(openrc, "failed"), 0o755)
+	os.Symlink("/etc/init.d/sshd", filepath.Join(openrc, "failed", "sshd"))
+	good := healthRoot(t, `{"name": "fs", "command": "test -d /", "timeoutSeconds": 5}`)
+	if code, out, _ := runStore(t, s, "confirm", "--boot", "--root", good, "--openrc-dir", openrc); code == 0 || !strings.Contains(out, "failed services: sshd") {
+		t.Errorf("failed service: exit %d\n%s", code, out)
+	}
+	os.Remove(filepath.Join(openrc, "failed", "sshd"))
+
+	// Healthy: generation 3 becomes the default and the last good one.
+	code, out, errOut = runStore(t, s, "confirm", "--boot", "--root", good, "--openrc-dir", openrc)
+	if code != 0 || !strings.Contains(out, "  ok    fs") || !strings.Contains(out, "generation 3 is confirmed") {
+		t.Fatalf("confirm: exit %d\n%s%s", code, out, errOut)
+	}
+	st, _ := s.State()
+	if st.Default != 3 || st.LastGood != 3 || st.Trial.Generation != 0 {
+		t.Errorf("state after confirm: %+v", st)
+	}
+	if code, out, _ := runStore(t, s, "status"); code != 0 || !strings.Contains(out, "none pending (generation 3 is confirmed good)") {
+		t.Errorf("status: %s", out)
+	}
+
+	// A generation booted by hand is not confirmed.
+	setState(t, s, func(st store.State) (store.State, error) { st.Booted = 1; return st, nil })
+	before = stateBytes(t, s)
+	if code, out, _ := runStore(t, s, "confirm"); code != 0 || !strings.Contains(out, "booted by hand") {
+		t.Errorf("booted by hand: exit %d: %s", code, out)
+	}
+	if string(stateBytes(t, s)) != string(before) {
+		t.Error("confirming a generation booted by hand changed the state")
+	}
+}
+
+// TestStatusFellBack: a trial whose try was used without a confirmation,
+// after which the default booted.
+func TestStatusFellBack(t *testing.T) {
+	dir := t.TempDir()
+	t.Cleanup(func() { storetest.Thaw(dir) })
+	s, err := makeStore(dir, store.InitOptions{Backend: store.BackendPlain}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onTrial(t, s)
+	setState(t, s, func(st store.State) (store.State, error) { st, _ = st.Boot(); return st, nil })
+	code, out, _ := runStore(t, s, "status", "--json")
+	if code != 0 || !strings.Contains(out, `"lastTrial": "generation 3 failed: it was tried and not confirmed, so generation 2 booted instead"`) || !strings.Contains(out, `"booted": 2`) {
+		t.Errorf("status: %s", out)
+	}
+}
