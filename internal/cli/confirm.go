@@ -206,4 +206,3 @@ func trialOutcome(st store.State, booted int) string {
 		return fmt.Sprintf("generation %d failed: it was tried and not confirmed, so generation %d booted instead", t.Generation, booted)
 	}
 }
-
