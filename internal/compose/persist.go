@@ -43,3 +43,21 @@ func writePersist(r *rootFS, sys *manifest.System) error {
 	}
 	return writeConfig(r, PersistPath[1:], []byte(b.String()))
 }
+
+// mountPoints are the directories a booted generation needs to mount on
+// (cairn-init and OpenRC mount kernel and memory file systems there); a
+// read-only root cannot get them later. Alpine's base layout has them;
+// a minimal system may not.
+var mountPoints = []struct {
+	path string
+	mode uint32
+}{{"dev", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"run", 0o755}, {"tmp", 0o1777}}
+
+func writeMountPoints(r *rootFS, _ *manifest.System) error {
+	for _, m := range mountPoints {
+		if err := r.mkdirAll(m.path, m.mode, 0, 0); err != nil {
+			return fmt.Errorf("mount point /%s: %w", m.path, err)
+		}
+	}
+	return nil
+}

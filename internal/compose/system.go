@@ -10,7 +10,8 @@ import (
 // /etc/hostname and /etc/hosts, the time zone, /etc/network/interfaces,
 // /etc/iwd/main.conf, /etc/fstab, /etc/sysctl.d/00-cairn.conf,
 // /etc/modules-load.d/cairn.conf, /etc/cairn/cmdline,
-// /etc/cairn/health.json and /etc/cairn/persist. Settings the manifest
+// /etc/cairn/health.json and /etc/cairn/persist, and the mount points
+// /dev, /proc, /sys, /run and /tmp where missing. Settings the manifest
 // leaves empty leave the root's files as they are (cmdline, health and
 // persist are always written).
 func System(root string, sys *manifest.System, mtime time.Time) error {
@@ -34,6 +35,7 @@ func System(root string, sys *manifest.System, mtime time.Time) error {
 		writeCmdline,
 		writeHealth,
 		writePersist,
+		writeMountPoints,
 	}
 	for _, step := range steps {
 		if err := step(r, sys); err != nil {
