@@ -50,7 +50,7 @@ func newDisk(t *testing.T) *disk {
 			e[0] = 0x80
 		}
 		copy(e[1:4], []byte{0xfe, 0xff, 0xff}) // CHS beyond reach: use the LBA fields
-		e[4] = 0x83                             // Linux
+		e[4] = 0x83                            // Linux
 		copy(e[5:8], []byte{0xfe, 0xff, 0xff})
 		binary.LittleEndian.PutUint32(e[8:], uint32(start/512))
 		binary.LittleEndian.PutUint32(e[12:], uint32(size/512))
