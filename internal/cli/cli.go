@@ -138,6 +138,7 @@ command.
 		newBootCommand(g),
 		newConfirmCommand(g),
 		newStatusCommand(g),
+		newVMCommand(g),
 		newLockCommand(g),
 		newGenerationsCommand(g),
 		newSwitchCommand(g),
