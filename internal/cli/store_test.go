@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/cairnlinux/cairn/internal/apk/apktest"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/cairnlinux/cairn/internal/boot"
 	"github.com/cairnlinux/cairn/internal/btrfs/btrfstest"
 	"github.com/cairnlinux/cairn/internal/reexec"
 	"github.com/cairnlinux/cairn/internal/store"
@@ -67,6 +69,10 @@ func fixtureTree(i int) storetest.Tree {
 		"usr/lib/cairn/generation.json": fmt.Sprintf(`{"kernel": "", "packages": [{"name": "base", "version": %q}]}`, version),
 		"lib/apk/db/installed": fmt.Sprintf("P:base\nV:%s\nF:usr\nF:usr/share\nF:usr/share/base\nR:VERSION\na:%d:%d:644\nZ:%s\n\n",
 			version, os.Getuid(), os.Getgid(), sha1Q1(content)),
+		// Bootable: a kernel, and a stand-in for cairn-init (its
+		// initramfs is made, never booted, here).
+		"boot/vmlinuz-virt":        "kernel image\n",
+		"usr/lib/cairn/cairn-init": "cairn-init stand-in\n",
 	}
 	if i%2 == 0 {
 		tree["etc/runlevels/default/even"] = "->/etc/init.d/even"
@@ -272,6 +278,9 @@ type crashCase struct {
 	// which must hold what check says.
 	builds bool
 	check  func(t *testing.T, g store.Generation)
+	// afterCrash, when set, checks the store right after the command was
+	// killed (before fsck).
+	afterCrash func(t *testing.T, dir string)
 }
 
 // permanent makes the generations default one after the other, so that
@@ -320,6 +329,28 @@ var crashCases = []crashCase{{
 	},
 	points:    []string{store.PointDeleteState, store.PointDeleteTree, store.PointStateTemp},
 	mayDelete: []int{1, 2},
+}, {
+	// With boot entries, switch, rollback and gc rewrite them before the
+	// state: killed at any point, the entries name only existing files
+	// and still boot the default.
+	name:       "switch-with-boot-entries",
+	setup:      withBootEntries(func(t *testing.T, s *store.Store) []string { permanent(t, s, 1); return []string{"switch", "3"} }),
+	points:     []string{boot.PointFilesWritten, boot.PointConfigWritten, store.PointStateTemp},
+	afterCrash: checkBootEntries,
+}, {
+	name:       "rollback-with-boot-entries",
+	setup:      withBootEntries(func(t *testing.T, s *store.Store) []string { permanent(t, s, 1, 2, 3); return []string{"rollback"} }),
+	points:     []string{boot.PointFilesWritten, boot.PointConfigWritten, store.PointStateTemp},
+	afterCrash: checkBootEntries,
+}, {
+	name: "gc-with-boot-entries",
+	setup: withBootEntries(func(t *testing.T, s *store.Store) []string {
+		permanent(t, s, 2, 3)
+		return []string{"gc", "--keep", "1"}
+	}),
+	points:     []string{boot.PointFilesWritten, boot.PointConfigWritten, store.PointDeleteState, store.PointDeleteTree, store.PointStateTemp},
+	mayDelete:  []int{1, 2},
+	afterCrash: checkBootEntries,
 }, {
 	name:   "build",
 	setup:  buildCrashSetup,
@@ -399,6 +430,9 @@ func crashAt(t *testing.T, cairn, backend, dir string, c crashCase, point string
 	args := append(c.setup(t, s), "--store", dir)
 
 	code, out, signal := cairnExec(t, cairn, []string{crashAtEnv + "=" + point}, args...)
+	if c.afterCrash != nil {
+		c.afterCrash(t, dir)
+	}
 	passes := slices.Contains(c.points, point)
 	switch {
 	case passes && signal != syscall.SIGKILL:
@@ -614,5 +648,60 @@ func TestNotAStore(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(empty); len(entries) != 1 {
 		t.Errorf("something was made in the directory: %v", entries)
+	}
+}
+
+// withBootEntries gives the store boot entries (extlinux, in DIR/boot)
+// before the command's own setup.
+func withBootEntries(setup func(t *testing.T, s *store.Store) []string) func(t *testing.T, s *store.Store) []string {
+	return func(t *testing.T, s *store.Store) []string {
+		args := setup(t, s)
+		bootDir := filepath.Join(s.Dir(), "boot")
+		if err := os.Mkdir(bootDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if code, out, sig := cairnExec(t, cairnBinary(t), nil, "boot", "setup", "--store", s.Dir(), "--boot-dir", bootDir,
+			"--loader", "extlinux", "--root", "LABEL=cairn"); code != 0 || sig != nil {
+			t.Fatalf("boot setup: exit %d %v\n%s", code, sig, out)
+		}
+		checkBootEntries(t, s.Dir())
+		return args
+	}
+}
+
+// checkBootEntries checks the extlinux configuration of the store in dir:
+// every kernel and initramfs it names exists, its default entry exists,
+// and there is an entry for the default generation of the state on disk.
+func checkBootEntries(t *testing.T, dir string) {
+	t.Helper()
+	bootDir := filepath.Join(dir, "boot")
+	data, err := os.ReadFile(filepath.Join(bootDir, "extlinux", "extlinux.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]bool{}
+	def := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "DEFAULT":
+			def = f[1]
+		case len(f) == 2 && f[0] == "LABEL":
+			labels[f[1]] = true
+		case len(f) == 2 && (f[0] == "LINUX" || f[0] == "INITRD"):
+			if _, err := os.Stat(filepath.Join(bootDir, f[1])); err != nil {
+				t.Errorf("extlinux.conf names %s, which is missing", f[1])
+			}
+		}
+	}
+	if !labels[def] {
+		t.Errorf("extlinux.conf's DEFAULT %q has no entry:\n%s", def, data)
+	}
+	var st store.State
+	if b, err := os.ReadFile(filepath.Join(dir, "@cairn", "state.json")); err == nil {
+		json.Unmarshal(b, &st)
+	}
+	if st.Default != 0 && !labels[fmt.Sprintf("cairn-%d", st.Default)] {
+		t.Errorf("no entry for the default generation %d:\n%s", st.Default, data)
 	}
 }
