@@ -66,9 +66,11 @@ func TestExtlinuxTrialBoots(t *testing.T) {
 		d.detach()
 		defer d.attach()
 		v := vmtest.Start(t, vm.Config{QEMU: qemu, MemoryMiB: 512, Disks: []vm.Disk{{Path: d.image}}, NoReboot: true})
-		if _, err := v.Expect(regexp.MustCompile(`cairn-init: switching root to generation \d+`), bootTimeout); err != nil {
+		sw, err := v.Expect(regexp.MustCompile(`cairn-init: switching root to generation \d+, \S+, ([0-9.]+) s after the kernel started`), bootTimeout)
+		if err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
+		t.Logf("%s: cairn-init switched root %s s after the kernel started", step, sw[1])
 		m, err := v.Expect(regexp.MustCompile(`E2E GENERATION (\d+) UP: (.*)`), bootTimeout)
 		if err != nil {
 			t.Fatalf("%s: %v", step, err)
@@ -85,6 +87,11 @@ func TestExtlinuxTrialBoots(t *testing.T) {
 			if err := v.ExpectString(fmt.Sprintf("generation %d is confirmed", want), time.Minute); err != nil {
 				t.Fatalf("%s: %v", step, err)
 			}
+			m, err := v.Expect(regexp.MustCompile(`E2E CONFIRM EXIT 0 AT ([0-9.]+)`), time.Minute)
+			if err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+			t.Logf("%s: generation %d confirmed %s s after the kernel started", step, want, m[1])
 		default:
 			if err := v.ExpectString("nothing to confirm", time.Minute); err != nil {
 				t.Fatalf("%s: %v", step, err)
