@@ -13,11 +13,12 @@ cairn_setup() {
 		# busybox-static: a shell for package scripts in test roots;
 		# openssl: the demo's signing key; btrfs-progs: mkfs.btrfs for
 		# the store's tests (and the btrfs command they cross-check with);
-		# qemu-system-x86, cpio, extlinux: the boot tests and the demo;
+		# qemu-system-x86, cpio, extlinux, fdisk: the boot tests and the
+		# demo;
 		# skopeo, podman, runc: the OCI image tests.
 		apt-get install -y -qq --no-install-recommends \
 			ca-certificates git openssl busybox-static time btrfs-progs \
-			qemu-system-x86 cpio extlinux syslinux-common e2fsprogs \
+			qemu-system-x86 cpio extlinux syslinux-common e2fsprogs fdisk \
 			skopeo podman runc >/dev/null
 	fi
 

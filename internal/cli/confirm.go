@@ -194,6 +194,10 @@ func newStatusCommand(g *Globals) *cobra.Command {
 func trialOutcome(st store.State, booted int) string {
 	t := st.Trial
 	switch {
+	case t.Generation == 0 && st.LastTrial.Outcome == store.TrialFellBack:
+		return fmt.Sprintf("generation %d failed: it was tried and not confirmed; generation %d booted instead and is confirmed", st.LastTrial.Generation, st.LastGood)
+	case t.Generation == 0 && st.LastTrial.Outcome == store.TrialConfirmed:
+		return fmt.Sprintf("generation %d was confirmed", st.LastTrial.Generation)
 	case t.Generation == 0 && st.LastGood != 0 && st.LastGood == st.Default:
 		return fmt.Sprintf("none pending (generation %d is confirmed good)", st.LastGood)
 	case t.Generation == 0:

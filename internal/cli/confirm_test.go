@@ -80,7 +80,7 @@ func TestConfirm(t *testing.T) {
 	if st.Default != 3 || st.LastGood != 3 || st.Trial.Generation != 0 {
 		t.Errorf("state after confirm: %+v", st)
 	}
-	if code, out, _ := runStore(t, s, "status"); code != 0 || !strings.Contains(out, "none pending (generation 3 is confirmed good)") {
+	if code, out, _ := runStore(t, s, "status"); code != 0 || !strings.Contains(out, "last trial: generation 3 was confirmed") {
 		t.Errorf("status: %s", out)
 	}
 
@@ -109,5 +109,13 @@ func TestStatusFellBack(t *testing.T) {
 	code, out, _ := runStore(t, s, "status", "--json")
 	if code != 0 || !strings.Contains(out, `"lastTrial": "generation 3 failed: it was tried and not confirmed, so generation 2 booted instead"`) || !strings.Contains(out, `"booted": 2`) {
 		t.Errorf("status: %s", out)
+	}
+	// The default that booted instead is confirmed: the trial is over, and
+	// status still says how it ended.
+	if code, out, _ := runStore(t, s, "confirm"); code != 0 {
+		t.Fatalf("confirm: %s", out)
+	}
+	if code, out, _ := runStore(t, s, "status"); code != 0 || !strings.Contains(out, "last trial: generation 3 failed: it was tried and not confirmed; generation 2 booted instead and is confirmed") {
+		t.Errorf("status after confirming the default: %s", out)
 	}
 }

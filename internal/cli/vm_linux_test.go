@@ -19,7 +19,7 @@ func TestVM(t *testing.T) {
 	k := debtest.CloudKernel(t)
 	dir := t.TempDir()
 	init := filepath.Join(dir, "init")
-	if err := os.WriteFile(init, []byte("#!/bin/sh\necho \"CAIRN VM SAYS $((6*7))\"\nexit 1\n"), 0o755); err != nil {
+	if err := os.WriteFile(init, []byte("#!/bin/sh\necho \"CAIRN VM SAYS $((6*7)) TIMES\"\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Create(filepath.Join(dir, "initramfs.gz"))
@@ -32,8 +32,8 @@ func TestVM(t *testing.T) {
 	f.Close()
 	args := []string{"vm", "--kernel", k.Vmlinuz, "--initrd", f.Name(), "--append", "console=ttyS0 panic=-1", "--no-reboot", "--timeout", "5m"}
 
-	code, out, errOut := run(t, append(args, "--expect", `CAIRN VM SAYS (\d+)`)...)
-	if code != 0 || !strings.Contains(out, "CAIRN VM SAYS 42") || !strings.Contains(errOut, "matched") {
+	code, out, errOut := run(t, append(args, "--expect", `CAIRN VM SAYS (\d+) TIMES`)...)
+	if code != 0 || !strings.Contains(out, "CAIRN VM SAYS 42 TIMES") || !strings.Contains(errOut, "matched") {
 		t.Errorf("expect a line that comes: exit %d\n%s\n%s", code, tail(out), errOut)
 	}
 	code, out, errOut = run(t, append(args, "--expect", "NEVER SAID")...)

@@ -30,6 +30,22 @@ type State struct {
 	// LastSealed is the highest number ever sealed. Numbers are never
 	// reused, even after the newest generation is deleted.
 	LastSealed int `json:"lastSealed,omitempty"`
+	// LastTrial is how the most recent trial ended, once it has.
+	LastTrial TrialOutcome `json:"lastTrial,omitzero"`
+}
+
+// Outcomes of a trial.
+const (
+	TrialConfirmed = "confirmed"
+	TrialFellBack  = "fell back"
+)
+
+// TrialOutcome records how a trial ended: confirmed, or fell back (it
+// used its tries without being confirmed, and the default booted and was
+// confirmed instead).
+type TrialOutcome struct {
+	Generation int    `json:"generation"`
+	Outcome    string `json:"outcome"`
 }
 
 // Trial is a generation on probation: it boots TriesLeft more times unless

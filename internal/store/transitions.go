@@ -86,8 +86,10 @@ func (st State) Confirm(booted int) (State, error) {
 	case booted != 0 && booted == st.Trial.Generation:
 		st.Default = booted
 		st.Trial = Trial{}
+		st.LastTrial = TrialOutcome{Generation: booted, Outcome: TrialConfirmed}
 	case booted != 0 && booted == st.Default:
-		if st.Trial.TriesLeft == 0 {
+		if st.Trial.Generation != 0 && st.Trial.TriesLeft == 0 {
+			st.LastTrial = TrialOutcome{Generation: st.Trial.Generation, Outcome: TrialFellBack}
 			st.Trial = Trial{}
 		}
 	default:

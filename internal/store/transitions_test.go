@@ -41,13 +41,13 @@ func TestTransitions(t *testing.T) {
 			name:  "a good trial boots and is confirmed",
 			start: store.State{Default: 1, Good: []int{1}, LastGood: 1},
 			steps: []step{sw(2, 1), boot, confirm(2)},
-			want:  store.State{Default: 2, Good: []int{1, 2}, LastGood: 2, Booted: 2},
+			want:  store.State{Default: 2, Good: []int{1, 2}, LastGood: 2, Booted: 2, LastTrial: store.TrialOutcome{Generation: 2, Outcome: store.TrialConfirmed}},
 		},
 		{
 			name:  "a failed trial falls back, and confirming the default drops it",
 			start: store.State{Default: 1, Good: []int{1}, LastGood: 1},
 			steps: []step{sw(2, 1), boot, boot, confirm(1)},
-			want:  store.State{Default: 1, Good: []int{1}, LastGood: 1, Booted: 1},
+			want:  store.State{Default: 1, Good: []int{1}, LastGood: 1, Booted: 1, LastTrial: store.TrialOutcome{Generation: 2, Outcome: store.TrialFellBack}},
 		},
 		{
 			name:  "a trial boots as many times as it has tries",
