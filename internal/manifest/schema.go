@@ -62,6 +62,11 @@ var schemaExtras = map[string]map[string]any{
 	"Mount.Pass":         {"minimum": 0, "maximum": 2},
 }
 
+// mayComeFromInclude are required keys that a manifest may leave to the
+// manifests it includes: the schema, which sees one file, cannot require
+// them; cairn validate checks them after merging.
+var mayComeFromInclude = map[string]bool{"System.Alpine": true}
+
 // object is the schema of a struct: its keys, which are required, and no
 // others (or, with an inline map, any other key as an entry of it).
 func (g *schemaGen) object(t reflect.Type) map[string]any {
@@ -88,7 +93,7 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 			continue
 		}
 		props[f.name] = fs
-		if !f.omitEmpty {
+		if !f.omitEmpty && !mayComeFromInclude[t.Name()+"."+sf.Name] {
 			required = append(required, f.name)
 		}
 	}
