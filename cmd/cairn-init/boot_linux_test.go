@@ -422,18 +422,18 @@ func TestBoot(t *testing.T) {
 		return st.Switch(3, 1)
 	})
 	e.bootExpect("", 3, true)
-	wantState(t, "failing trial", e.state(), store.State{Default: 2, Trial: store.Trial{Generation: 3}, LastGood: 2, Good: []int{1, 2}, Booted: 3, LastSealed: 3})
+	wantState(t, "failing trial", e.state(), store.State{Default: 2, Trial: store.Trial{Generation: 3}, LastGood: 2, Good: []int{1, 2}, Booted: 3, LastSealed: 3, LastTrial: store.TrialOutcome{Generation: 2, Outcome: store.TrialConfirmed}})
 
 	// 6. The next boot falls back to the default by itself.
 	e.bootExpect("", 2, false)
-	wantState(t, "fallback", e.state(), store.State{Default: 2, Trial: store.Trial{Generation: 3}, LastGood: 2, Good: []int{1, 2}, Booted: 2, LastSealed: 3})
+	wantState(t, "fallback", e.state(), store.State{Default: 2, Trial: store.Trial{Generation: 3}, LastGood: 2, Good: []int{1, 2}, Booted: 2, LastSealed: 3, LastTrial: store.TrialOutcome{Generation: 2, Outcome: store.TrialConfirmed}})
 
 	// 7. cairn.gen=1 boots 1 without touching default or trial.
 	lines = e.bootExpect("cairn.gen=1", 1, false)
 	if !contains(lines, "as cairn.gen=1 asks") {
 		t.Error("step 7: cairn.gen=1 not announced")
 	}
-	wantState(t, "cairn.gen=1", e.state(), store.State{Default: 2, Trial: store.Trial{Generation: 3}, LastGood: 2, Good: []int{1, 2}, Booted: 1, LastSealed: 3})
+	wantState(t, "cairn.gen=1", e.state(), store.State{Default: 2, Trial: store.Trial{Generation: 3}, LastGood: 2, Good: []int{1, 2}, Booted: 1, LastSealed: 3, LastTrial: store.TrialOutcome{Generation: 2, Outcome: store.TrialConfirmed}})
 
 	// 8. No root device: cairn-init says so and starts the rescue shell.
 	v := e.boot("cairn.rootwait=1 root=LABEL=no-such-disk")
