@@ -28,6 +28,9 @@ type Config struct {
 	// PathPrefix is where BootDir lies on its partition (Options).
 	PathPrefix string `json:"pathPrefix,omitempty"`
 	Loader     string `json:"loader"`
+	// ExtraLoaders are loaders whose configurations are kept beside
+	// Loader's in the same boot directory (Options.ExtraLoaders).
+	ExtraLoaders []string `json:"extraLoaders,omitempty"`
 	// Root is the root= argument: UUID=... or LABEL=... of the store's
 	// btrfs file system.
 	Root    string `json:"root"`
@@ -44,10 +47,19 @@ func (c *Config) Check() error {
 	if c.BootDir == "" || !filepath.IsAbs(c.BootDir) {
 		errs = append(errs, fmt.Errorf("boot directory %q: give an absolute path (the mounted ESP or /boot)", c.BootDir))
 	}
-	switch c.Loader {
-	case Extlinux, Grub, SystemdBoot:
-	default:
-		errs = append(errs, fmt.Errorf("loader %q: use %s, %s or %s", c.Loader, Extlinux, Grub, SystemdBoot))
+	seen := map[string]bool{}
+	for i, l := range append([]string{c.Loader}, c.ExtraLoaders...) {
+		what := "loader"
+		if i > 0 {
+			what = "extra loader"
+		}
+		switch {
+		case l != Extlinux && l != Grub && l != SystemdBoot:
+			errs = append(errs, fmt.Errorf("%s %q: use %s, %s or %s", what, l, Extlinux, Grub, SystemdBoot))
+		case seen[l]:
+			errs = append(errs, fmt.Errorf("%s %q: given twice", what, l))
+		}
+		seen[l] = true
 	}
 	if !validRoot(c.Root) {
 		errs = append(errs, fmt.Errorf("root %q: give UUID=<btrfs uuid> or LABEL=<label> of the store's file system", c.Root))
@@ -105,7 +117,7 @@ func SaveConfig(st *store.Store, c *Config) error {
 // generation's initramfs from its own cairn-init and kernel modules.
 func (c *Config) Options(crash func(string) error) Options {
 	return Options{
-		BootDir: c.BootDir, PathPrefix: c.PathPrefix, Loader: c.Loader, Root: c.Root,
+		BootDir: c.BootDir, PathPrefix: c.PathPrefix, Loader: c.Loader, ExtraLoaders: c.ExtraLoaders, Root: c.Root,
 		Timeout: c.Timeout, Serial: c.Serial, Crash: crash,
 		Initramfs: func(g store.Generation, k Kernel) ([]byte, error) {
 			return GenerationInitramfs(g.Path, k, c.Modules)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -27,6 +28,11 @@ type Options struct {
 	// the /boot directory of a partition.
 	PathPrefix string
 	Loader     string
+	// ExtraLoaders are further loaders whose configurations are written
+	// beside Loader's, naming the same kernels and initramfs images: one
+	// boot directory that boots through BIOS (extlinux) and UEFI
+	// (systemd-boot), as a disk image's EFI system partition does.
+	ExtraLoaders []string
 	// Root is the root= argument: "UUID=..." or "LABEL=..." of the btrfs
 	// file system holding the store.
 	Root string
@@ -174,9 +180,14 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 
 	// 2. The configuration, replaced file by file with one rename each;
 	// the index last, so it never names a file the configuration lost.
-	files, err := Render(o.Loader, o.menu(index, gens, next))
-	if err != nil {
-		return err
+	menu := o.menu(index, gens, next)
+	files := map[string][]byte{}
+	for _, loader := range o.loaders() {
+		f, err := Render(loader, menu)
+		if err != nil {
+			return err
+		}
+		maps.Copy(files, f)
 	}
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -192,7 +203,7 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 			return fmt.Errorf("loader configuration: %w", err)
 		}
 	}
-	if o.Loader == SystemdBoot {
+	if slices.Contains(o.loaders(), SystemdBoot) {
 		if err := removeStaleEntries(filepath.Join(o.BootDir, "loader", "entries"), files); err != nil {
 			return err
 		}
@@ -222,6 +233,11 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 // it): a boot partition that is not mounted does not.
 func Populated(bootDir string) bool {
 	return fileExists(filepath.Join(bootDir, "cairn", indexName))
+}
+
+// loaders are the loaders whose configurations Sync writes.
+func (o Options) loaders() []string {
+	return append([]string{o.Loader}, o.ExtraLoaders...)
 }
 
 func (o Options) crash(point string) error {
