@@ -139,6 +139,8 @@ command.
 		newConfirmCommand(g),
 		newStatusCommand(g),
 		newVMCommand(g),
+		newImageCommand(g),
+		newInstallCommand(g),
 		newLockCommand(g),
 		newGenerationsCommand(g),
 		newSwitchCommand(g),

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/compose"
 	"github.com/cairnlinux/cairn/internal/health"
+	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -71,6 +74,11 @@ type confirmReport struct {
 }
 
 func runConfirm(ctx context.Context, o *ConfirmOptions, g *Globals) error {
+	if o.Boot {
+		if _, err := os.Stat(filepath.Join(o.Root, cairninit.RAMMarker)); err == nil {
+			return checkRAMSystem(ctx, o, g)
+		}
+	}
 	ss, err := lockStore(ctx, g, &o.Store, fsckRepair)
 	if err != nil {
 		return err
@@ -90,17 +98,7 @@ func runConfirm(ctx context.Context, o *ConfirmOptions, g *Globals) error {
 		if err != nil {
 			return fmt.Errorf("confirm: %w", err)
 		}
-		runner := &health.Runner{OpenRCDir: o.OpenRCDir, Ignore: []string{"cairn-confirm"}}
-		rep.Checks = runner.Run(ctx, h)
-		if !o.JSON {
-			for _, r := range rep.Checks {
-				if r.Passed {
-					fmt.Fprintf(g.Stdout, "  ok    %s\n", r.Name)
-				} else {
-					fmt.Fprintf(g.Stdout, "  FAIL  %s: %s\n", r.Name, r.Detail)
-				}
-			}
-		}
+		rep.Checks = runChecks(ctx, o, g, h)
 		if !health.Passed(rep.Checks) {
 			fallback := st.Default
 			rep.Message = fmt.Sprintf("generation %d failed its health checks and is not confirmed", rep.Generation)
@@ -133,6 +131,50 @@ func runConfirm(ctx context.Context, o *ConfirmOptions, g *Globals) error {
 		return failed
 	}
 	return nil
+}
+
+// runChecks runs the health checks h and, on a terminal, prints each
+// result.
+func runChecks(ctx context.Context, o *ConfirmOptions, g *Globals, h compose.Health) []health.Result {
+	runner := &health.Runner{OpenRCDir: o.OpenRCDir, Ignore: []string{"cairn-confirm"}}
+	results := runner.Run(ctx, h)
+	if !o.JSON {
+		for _, r := range results {
+			if r.Passed {
+				fmt.Fprintf(g.Stdout, "  ok    %s\n", r.Name)
+			} else {
+				fmt.Fprintf(g.Stdout, "  FAIL  %s: %s\n", r.Name, r.Detail)
+			}
+		}
+	}
+	return results
+}
+
+// checkRAMSystem is `cairn confirm --boot` on a system running from RAM
+// (an initramfs image, docs/boot.md "RAM systems"): there is no store,
+// no trial and nothing to fall back to, so the checks only report; a
+// failure makes the exit status non-zero, which OpenRC shows as a
+// failed cairn-confirm.
+func checkRAMSystem(ctx context.Context, o *ConfirmOptions, g *Globals) error {
+	h, err := health.Load(o.Root)
+	if err != nil {
+		return fmt.Errorf("confirm: %w", err)
+	}
+	rep := confirmReport{Checks: runChecks(ctx, o, g, h)}
+	rep.Message = "this system runs from RAM: its health checks passed (there is no generation to confirm)"
+	var failed error
+	if !health.Passed(rep.Checks) {
+		rep.Message = "this system runs from RAM and failed its health checks (there is nothing to fall back to: the image itself needs fixing)"
+		failed = errors.New(rep.Message)
+	}
+	if o.JSON {
+		if err := writeJSON(g.Stdout, rep); err != nil {
+			return err
+		}
+	} else if failed == nil {
+		fmt.Fprintln(g.Stdout, rep.Message)
+	}
+	return failed
 }
 
 // StatusOptions are the options of `cairn status`.

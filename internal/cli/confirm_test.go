@@ -119,3 +119,32 @@ func TestStatusFellBack(t *testing.T) {
 		t.Errorf("status after confirming the default: %s", out)
 	}
 }
+
+// TestConfirmRAMSystem: on a system running from RAM there is no store;
+// the checks report, and a failure is the exit status.
+func TestConfirmRAMSystem(t *testing.T) {
+	openrc := t.TempDir()
+	for _, tc := range []struct {
+		name, checks string
+		code         int
+		out          string
+	}{
+		{"healthy", `{"name": "fs", "command": "test -d /", "timeoutSeconds": 5}`, 0, "its health checks passed"},
+		{"failing", `{"name": "api", "command": "exit 3", "timeoutSeconds": 1}`, ExitFailure, "FAIL  api"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := healthRoot(t, tc.checks)
+			os.MkdirAll(filepath.Join(root, "run/cairn"), 0o755)
+			os.WriteFile(filepath.Join(root, "run/cairn/ram"), nil, 0o644)
+			// No store anywhere: the store path does not exist.
+			code, out, errOut := run(t, "confirm", "--boot", "--root", root, "--openrc-dir", openrc,
+				"--store", filepath.Join(t.TempDir(), "none"))
+			if code != tc.code || !strings.Contains(out+errOut, tc.out) {
+				t.Errorf("exit %d, want %d\n%s%s", code, tc.code, out, errOut)
+			}
+			if tc.code != 0 && !strings.Contains(errOut, "runs from RAM and failed its health checks") {
+				t.Errorf("the failure does not say what: %s", errOut)
+			}
+		})
+	}
+}

@@ -4,7 +4,10 @@
 // store's device, chooses a generation from @cairn/state.json (counting a
 // trial's try down before it boots), mounts that generation read-only as
 // the new root with tmpfs /run and /tmp and its persistent directories,
-// and switches root to its init. docs/boot.md tells the whole story.
+// and switches root to its init. In an initramfs that holds a whole
+// system (a RAM system, RAMDir) it starts that system instead: moved
+// into a tmpfs, with its persistent directories from the device
+// cairn.persist= names. docs/boot.md tells the whole story.
 //
 // Side effects go through Machine, so the sequence (what is written
 // before what is mounted, the fallbacks, the rescue shell) is tested with
@@ -46,6 +49,19 @@ type Machine interface {
 	// SwitchRoot makes the prepared root "/" and executes init in it. It
 	// returns only when that failed.
 	SwitchRoot(init string, args []string) error
+	// RAMImage reports whether the initramfs holds a whole system to
+	// start from RAM (RAMDir exists).
+	RAMImage() bool
+	// PrepareRAM makes the new root of a RAM system: a tmpfs (with the
+	// mount options flags, rootflags=) into which the initramfs's files
+	// are moved, with tmpfs /run and /tmp, and returns the init to start
+	// in it, as Prepare does. Called again after a failure, it does not
+	// move anything twice.
+	PrepareRAM(flags, init string, log *Log) (string, error)
+	// MountPersist mounts the persistence device (its devices devs,
+	// file system fstype) at RAMPersist in the new root and mounts the
+	// system's persistent directories from it.
+	MountPersist(devs []Device, fstype string, log *Log) error
 	// Shell runs the initramfs's shell on the console and returns when
 	// it exits; ErrNoShell when the initramfs has none.
 	Shell() error
@@ -78,8 +94,18 @@ func Run(m Machine, console io.Writer, args []string) error {
 	for _, p := range c.Problems {
 		log.Errorf("kernel command line: %s", p)
 	}
+	mode := ChooseMode(c, m.RAMImage())
+	if mode.Problem != "" {
+		log.Errorf("%s", mode.Problem)
+	}
+	if mode.Note != "" {
+		log.Infof("%s", mode.Note)
+	}
 	if err := m.LoadModules(log); err != nil {
 		log.Errorf("load modules: %v", err)
+	}
+	if mode.Mode == RAMMode {
+		return runRAM(m, c, args, log)
 	}
 	top, err := mountStore(m, c, log)
 	if err != nil {

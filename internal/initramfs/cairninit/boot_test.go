@@ -28,6 +28,13 @@ type fakeMachine struct {
 	switchFails map[int]bool // SwitchRoot fails for these
 	shells      []func() error
 	prepared    int
+
+	// A RAM system: ram says the initramfs holds one; PrepareRAM and
+	// MountPersist fail this many times.
+	ram          bool
+	ramFails     int
+	persistFails int
+	ramPrepared  bool
 	// stateAtPrepare is state.json's content when Prepare ran.
 	stateAtPrepare map[int]string
 }
@@ -53,7 +60,35 @@ func (f *fakeMachine) FindRoot(root RootSpec, wait time.Duration, _ *Log) ([]Dev
 		f.findFails--
 		return nil, errors.New("not found")
 	}
+	if root.Label != "" && root.Label != "cairn" {
+		// A RAM system's persistence device.
+		return []Device{{Path: "/dev/vdb", FS: FS{Type: "ext4", Label: root.Label}}}, nil
+	}
 	return []Device{{Path: "/dev/vda", FS: FS{Type: "btrfs", Label: "cairn"}}}, nil
+}
+
+func (f *fakeMachine) RAMImage() bool { return f.ram }
+
+func (f *fakeMachine) PrepareRAM(flags, init string, _ *Log) (string, error) {
+	f.call("prepare ram %q", flags)
+	if f.ramFails > 0 {
+		f.ramFails--
+		return "", errors.New("no space left on device")
+	}
+	f.ramPrepared = true
+	if init == "" {
+		init = "/sbin/init"
+	}
+	return init, nil
+}
+
+func (f *fakeMachine) MountPersist(devs []Device, fstype string, _ *Log) error {
+	f.call("persist %s %s", devs[0].Path, fstype)
+	if f.persistFails > 0 {
+		f.persistFails--
+		return errors.New("wrong fs type")
+	}
+	return nil
 }
 
 func (f *fakeMachine) MountStore(devs []Device, fstype, flags string) (string, error) {
@@ -81,6 +116,10 @@ func (f *fakeMachine) Prepare(top string, n int, init string, _ *Log) (string, e
 func (f *fakeMachine) Undo() error { f.call("undo"); return nil }
 
 func (f *fakeMachine) SwitchRoot(init string, args []string) error {
+	if f.ramPrepared {
+		f.call("switch ram %s %q", init, args)
+		panic(switched{init: init, args: args})
+	}
 	f.call("switch %d %s %q", f.prepared, init, args)
 	if f.switchFails[f.prepared] {
 		return errors.New("exec format error")

@@ -35,6 +35,13 @@ type Cmdline struct {
 	Break bool
 	// Quiet is quiet: only problems are printed.
 	Quiet bool
+	// RAM is cairn.ram: boot the system the initramfs holds (an
+	// initramfs image) from RAM, even when root= is given.
+	RAM bool
+	// Persist is cairn.persist=: the device holding a RAM system's
+	// persistent directories (UUID=, LABEL= or /dev/...), checked by
+	// ParseDevice; "" for none.
+	Persist string
 	// Problems are parameters cairn-init could not use, to report.
 	Problems []string
 }
@@ -74,6 +81,14 @@ func ParseCmdline(line string) Cmdline {
 				continue
 			}
 			c.RootWait = time.Duration(s * float64(time.Second))
+		case "cairn.ram":
+			c.RAM = !hasValue || (value != "0" && value != "no")
+		case "cairn.persist":
+			if _, err := ParseDevice("cairn.persist", value); err != nil {
+				c.Problems = append(c.Problems, fmt.Sprintf("%v (ignored: nothing persists)", err))
+				continue
+			}
+			c.Persist = value
 		case "cairn.break", "rd.break":
 			// rd.break=<stage> is dracut's; any stage means the one
 			// break cairn-init has.

@@ -30,6 +30,10 @@ const (
 type machine struct {
 	mounted []string // Prepare's mounts, innermost last
 	top     string
+
+	// A RAM system's progress (PrepareRAM, MountPersist), so that a
+	// second try after a failure does not redo what was done.
+	ramMoved, ramMounted, ramPersisted bool
 }
 
 // NewMachine returns the Machine that acts on this system. Only PID 1 in
@@ -105,6 +109,14 @@ func (m *machine) LoadModules(log *Log) error {
 		return err
 	}
 	release := unix.ByteSliceToString(uts.Release[:])
+	if f, err := os.Open(RAMModules); err == nil {
+		l, err := ReadModuleList(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", RAMModules, err)
+		}
+		return loadList(l, release, log)
+	}
 	dir := filepath.Join(modulesRoot, release)
 	if _, err := os.Stat(dir); err != nil {
 		entries, _ := os.ReadDir(modulesRoot)
@@ -121,6 +133,18 @@ func (m *machine) LoadModules(log *Log) error {
 	if err != nil {
 		return err
 	}
+	return loadList(ModuleList{Kernel: release, Paths: paths}, release, log)
+}
+
+// loadList loads the modules of l, which must be for the running kernel.
+func loadList(l ModuleList, release string, log *Log) error {
+	if len(l.Paths) == 0 {
+		return nil
+	}
+	if l.Kernel != release {
+		return fmt.Errorf("the initramfs has modules for %s, the kernel is %s", l.Kernel, release)
+	}
+	paths := l.Paths
 	loaded := 0
 	for _, p := range paths {
 		if err := finitModule(p); err != nil {
@@ -287,7 +311,7 @@ func (m *machine) Prepare(top string, n int, init string, log *Log) (string, err
 			return "", err
 		}
 	}
-	m.persist(top, n, log)
+	m.persist(top, fmt.Sprintf("generation %d", n), log)
 	if err := recordBoot(top, n); err != nil {
 		log.Errorf("record the boot in /run: %v", err)
 	}
@@ -297,22 +321,22 @@ func (m *machine) Prepare(top string, n int, init string, log *Log) (string, err
 // persist mounts the generation's persistent directories. A failure is
 // reported and the directory left as the generation has it (read-only):
 // the system comes up, and says what is missing.
-func (m *machine) persist(top string, n int, log *Log) {
+func (m *machine) persist(top, what string, log *Log) {
 	f, err := os.Open(filepath.Join(sysroot, PersistList))
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
 	if err != nil {
-		log.Errorf("generation %d: %v", n, err)
+		log.Errorf("%s: %v", what, err)
 		return
 	}
 	paths, problems, err := ReadPersist(f)
 	f.Close()
 	for _, p := range problems {
-		log.Errorf("generation %d: %s", n, p)
+		log.Errorf("%s: %s", what, p)
 	}
 	if err != nil {
-		log.Errorf("generation %d: %s: %v", n, PersistList, err)
+		log.Errorf("%s: %s: %v", what, PersistList, err)
 	}
 	for _, p := range paths {
 		dir, created, err := EnsurePersist(top, sysroot, p)
@@ -321,7 +345,7 @@ func (m *machine) persist(top string, n int, log *Log) {
 			continue
 		}
 		if created {
-			log.Infof("persistent %s created, seeded from generation %d", p, n)
+			log.Infof("persistent %s created, seeded from %s", p, what)
 		}
 		dst := filepath.Join(sysroot, p)
 		if fi, err := os.Stat(dst); err != nil || !fi.IsDir() {
@@ -451,13 +475,18 @@ func freeInitramfs() {
 }
 
 func (m *machine) Shell() error {
+	attr := &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if _, err := os.Stat(rescueShell); err != nil {
-		return ErrNoShell
+		// A RAM system's shell moved into its tmpfs with the rest.
+		if _, serr := os.Stat(filepath.Join(sysroot, rescueShell)); !m.ramMoved || serr != nil {
+			return ErrNoShell
+		}
+		attr.Chroot = sysroot
 	}
 	cmd := exec.Command(rescueShell)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "PS1=(cairn rescue) # ", "PATH=/bin:/sbin:/usr/bin:/usr/sbin")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	cmd.SysProcAttr = attr
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) {

@@ -98,25 +98,34 @@ type RootSpec struct {
 
 // ParseRoot parses root=UUID=…, root=LABEL=… or root=/dev/….
 func ParseRoot(s string) (RootSpec, error) {
+	if s == "" {
+		return RootSpec{}, errors.New("no root= on the kernel command line (root=UUID=<uuid>, root=LABEL=<label> or root=/dev/<device>)")
+	}
+	return ParseDevice("root", s)
+}
+
+// ParseDevice parses the device the kernel command line parameter param
+// names: UUID=…, LABEL=… or /dev/….
+func ParseDevice(param, s string) (RootSpec, error) {
 	switch {
 	case s == "":
-		return RootSpec{}, errors.New("no root= on the kernel command line (root=UUID=<uuid>, root=LABEL=<label> or root=/dev/<device>)")
+		return RootSpec{}, fmt.Errorf("%s=: no device (give UUID=<uuid>, LABEL=<label> or /dev/<device>)", param)
 	case strings.HasPrefix(s, "UUID="):
 		u := strings.ToLower(strings.TrimPrefix(s, "UUID="))
 		if len(strings.ReplaceAll(u, "-", "")) != 32 {
-			return RootSpec{}, fmt.Errorf("root=%s: a UUID has 32 hexadecimal digits", s)
+			return RootSpec{}, fmt.Errorf("%s=%s: a UUID has 32 hexadecimal digits", param, s)
 		}
 		return RootSpec{UUID: u}, nil
 	case strings.HasPrefix(s, "LABEL="):
 		l := strings.TrimPrefix(s, "LABEL=")
 		if l == "" {
-			return RootSpec{}, fmt.Errorf("root=%s: empty label", s)
+			return RootSpec{}, fmt.Errorf("%s=%s: empty label", param, s)
 		}
 		return RootSpec{Label: l}, nil
 	case strings.HasPrefix(s, "/dev/"):
 		return RootSpec{Path: s}, nil
 	}
-	return RootSpec{}, fmt.Errorf("root=%s: cairn-init understands root=UUID=…, root=LABEL=… and root=/dev/…", s)
+	return RootSpec{}, fmt.Errorf("%s=%s: cairn-init understands %s=UUID=…, %s=LABEL=… and %s=/dev/…", param, s, param, param, param)
 }
 
 func (r RootSpec) String() string {
