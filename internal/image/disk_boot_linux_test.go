@@ -86,8 +86,8 @@ func TestDiskBoot(t *testing.T) {
 	t.Logf("BIOS boot: %s\n%s", bios, bios.Generations)
 	bios.CheckBooted(t, "bios")
 	part := int64(plan.Store().Sectors()) * 512
-	if bios.PartitionAfter != part || bios.FSAfter != part {
-		t.Errorf("the store grew on a disk that did not: %s", bios.Grow)
+	if bios.PartitionAfter != part || bios.FSAfter != part || bios.CairnInitGrow != "" {
+		t.Errorf("the store grew on a disk that did not: %s (cairn-init: %q)", bios.Grow, bios.CairnInitGrow)
 	}
 
 	const more = 1 << 30
@@ -102,6 +102,10 @@ func TestDiskBoot(t *testing.T) {
 	}
 	if uefi.FSAfter != uefi.PartitionAfter {
 		t.Errorf("file system: %d bytes, want it to fill the partition (%d)", uefi.FSAfter, uefi.PartitionAfter)
+	}
+	// cairn-init grew it, and the helper found nothing left to do.
+	if !strings.HasPrefix(uefi.CairnInitGrow, "grew /dev/vda2") || uefi.PartitionBefore != uefi.PartitionAfter {
+		t.Errorf("cairn-init: %q; helper: %s", uefi.CairnInitGrow, uefi.Grow)
 	}
 
 	// On the host: the table's backup at the new end, the partition up
@@ -127,7 +131,7 @@ func TestDiskBoot(t *testing.T) {
 	// And it boots again through BIOS, with nothing left to grow.
 	last := e2etest.BootDisk(t, img, false)
 	last.CheckBooted(t, "bios")
-	if last.PartitionAfter != last.PartitionBefore || last.FSAfter != last.FSBefore || last.FSAfter != part+more {
+	if last.PartitionAfter != last.PartitionBefore || last.FSAfter != last.FSBefore || last.FSAfter != part+more || last.CairnInitGrow != "" {
 		t.Errorf("after growing, a boot: %s", last.Grow)
 	}
 }

@@ -16,9 +16,9 @@ import (
 )
 
 // DiskInit is the init of the systems the disk tests boot: it says which
-// generation came up through which firmware, grows the store as
-// cairn-init will (GrowHelper, until cairn-init calls disk.Grow itself),
-// reports the partition's size, runs `cairn generations` against the
+// generation came up through which firmware, reports the store's sizes
+// after cairn-init grew it (GrowHelper, which must find nothing left to
+// grow), reports the partition's size as the kernel sees it, runs `cairn generations` against the
 // running system's store, and powers off.
 const DiskInit = `#!/bin/sh
 echo "DISK GENERATION $(cat /run/cairn/booted) UP: $(cat /etc/e2e-marker)"
@@ -31,9 +31,11 @@ sync
 poweroff -f
 `
 
-// GrowHelper is the program DiskInit runs to grow the store: the test
+// GrowHelper is the program DiskInit runs to measure the store: the test
 // command internal/disk/testdata/growcmd, which calls disk.Grow on the
-// device mounted at /run/cairn/store.
+// device mounted at /run/cairn/store once more and prints the partition's
+// and the file system's sizes (before and after: equal, as cairn-init
+// grew the store already).
 const GrowHelper = "usr/sbin/cairn-test-grow"
 
 // BuildDiskSystem builds the test system of the disk tests (DiskInit, the
@@ -70,10 +72,13 @@ type DiskBoot struct {
 	Generation int
 	// Firmware is "bios" or "uefi", as the booted kernel saw it.
 	Firmware string
-	// Grow is the grow helper's report; the sizes are in bytes.
+	// Grow is the grow helper's report and the sizes it measured, in
+	// bytes; CairnInitGrow is what cairn-init said it grew ("" for
+	// nothing).
 	Grow                            string
 	PartitionBefore, PartitionAfter int64
 	FSBefore, FSAfter               int64
+	CairnInitGrow                   string
 	// PartitionSectors is /sys/class/block/vda2/size after growing.
 	PartitionSectors int64
 	// Generations is the output of `cairn generations` in the guest.
@@ -145,6 +150,11 @@ func BootDisk(t testing.TB, img string, uefi bool) DiskBoot {
 	b.Grow = find(`(GROW: .*|GROW FAILED: .*)`)[1]
 	if strings.HasPrefix(b.Grow, "GROW FAILED") {
 		t.Fatalf("boot %s: %s", img, b.Grow)
+	}
+	for _, l := range b.Lines {
+		if _, msg, ok := strings.Cut(l, "cairn-init: "); ok && (strings.HasPrefix(msg, "grew ") || strings.HasPrefix(msg, "moved the backup") || strings.HasPrefix(msg, "grow the store")) {
+			b.CairnInitGrow = msg
+		}
 	}
 	m := find(`GROW SIZES: partition (\d+) (\d+) fs (\d+) (\d+)`)
 	b.PartitionBefore, b.PartitionAfter, b.FSBefore, b.FSAfter = num(m[1]), num(m[2]), num(m[3]), num(m[4])

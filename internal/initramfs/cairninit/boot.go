@@ -46,6 +46,10 @@ type Machine interface {
 	Prepare(top string, n int, init string, log *Log) (string, error)
 	// Undo unmounts what Prepare mounted.
 	Undo() error
+	// GrowStore fits the store's partition and file system to its disk
+	// (disk.Grow): dev is the device mounted read-write at top. It
+	// returns what it did, "" when there was nothing to do.
+	GrowStore(dev, top string) (string, error)
 	// SwitchRoot makes the prepared root "/" and executes init in it. It
 	// returns only when that failed.
 	SwitchRoot(init string, args []string) error
@@ -162,6 +166,14 @@ func mountStore(m Machine, c Cmdline, log *Log) (string, error) {
 		return top, fmt.Errorf("%s on %s: %w", spec, devs[0].Path, err)
 	}
 	log.Infof("store on %s (%s %s)", devs[0].Path, fstype, spec)
+	// An image written to a larger disk, or a virtual disk enlarged,
+	// grows here, before anything else writes to the store. A failure
+	// leaves the disk as it was (or grown) and the boot goes on.
+	if msg, err := m.GrowStore(devs[0].Path, top); err != nil {
+		log.Errorf("grow the store on %s: %v (booting on at its present size)", devs[0].Path, err)
+	} else if msg != "" {
+		log.Infof("%s", msg)
+	}
 	return top, nil
 }
 

@@ -35,6 +35,9 @@ type fakeMachine struct {
 	ramFails     int
 	persistFails int
 	ramPrepared  bool
+	// grown is what GrowStore reports; growFails makes it fail.
+	grown     string
+	growFails bool
 	// stateAtPrepare is state.json's content when Prepare ran.
 	stateAtPrepare map[int]string
 }
@@ -68,6 +71,14 @@ func (f *fakeMachine) FindRoot(root RootSpec, wait time.Duration, _ *Log) ([]Dev
 }
 
 func (f *fakeMachine) RAMImage() bool { return f.ram }
+
+func (f *fakeMachine) GrowStore(dev, top string) (string, error) {
+	f.call("grow %s", dev)
+	if f.growFails {
+		return "", errors.New("no GPT")
+	}
+	return f.grown, nil
+}
 
 func (f *fakeMachine) PrepareRAM(flags, init string, _ *Log) (string, error) {
 	f.call("prepare ram %q", flags)
@@ -186,7 +197,7 @@ func TestRunDefault(t *testing.T) {
 		t.Errorf("switched to %+v", sw)
 	}
 	wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 5s",
-		`mount /dev/vda btrfs "compress=zstd"`, "prepare 1", `switch 1 /sbin/init ["single"]`)
+		`mount /dev/vda btrfs "compress=zstd"`, "grow /dev/vda", "prepare 1", `switch 1 /sbin/init ["single"]`)
 	after, _ := os.ReadFile(filepath.Join(top, stateFile))
 	if !bytes.Equal(before, after) {
 		t.Errorf("state.json rewritten for a plain default boot: %s", after)
@@ -228,7 +239,7 @@ func TestRunFallbacks(t *testing.T) {
 		if sw.gen != 1 {
 			t.Fatalf("switched to %+v", sw)
 		}
-		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`,
+		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`, "grow /dev/vda",
 			"prepare 2", "undo", "prepare 1", `switch 1 /sbin/init ["single"]`)
 		st := readState(t, top)
 		if st.Trial != (store.Trial{Generation: 2}) || st.Booted != 1 || st.Default != 1 {
@@ -267,7 +278,7 @@ func TestRunFallbacks(t *testing.T) {
 		if !strings.Contains(console, "not booting trial generation 2: its try could not be counted") {
 			t.Errorf("console:\n%s", console)
 		}
-		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`,
+		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`, "grow /dev/vda",
 			"prepare 1", `switch 1 /sbin/init ["single"]`)
 	})
 	t.Run("corrupted state", func(t *testing.T) {
@@ -294,7 +305,7 @@ func TestRunRescue(t *testing.T) {
 		if sw.gen != 0 || err == nil {
 			t.Fatalf("switched to %+v, err %v", sw, err)
 		}
-		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`, "shell", "halt")
+		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`, "grow /dev/vda", "shell", "halt")
 		for _, line := range []string{"nothing can boot: the store has no generation", "starting a rescue shell", "the initramfs has no shell (/bin/sh); halting"} {
 			if !strings.Contains(console, line) {
 				t.Errorf("console lacks %q:\n%s", line, console)
@@ -309,7 +320,7 @@ func TestRunRescue(t *testing.T) {
 			t.Fatalf("switched to %+v", sw)
 		}
 		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", "shell",
-			"find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`, "prepare 1", `switch 1 /sbin/init ["single"]`)
+			"find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`, "grow /dev/vda", "prepare 1", `switch 1 /sbin/init ["single"]`)
 		if !strings.Contains(console, "cairn-init: root device LABEL=cairn: not found") {
 			t.Errorf("console:\n%s", console)
 		}
@@ -332,7 +343,7 @@ func TestRunRescue(t *testing.T) {
 		if sw.gen != 2 {
 			t.Fatalf("switched to %+v", sw)
 		}
-		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`,
+		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`, "grow /dev/vda",
 			"shell", "prepare 2", `switch 2 /sbin/init ["single"]`)
 		if !strings.Contains(console, "cairn.break: starting a shell") {
 			t.Errorf("console:\n%s", console)
@@ -366,3 +377,28 @@ func TestRunExplicit(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// TestRunGrow: what growing the store did is said on the console; a
+// failure is said too, and the boot goes on.
+func TestRunGrow(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		f     fakeMachine
+		wants string
+	}{
+		{"grown", fakeMachine{grown: "grew /dev/vda2 from 100 MiB to 1124 MiB and its file system from 100 MiB to 1124 MiB"}, "cairn-init: grew /dev/vda2 from 100 MiB"},
+		{"fails", fakeMachine{growFails: true}, "cairn-init: grow the store on /dev/vda: no GPT (booting on at its present size)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &tc.f
+			f.t, f.top, f.cmdline = t, fakeStore(t, []int{1}, `{"default": 1, "good": [1]}`), root
+			sw, console, _ := runFake(t, f)
+			if sw.gen != 1 {
+				t.Errorf("switched to %+v", sw)
+			}
+			if !strings.Contains(console, tc.wants) {
+				t.Errorf("console:\n%s\nwant %q", console, tc.wants)
+			}
+		})
+	}
+}

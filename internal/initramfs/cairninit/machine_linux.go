@@ -14,6 +14,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cairnlinux/cairn/internal/disk"
 )
 
 // Where the real machine mounts things inside the initramfs.
@@ -258,6 +260,17 @@ func (m *machine) MountStore(devs []Device, fstype, flags string) (string, error
 	}
 	m.top = storeMount
 	return storeMount, nil
+}
+
+func (m *machine) GrowStore(dev, top string) (string, error) {
+	res, err := disk.Grow(dev, top)
+	if err != nil {
+		return "", err
+	}
+	if !res.Changed() {
+		return "", nil
+	}
+	return res.String(), nil
 }
 
 func joinOpts(a, b string) string {

@@ -28,6 +28,7 @@ func (otherMachine) FindRoot(RootSpec, time.Duration, *Log) ([]Device, error) {
 }
 func (otherMachine) MountStore([]Device, string, string) (string, error) { return "", errNotLinux }
 func (otherMachine) Prepare(string, int, string, *Log) (string, error)   { return "", errNotLinux }
+func (otherMachine) GrowStore(string, string) (string, error)            { return "", errNotLinux }
 func (otherMachine) RAMImage() bool                                      { return false }
 func (otherMachine) PrepareRAM(string, string, *Log) (string, error)     { return "", errNotLinux }
 func (otherMachine) MountPersist([]Device, string, *Log) error           { return errNotLinux }

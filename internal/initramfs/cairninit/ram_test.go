@@ -176,7 +176,7 @@ func TestRunRAM(t *testing.T) {
 		if sw.gen != 1 {
 			t.Errorf("switched to %+v", sw)
 		}
-		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`, "prepare 1", `switch 1 /sbin/init ["single"]`)
+		wantCalls(t, f, "mount kernel fs", "load modules", "find LABEL=cairn within 30s", `mount /dev/vda btrfs ""`, "grow /dev/vda", "prepare 1", `switch 1 /sbin/init ["single"]`)
 		if !strings.Contains(console, "cairn-init: root= given: booting the store's generations") {
 			t.Errorf("console:\n%s", console)
 		}
