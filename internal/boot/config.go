@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/initramfs"
@@ -39,7 +40,22 @@ type Config struct {
 	// Modules are kernel modules the initramfs carries besides
 	// initramfs.DefaultModules (names or aliases).
 	Modules []string `json:"modules,omitempty"`
+	// Initramfs is InitramfsCairn (or empty): cairn-init, with trial
+	// boots; or InitramfsMkinitfs: each generation's own
+	// /boot/initramfs-<flavor> made by Alpine's mkinitfs, booting the
+	// generation's subvolume directly, without trials (Options.Mkinitfs).
+	Initramfs string `json:"initramfs,omitempty"`
 }
+
+// The initramfs images a store boots with (Config.Initramfs).
+const (
+	InitramfsCairn    = "cairn"
+	InitramfsMkinitfs = "mkinitfs"
+)
+
+// Mkinitfs reports whether the generations boot with their own mkinitfs
+// initramfs images instead of cairn-init (and so without trials).
+func (c *Config) Mkinitfs() bool { return c.Initramfs == InitramfsMkinitfs }
 
 // Check reports what is wrong with c.
 func (c *Config) Check() error {
@@ -63,6 +79,9 @@ func (c *Config) Check() error {
 	}
 	if !validRoot(c.Root) {
 		errs = append(errs, fmt.Errorf("root %q: give UUID=<btrfs uuid> or LABEL=<label> of the store's file system", c.Root))
+	}
+	if c.Initramfs != "" && c.Initramfs != InitramfsCairn && c.Initramfs != InitramfsMkinitfs {
+		errs = append(errs, fmt.Errorf("initramfs %q: use %s (cairn-init, with trial boots) or %s (the generations' own, from Alpine's mkinitfs)", c.Initramfs, InitramfsCairn, InitramfsMkinitfs))
 	}
 	if c.Timeout < 0 || c.Timeout > 600 {
 		errs = append(errs, fmt.Errorf("timeout %d: give seconds from 0 to 600", c.Timeout))
@@ -116,13 +135,33 @@ func SaveConfig(st *store.Store, c *Config) error {
 // Options turns the configuration into Sync's options, making each
 // generation's initramfs from its own cairn-init and kernel modules.
 func (c *Config) Options(crash func(string) error) Options {
-	return Options{
+	o := Options{
 		BootDir: c.BootDir, PathPrefix: c.PathPrefix, Loader: c.Loader, ExtraLoaders: c.ExtraLoaders, Root: c.Root,
 		Timeout: c.Timeout, Serial: c.Serial, Crash: crash,
 		Initramfs: func(g store.Generation, k Kernel) ([]byte, error) {
 			return GenerationInitramfs(g.Path, k, c.Modules)
 		},
 	}
+	if c.Mkinitfs() {
+		o.Mkinitfs = true
+		o.Initramfs = func(g store.Generation, k Kernel) ([]byte, error) {
+			return MkinitfsInitramfs(g.Path, k)
+		}
+	}
+	return o
+}
+
+// MkinitfsInitramfs is the initramfs image Alpine's mkinitfs made for
+// kernel k in the generation at root: /boot/initramfs-<flavor> beside
+// /boot/vmlinuz-<flavor>.
+func MkinitfsInitramfs(root string, k Kernel) ([]byte, error) {
+	flavor := strings.TrimPrefix(filepath.Base(k.Image), "vmlinuz")
+	p := filepath.Join(root, "boot", "initramfs"+flavor)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no /boot/initramfs%s beside the kernel: add mkinitfs to the packages (its trigger makes it), or boot with cairn-init", flavor)
+	}
+	return data, err
 }
 
 // InitPath is where a bootable generation carries cairn-init.

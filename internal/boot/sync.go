@@ -42,6 +42,12 @@ type Options struct {
 	// Initramfs returns the initramfs image that boots generation g with
 	// kernel k: cairn-init and the modules the root device needs.
 	Initramfs func(g store.Generation, k Kernel) ([]byte, error)
+	// Mkinitfs says the initramfs images are the generations' own
+	// (Alpine's mkinitfs), not cairn-init: the entries name the
+	// generation's subvolume (rootflags=subvol=…,ro) themselves, and the
+	// "cairn" entry boots the default, since without cairn-init nothing
+	// counts a trial's tries down.
+	Mkinitfs bool
 	// Crash, when set, is called at each named step (the crash tests'
 	// hook, as in store.SetCrashHook).
 	Crash func(point string) error
@@ -111,6 +117,9 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 		return name
 	}
 	next := state.NextBoot()
+	if o.Mkinitfs && state.Default != 0 {
+		next = state.Default
+	}
 	var skipped []error
 	for _, g := range gens {
 		key := fmt.Sprint(g.Number)
@@ -258,7 +267,17 @@ func (o Options) menu(index bootIndex, gens []store.Generation, next int) Menu {
 		return Entry{ID: id, Title: "Alpine (cairn " + title + ")", Kernel: path.Join("/", o.PathPrefix, "cairn", e.Kernel),
 			Initrd: path.Join("/", o.PathPrefix, "cairn", e.Initrd), Options: opts, Generation: n}
 	}
-	if next != 0 {
+	// With cairn-init, an entry names its generation with cairn.gen=
+	// (the "cairn" entry names none: cairn-init chooses); with mkinitfs
+	// images, every entry names its subvolume.
+	gen := func(n int) string { return fmt.Sprintf(" cairn.gen=%d", n) }
+	if o.Mkinitfs {
+		gen = func(n int) string { return fmt.Sprintf(" rootflags=subvol=@cairn/generations/%d,ro", n) }
+	}
+	switch {
+	case next != 0 && o.Mkinitfs:
+		m.Entries = append(m.Entries, entry("cairn", next, fmt.Sprintf("default, generation %d", next), gen(next)))
+	case next != 0:
 		m.Entries = append(m.Entries, entry("cairn", next, "next boot: trial or default", ""))
 	}
 	nums := make([]int, 0, len(gens))
@@ -270,7 +289,7 @@ func (o Options) menu(index bootIndex, gens []store.Generation, next int) Menu {
 	slices.Sort(nums)
 	slices.Reverse(nums)
 	for _, n := range nums {
-		m.Entries = append(m.Entries, entry(fmt.Sprintf("cairn-%d", n), n, index[fmt.Sprint(n)].Title, fmt.Sprintf(" cairn.gen=%d", n)))
+		m.Entries = append(m.Entries, entry(fmt.Sprintf("cairn-%d", n), n, index[fmt.Sprint(n)].Title, gen(n)))
 	}
 	return m
 }

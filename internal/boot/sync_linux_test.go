@@ -260,3 +260,63 @@ func compact(s []string) []string {
 	}
 	return out
 }
+
+// TestSyncMkinitfs: with the generations' own mkinitfs images, every
+// entry names its subvolume, the "cairn" entry boots the default (not a
+// trial: nothing would count its tries), and a generation without an
+// image is refused with what to do.
+func TestSyncMkinitfs(t *testing.T) {
+	s := storetest.New(t, storetest.Plain(""))
+	t.Cleanup(func() { storetest.Thaw(s.Dir()) })
+	tree := func(kernel string, image bool) storetest.Tree {
+		tr := storetest.Tree{"etc/cairn/cmdline": "console=ttyS0\n", "boot/vmlinuz-lts": kernel}
+		if image {
+			tr["boot/initramfs-lts"] = "mkinitfs image of " + kernel
+		}
+		return tr
+	}
+	var gens []store.Generation
+	for _, tr := range []storetest.Tree{tree("kernel A", true), tree("kernel B", true), tree("kernel C", false)} {
+		gens = append(gens, storetest.Build(t, s, tr, store.Meta{Kernel: "linux-lts 6.6.1-r0"}))
+	}
+	dir := t.TempDir()
+	c := Config{BootDir: dir, Loader: Extlinux, Root: "LABEL=cairn", Initramfs: InitramfsMkinitfs}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	o := c.Options(nil)
+	if err := Sync(o, gens[:2], store.State{Default: 1, Trial: store.Trial{Generation: 2, TriesLeft: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	files := bootFiles(t, dir)
+	conf := files["extlinux/extlinux.conf"]
+	for _, want := range []string{
+		"LABEL cairn\n  MENU LABEL Alpine (cairn default, generation 1)\n",
+		"APPEND root=LABEL=cairn rootfstype=btrfs console=ttyS0 rootflags=subvol=@cairn/generations/1,ro\n",
+		"LABEL cairn-2\n",
+		"APPEND root=LABEL=cairn rootfstype=btrfs console=ttyS0 rootflags=subvol=@cairn/generations/2,ro\n",
+	} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("extlinux.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	if strings.Contains(conf, "cairn.gen=") {
+		t.Errorf("cairn.gen= in an entry without cairn-init:\n%s", conf)
+	}
+	paths := referenced(t, dir, "extlinux/extlinux.conf")
+	if got := files[strings.TrimPrefix(paths[1], "/")]; got != "mkinitfs image of kernel A" {
+		t.Errorf("the default entry's initramfs is %q, want generation 1's own", got)
+	}
+
+	before := bootFiles(t, dir)
+	err := Sync(o, gens, store.State{Default: 3})
+	if err == nil || !strings.Contains(err.Error(), "generation 3") || !strings.Contains(err.Error(), "add mkinitfs to the packages") {
+		t.Errorf("a generation without a mkinitfs image: %v", err)
+	}
+	if !mapsEqual(before, bootFiles(t, dir)) {
+		t.Error("a refused sync changed the boot directory")
+	}
+	if err := (&Config{BootDir: dir, Loader: Extlinux, Root: "LABEL=cairn", Initramfs: "dracut"}).Check(); err == nil || !strings.Contains(err.Error(), `initramfs "dracut"`) {
+		t.Errorf("an unknown initramfs kind: %v", err)
+	}
+}

@@ -119,6 +119,7 @@ rollback, gc and confirm keep the entries in line with the store.`,
 	f.IntVar(&o.Config.Timeout, "timeout", 0, "seconds the menu waits")
 	f.BoolVar(&o.Config.Serial, "serial", false, "the loader also uses the serial console ttyS0")
 	f.StringSliceVar(&o.Config.Modules, "modules", nil, "kernel modules the initramfs carries besides the default ones")
+	f.StringVar(&o.Config.Initramfs, "initramfs", boot.InitramfsCairn, "cairn (cairn-init: trial boots that fall back) or mkinitfs (each generation's own /boot/initramfs-<flavor>, no trials)")
 
 	var syncStore StoreOptions
 	sync := &cobra.Command{

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,5 +148,51 @@ func TestConfirmRAMSystem(t *testing.T) {
 				t.Errorf("the failure does not say what: %s", errOut)
 			}
 		})
+	}
+}
+
+// TestBootSetupMkinitfs: a store booting with the generations' own
+// mkinitfs images gets entries that name their subvolumes, and refuses a
+// trial (nothing would count its tries down) but not a permanent switch.
+func TestBootSetupMkinitfs(t *testing.T) {
+	dir := t.TempDir()
+	t.Cleanup(func() { storetest.Thaw(dir) })
+	s, err := store.Init(dir, store.InitOptions{Backend: store.BackendPlain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.Lock(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		tree := fixtureTree(i)
+		tree["boot/initramfs-virt"] = fmt.Sprintf("mkinitfs image %d\n", i)
+		storetest.Build(t, s, tree, fixtureMeta(i))
+	}
+	unlock()
+	bootDir := filepath.Join(dir, "boot")
+	os.Mkdir(bootDir, 0o755)
+	if code, out, errOut := run(t, "boot", "setup", "--store", dir, "--boot-dir", bootDir, "--loader", "extlinux",
+		"--root", "LABEL=cairn", "--initramfs", "mkinitfs"); code != 0 {
+		t.Fatalf("boot setup: exit %d\n%s%s", code, out, errOut)
+	}
+	conf, err := os.ReadFile(filepath.Join(bootDir, "extlinux", "extlinux.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(conf), "rootflags=subvol=@cairn/generations/2,ro") || strings.Contains(string(conf), "cairn.gen=") {
+		t.Errorf("extlinux.conf:\n%s", conf)
+	}
+	code, _, errOut := run(t, "switch", "--store", dir, "1")
+	if code != ExitUsage || !strings.Contains(errOut, "a trial boot needs cairn-init") || !strings.Contains(errOut, "cairn switch --permanent 1") {
+		t.Errorf("trial switch: exit %d: %s", code, errOut)
+	}
+	if code, out, errOut := run(t, "switch", "--store", dir, "--permanent", "1"); code != 0 {
+		t.Fatalf("permanent switch: exit %d\n%s%s", code, out, errOut)
+	}
+	conf, _ = os.ReadFile(filepath.Join(bootDir, "extlinux", "extlinux.conf"))
+	if !strings.Contains(string(conf), "MENU LABEL Alpine (cairn default, generation 1)") {
+		t.Errorf("after switch --permanent 1:\n%s", conf)
 	}
 }

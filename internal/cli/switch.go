@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/boot"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -89,6 +90,12 @@ func runSwitch(ctx context.Context, o *SwitchOptions, g *Globals, args []string)
 	before, err := s.State()
 	if err != nil {
 		return fmt.Errorf("switch: %w", err)
+	}
+	if !o.Permanent {
+		if cfg, err := boot.LoadConfig(s); err == nil && cfg != nil && cfg.Mkinitfs() {
+			return usagef("switch: a trial boot needs cairn-init, and this store boots with mkinitfs images (cairn boot setup --initramfs mkinitfs): "+
+				"use cairn switch --permanent %d, or try it once from the loader menu's entry cairn-%d", n, n)
+		}
 	}
 	after := before
 	if changes := o.Permanent || n != before.Default || before.Trial.Generation != 0; changes {
