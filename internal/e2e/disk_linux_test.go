@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/binary"
+	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,14 +71,14 @@ func newDisk(t *testing.T) *disk {
 	os.Mkdir(d.boot, 0o755)
 	os.Mkdir(d.top, 0o755)
 	bootDev, rootDev := d.loops()
-	run(t, "mkfs.ext4", "-q", "-O", "^64bit", "-L", "cairn-boot", bootDev)
-	run(t, "mkfs.btrfs", "-q", "-L", rootLabel, rootDev)
+	e2etest.Run(t, "mkfs.ext4", "-q", "-O", "^64bit", "-L", "cairn-boot", bootDev)
+	e2etest.Run(t, "mkfs.btrfs", "-q", "-L", rootLabel, rootDev)
 	d.detach()
 	d.attach()
 	if err := os.MkdirAll(filepath.Join(d.boot, "extlinux"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "extlinux", "--install", filepath.Join(d.boot, "extlinux"))
+	e2etest.Run(t, "extlinux", "--install", filepath.Join(d.boot, "extlinux"))
 	return d
 }
 
@@ -91,7 +92,7 @@ func (d *disk) loops() (bootDev, rootDev string) {
 		if size > 0 {
 			args = append(args, "--sizelimit", strconv.FormatInt(size, 10))
 		}
-		dev := strings.TrimSpace(run(t, "losetup", append(args, d.image)...))
+		dev := strings.TrimSpace(e2etest.Run(t, "losetup", append(args, d.image)...))
 		return dev
 	}
 	bootDev = attach(bootStart, bootSize)
@@ -103,7 +104,7 @@ func (d *disk) loops() (bootDev, rootDev string) {
 		}
 		done = true
 		for _, mnt := range []string{d.boot, d.top} {
-			if mounted(mnt) {
+			if e2etest.Mounted(mnt) {
 				if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
 					t.Errorf("umount %s: %v: %s", mnt, err, out)
 					exec.Command("umount", "-l", mnt).Run()
@@ -128,8 +129,8 @@ func (d *disk) attach() {
 		return // attached
 	}
 	bootDev, rootDev := d.loops()
-	run(d.t, "mount", bootDev, d.boot)
-	run(d.t, "mount", "-o", "subvolid=5", rootDev, d.top)
+	e2etest.Run(d.t, "mount", bootDev, d.boot)
+	e2etest.Run(d.t, "mount", "-o", "subvolid=5", rootDev, d.top)
 }
 
 func (d *disk) detach() {
@@ -137,15 +138,4 @@ func (d *disk) detach() {
 		d.detachFn()
 		d.detachFn = nil
 	}
-}
-
-func mounted(dir string) bool {
-	data, _ := os.ReadFile("/proc/self/mountinfo")
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && f[4] == dir {
-			return true
-		}
-	}
-	return false
 }

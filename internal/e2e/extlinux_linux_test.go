@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
 	"os"
 	"regexp"
 	"strings"
@@ -41,22 +42,22 @@ func TestExtlinuxTrialBoots(t *testing.T) {
 	debtest.Tool(t, "mkfs.ext4", "e2fsprogs")
 	qemu := vmtest.QEMU(t)
 
-	cairn := binaries(t)
-	r := makeRepo(t, cairn)
+	cairn := e2etest.Binaries(t)
+	r := e2etest.MakeRepo(t, cairn)
 	d := newDisk(t)
 	top := d.top
 
 	build := func(marker string, broken bool) int {
 		t.Helper()
-		mf := r.manifest(t, t.TempDir(), marker, broken)
-		out := run(t, cairn, "build", "-f", mf, "--store", top, "--json")
+		mf := r.Manifest(t, t.TempDir(), e2etest.System{Marker: marker, Broken: broken})
+		out := e2etest.Run(t, cairn, "build", "-f", mf, "--store", top, "--json")
 		var n int
 		if _, err := fmt.Sscanf(out[strings.Index(out, `"generation":`):], `"generation": %d`, &n); err != nil {
 			t.Fatalf("build output: %v\n%s", err, out)
 		}
 		return n
 	}
-	state := func() store.State { return readState(t, top) }
+	state := func() store.State { return e2etest.ReadState(t, top) }
 
 	// boot detaches the disk, boots it and checks that generation want
 	// came up (and, unless broken, was confirmed or not as confirmed
@@ -105,10 +106,10 @@ func TestExtlinuxTrialBoots(t *testing.T) {
 	}
 
 	d.attach()
-	run(t, cairn, "init", top)
+	e2etest.Run(t, cairn, "init", top)
 	g1 := build("first", false)
-	run(t, cairn, "boot", "setup", "--store", top, "--boot-dir", d.boot, "--loader", "extlinux", "--root", "LABEL="+rootLabel, "--serial")
-	run(t, cairn, "switch", "--store", top, fmt.Sprint(g1))
+	e2etest.Run(t, cairn, "boot", "setup", "--store", top, "--boot-dir", d.boot, "--loader", "extlinux", "--root", "LABEL="+rootLabel, "--serial")
+	e2etest.Run(t, cairn, "switch", "--store", top, fmt.Sprint(g1))
 
 	// 1.
 	boot("step 1", g1, false, true)
@@ -118,7 +119,7 @@ func TestExtlinuxTrialBoots(t *testing.T) {
 
 	// 2.
 	g2 := build("second", false)
-	run(t, cairn, "switch", "--store", top, fmt.Sprint(g2))
+	e2etest.Run(t, cairn, "switch", "--store", top, fmt.Sprint(g2))
 	if st := state(); st.Trial.Generation != g2 || st.Trial.TriesLeft != 1 || st.Default != g1 {
 		t.Fatalf("step 2, after switch: state %+v", st)
 	}
@@ -129,7 +130,7 @@ func TestExtlinuxTrialBoots(t *testing.T) {
 
 	// 3.
 	g3 := build("third", true)
-	run(t, cairn, "switch", "--store", top, fmt.Sprint(g3))
+	e2etest.Run(t, cairn, "switch", "--store", top, fmt.Sprint(g3))
 	boot("step 3, the trial", g3, true, false)
 	if st := state(); st.Trial.Generation != g3 || st.Trial.TriesLeft != 0 || st.Default != g2 || st.Booted != g3 {
 		t.Fatalf("step 3, after the failed trial: state %+v", st)
@@ -138,11 +139,11 @@ func TestExtlinuxTrialBoots(t *testing.T) {
 	if st := state(); st.Default != g2 || st.Trial.Generation != 0 || st.Booted != g2 {
 		t.Fatalf("step 3, after falling back: state %+v", st)
 	}
-	out := run(t, cairn, "status", "--store", top)
+	out := e2etest.Run(t, cairn, "status", "--store", top)
 	t.Logf("cairn status:\n%s", out)
 
 	// 4.
-	out = run(t, cairn, "rollback", "--store", top)
+	out = e2etest.Run(t, cairn, "rollback", "--store", top)
 	if !strings.Contains(out, fmt.Sprintf("generation %d boots next", g1)) {
 		t.Fatalf("step 4: rollback says %q", out)
 	}
@@ -154,12 +155,12 @@ func TestExtlinuxTrialBoots(t *testing.T) {
 	// 5. extlinux boots the entry of generation 2 once, as if chosen
 	// from its menu.
 	before := state()
-	run(t, "extlinux", "--once=cairn-"+fmt.Sprint(g2), d.boot+"/extlinux")
+	e2etest.Run(t, "extlinux", "--once=cairn-"+fmt.Sprint(g2), d.boot+"/extlinux")
 	boot("step 5", g2, false, false)
 	after := state()
 	if after.Default != before.Default || after.Trial != before.Trial || after.Booted != g2 {
 		t.Fatalf("step 5: state %+v, before %+v", after, before)
 	}
-	out = run(t, cairn, "generations", "--store", top)
+	out = e2etest.Run(t, cairn, "generations", "--store", top)
 	t.Logf("cairn generations:\n%s", out)
 }

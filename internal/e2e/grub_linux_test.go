@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -39,24 +40,24 @@ func TestGrubBoot(t *testing.T) {
 	pcDir := grubPC(t)
 	qemu := vmtest.QEMU(t)
 
-	cairn := binaries(t)
-	r := makeRepo(t, cairn)
+	cairn := e2etest.Binaries(t)
+	r := e2etest.MakeRepo(t, cairn)
 	d := newGrubDisk(t, mkimage, pcDir)
 	top := d.top
 
 	d.attach()
-	run(t, cairn, "init", top)
-	mf := r.manifest(t, t.TempDir(), "grub", false)
-	out := run(t, cairn, "build", "-f", mf, "--store", top, "--json")
+	e2etest.Run(t, cairn, "init", top)
+	mf := r.Manifest(t, t.TempDir(), e2etest.System{Marker: "grub", Broken: false})
+	out := e2etest.Run(t, cairn, "build", "-f", mf, "--store", top, "--json")
 	var g1 int
 	if i := strings.Index(out, `"generation":`); i < 0 {
 		t.Fatalf("build output has no generation:\n%s", out)
 	} else if _, err := fmt.Sscanf(out[i:], `"generation": %d`, &g1); err != nil {
 		t.Fatalf("build output: %v\n%s", err, out)
 	}
-	run(t, cairn, "boot", "setup", "--store", top, "--boot-dir", d.boot, "--loader", "grub", "--root", "LABEL="+rootLabel, "--serial")
-	run(t, cairn, "switch", "--store", top, fmt.Sprint(g1))
-	if st := readState(t, top); st.Trial.Generation != g1 || st.Trial.TriesLeft != 1 {
+	e2etest.Run(t, cairn, "boot", "setup", "--store", top, "--boot-dir", d.boot, "--loader", "grub", "--root", "LABEL="+rootLabel, "--serial")
+	e2etest.Run(t, cairn, "switch", "--store", top, fmt.Sprint(g1))
+	if st := e2etest.ReadState(t, top); st.Trial.Generation != g1 || st.Trial.TriesLeft != 1 {
 		t.Fatalf("after switch: state %+v", st)
 	}
 	cfg, err := os.ReadFile(filepath.Join(d.boot, "grub", "grub.cfg"))
@@ -99,7 +100,7 @@ func TestGrubBoot(t *testing.T) {
 		t.Fatalf("kernel command line %q: not the \"cairn\" entry as GRUB passes it", cmdline)
 	}
 	d.attach()
-	if st := readState(t, top); st.Default != g1 || st.LastGood != g1 || st.Trial.Generation != 0 || st.Booted != g1 {
+	if st := e2etest.ReadState(t, top); st.Default != g1 || st.LastGood != g1 || st.Trial.Generation != 0 || st.Booted != g1 {
 		t.Fatalf("after the boot: state %+v", st)
 	}
 }
@@ -127,7 +128,7 @@ func newGrubDisk(t *testing.T, mkimage, pcDir string) *disk {
 	work := t.TempDir()
 	core := filepath.Join(work, "core.img")
 	args := append([]string{"-d", pcDir, "-O", "i386-pc", "-o", core, "-p", "(hd0,msdos1)/grub"}, grubModules...)
-	run(t, mkimage, args...)
+	e2etest.Run(t, mkimage, args...)
 	coreData, err := os.ReadFile(core)
 	if err != nil {
 		t.Fatal(err)
@@ -183,8 +184,8 @@ func newGrubDisk(t *testing.T, mkimage, pcDir string) *disk {
 	os.Mkdir(d.boot, 0o755)
 	os.Mkdir(d.top, 0o755)
 	bootDev, rootDev := d.loops()
-	run(t, "mkfs.ext4", "-q", "-L", "cairn-boot", bootDev)
-	run(t, "mkfs.btrfs", "-q", "-L", rootLabel, rootDev)
+	e2etest.Run(t, "mkfs.ext4", "-q", "-L", "cairn-boot", bootDev)
+	e2etest.Run(t, "mkfs.btrfs", "-q", "-L", rootLabel, rootDev)
 	d.detach()
 
 	// The file systems were made on the partitions only: the MBR gap

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,47 +47,6 @@ echo "E2E DONE $n"
 poweroff -f
 `
 
-// ramManifest is the RAM test system: the e2e repository's busybox and
-// kernel, /srv/e2e declared persistent.
-func (r repo) ramManifest(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: cairn/v1
-kind: System
-name: e2e-ram
-description: a RAM system
-alpine:
-  arch: x86_64
-  repositories: [{url: %s}]
-  keys: [%s]
-packages: [alpine-baselayout-data, busybox]
-kernel:
-  package: linux-virt
-  cmdline: [console=ttyS0, panic=-1, printk.time=1]
-hostname: e2e-ram
-persist: [/srv/e2e]
-health:
-  - name: marker
-    command: %s
-    timeout: 10s
-files:
-  inline:
-    - path: /etc/e2e-marker
-      content: "ram\n"
-    - path: /sbin/init
-      mode: "0755"
-      content: |
-`, r.dir, r.keys, ramHealth)
-	for _, line := range strings.Split(strings.TrimSuffix(ramInit, "\n"), "\n") {
-		b.WriteString("        " + line + "\n")
-	}
-	p := filepath.Join(dir, "system.yaml")
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestInitramfsImage is issue 6's acceptance test of the initramfs
 // format: a system built by the real cairn, made into an initramfs image
 // twice (the same bytes), booted twice by qemu with Debian's cloud kernel
@@ -100,12 +60,12 @@ func TestInitramfsImage(t *testing.T) {
 	debugfs := debtest.Tool(t, "debugfs", "e2fsprogs")
 	qemu := vmtest.QEMU(t)
 
-	cairn := binaries(t)
-	r := makeRepo(t, cairn)
+	cairn := e2etest.Binaries(t)
+	r := e2etest.MakeRepo(t, cairn)
 	work := t.TempDir()
 	root := filepath.Join(work, "root")
-	manifest := r.ramManifest(t, t.TempDir())
-	run(t, cairn, "build", "-f", manifest, "--root", root)
+	manifest := r.Manifest(t, t.TempDir(), e2etest.System{Marker: "ram", Init: ramInit, Persist: []string{"/srv/e2e"}})
+	e2etest.Run(t, cairn, "build", "-f", manifest, "--root", root)
 	health, err := os.ReadFile(filepath.Join(root, "etc", "cairn", "health.json"))
 	if err != nil || !bytes.Contains(health, []byte(ramHealth)) {
 		t.Fatalf("the generation's health checks do not hold %q: %s (%v)", ramHealth, health, err)
@@ -119,7 +79,7 @@ func TestInitramfsImage(t *testing.T) {
 	for i := range 2 {
 		out := filepath.Join(work, fmt.Sprintf("image%d", i))
 		start := time.Now()
-		t.Logf("%s(%s)", strings.TrimSpace(run(t, cairn, "image", "-f", manifest, "--format", "initramfs", "--persist", f.Persist, "-o", out)),
+		t.Logf("%s(%s)", strings.TrimSpace(e2etest.Run(t, cairn, "image", "-f", manifest, "--format", "initramfs", "--persist", f.Persist, "-o", out)),
 			time.Since(start).Round(time.Millisecond))
 		outs = append(outs, out)
 	}
@@ -130,10 +90,10 @@ func TestInitramfsImage(t *testing.T) {
 			t.Errorf("%s differs between two builds: %s, %s", name, a, b)
 		}
 	}
-	explain := run(t, cairn, "image", "-f", manifest, "--format", "initramfs", "--explain", "--top", "5")
+	explain := e2etest.Run(t, cairn, "image", "-f", manifest, "--format", "initramfs", "--explain", "--top", "5")
 	t.Logf("cairn image --explain:\n%s", explain)
 	var ex image.Explanation
-	if err := json.Unmarshal([]byte(run(t, cairn, "image", "-f", manifest, "--format", "initramfs", "--explain", "--json")), &ex); err != nil {
+	if err := json.Unmarshal([]byte(e2etest.Run(t, cairn, "image", "-f", manifest, "--format", "initramfs", "--explain", "--json")), &ex); err != nil {
 		t.Fatal(err)
 	}
 	if len(ex.Packages) == 0 || ex.Packages[0].Name != "linux-virt" || !strings.Contains(explain, "linux-virt") {
@@ -154,13 +114,13 @@ func TestInitramfsImage(t *testing.T) {
 	if err := os.Truncate(data, 64<<20); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "mkfs.ext4", "-q", "-F", "-L", dataLabel, data)
+	e2etest.Run(t, "mkfs.ext4", "-q", "-F", "-L", dataLabel, data)
 
 	// The third boot is of the same system compressed with zstd.
 	zf := f
 	zf.Compression = image.Zstd
 	zout := filepath.Join(work, "image-zstd")
-	run(t, cairn, "image", "-f", manifest, "--format", "initramfs", "--persist", f.Persist, "--compression", "zstd", "-o", zout)
+	e2etest.Run(t, cairn, "image", "-f", manifest, "--format", "initramfs", "--persist", f.Persist, "--compression", "zstd", "-o", zout)
 
 	boot := func(n int) []string {
 		t.Helper()
@@ -224,7 +184,7 @@ func TestInitramfsImage(t *testing.T) {
 
 	// On the persistence disk, as docs/boot.md lays it out.
 	for p, want := range map[string]string{"/@cairn/persist/srv-e2e/boots": "3", "/@cairn/persist/var/e2e-boots": "3"} {
-		got := strings.TrimSpace(run(t, debugfs, "-R", "cat "+p, data))
+		got := strings.TrimSpace(e2etest.Run(t, debugfs, "-R", "cat "+p, data))
 		if !strings.HasSuffix(got, want) {
 			t.Errorf("%s on the persistence disk: %q, want %q", p, got, want)
 		}

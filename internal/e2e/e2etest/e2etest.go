@@ -163,7 +163,7 @@ if [ -e /etc/e2e-broken ]; then
 	exit 1
 fi
 /usr/sbin/cairn confirm --boot
-echo "E2E CONFIRM EXIT $?"
+echo "E2E CONFIRM EXIT $? AT $(cat /proc/uptime)"
 sync
 poweroff -f
 `
