@@ -14,7 +14,9 @@
 #  5. build generation 2, switch, boot, confirm;
 #  6. build generation 3 whose health check fails: it boots once, is not
 #     confirmed, and the next boot is generation 2 again, with no command
-#     in between.
+#     in between;
+#  7. make the same system a RAM image (cairn image --format initramfs)
+#     and boot it: it runs from a tmpfs and its health check passes.
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/setup.sh
@@ -156,5 +158,12 @@ bootvm
 "$cairn" status --store "$top"
 "$cairn" generations --store "$top"
 detach
+
+step "the same system as a RAM image (diskless): kernel + one initramfs, booted in qemu"
+"$cairn" image -f "$demo/examples/boot-demo/system.yaml" --format initramfs -o "$demo/ram" --force
+"$cairn" image -f "$demo/examples/boot-demo/system.yaml" --format initramfs --explain --top 3
+"$cairn" vm --kernel "$demo/ram/vmlinuz" --initrd "$demo/ram/initramfs.gz" --append "$(cat "$demo/ram/cmdline")" \
+	--no-reboot --memory 512 --expect 'reboot: Power down' --timeout 5m |
+	grep --line-buffered -E 'cairn-init: (starting|system moved)|DEMO' || true
 echo
-echo "done: demo/disk.img boots with 'sudo demo/bin/cairn vm demo/disk.img'"
+echo "done: demo/disk.img boots with 'sudo demo/bin/cairn vm demo/disk.img'; demo/ram/ holds the RAM image"
