@@ -401,6 +401,12 @@ func TestBoot(t *testing.T) {
 	if !contains(lines, "state.json unusable") || !contains(lines, "generation 2, the newest, since state.json names no default") {
 		t.Error("step 4: the corrupted state was not reported")
 	}
+	// With the hint cairn's default loader entry carries, the default
+	// when the entries were written boots instead.
+	lines = e.bootExpect("cairn.default=1", 1, false)
+	if !contains(lines, "state.json unusable") || !contains(lines, "generation 1, the default when the boot entries were written (cairn.default=1)") {
+		t.Error("step 4: the default entry's generation was not booted, or not said")
+	}
 	e.disk.with(func(top string, _ *store.Store) {
 		p := filepath.Join(top, "@cairn", "state.json")
 		if data, _ := os.ReadFile(p); string(data) != `{"default": 1, "tri` {

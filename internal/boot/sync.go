@@ -189,7 +189,7 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 
 	// 2. The configuration, replaced file by file with one rename each;
 	// the index last, so it never names a file the configuration lost.
-	menu := o.menu(index, gens, next)
+	menu := o.menu(index, gens, next, state.Default)
 	files := map[string][]byte{}
 	for _, loader := range o.loaders() {
 		f, err := Render(loader, menu)
@@ -257,8 +257,10 @@ func (o Options) crash(point string) error {
 }
 
 // menu builds the entries: the one that follows the state first, then
-// every bootable generation, newest first.
-func (o Options) menu(index bootIndex, gens []store.Generation, next int) Menu {
+// every bootable generation, newest first. def is the default
+// generation, which the first entry names (cairn.default=) for cairn-init
+// to boot should state.json be unusable.
+func (o Options) menu(index bootIndex, gens []store.Generation, next, def int) Menu {
 	m := Menu{Timeout: o.Timeout, Serial: o.Serial}
 	base := "root=" + o.Root + " rootfstype=btrfs"
 	entry := func(id string, n int, title, extra string) Entry {
@@ -278,7 +280,11 @@ func (o Options) menu(index bootIndex, gens []store.Generation, next int) Menu {
 	case next != 0 && o.Mkinitfs:
 		m.Entries = append(m.Entries, entry("cairn", next, fmt.Sprintf("default, generation %d", next), gen(next)))
 	case next != 0:
-		m.Entries = append(m.Entries, entry("cairn", next, "next boot: trial or default", ""))
+		hint := ""
+		if _, ok := index[fmt.Sprint(def)]; ok {
+			hint = fmt.Sprintf(" cairn.default=%d", def)
+		}
+		m.Entries = append(m.Entries, entry("cairn", next, "next boot: trial or default", hint))
 	}
 	nums := make([]int, 0, len(gens))
 	for _, g := range gens {

@@ -106,6 +106,8 @@ func TestSync(t *testing.T) {
 	for _, want := range []string{
 		"DEFAULT cairn\n",
 		"LABEL cairn\n  MENU LABEL Alpine (cairn next boot: trial or default)\n",
+		// The default entry names the default, for a state.json gone bad.
+		"APPEND root=LABEL=cairn rootfstype=btrfs console=ttyS0 cairn.default=1\n",
 		"APPEND root=LABEL=cairn rootfstype=btrfs console=ttyS0 quiet cairn.gen=2\n",
 		"LABEL cairn-3\n", "LABEL cairn-1\n",
 	} {

@@ -59,7 +59,7 @@ func runFsck(ctx context.Context, o *FsckOptions, g *Globals) error {
 	}
 	defer ss.close()
 	s := ss.s
-	report, fsckErr := s.Fsck(true)
+	report, fsckErr := s.FsckWith(store.FsckOptions{Repair: true, Booted: runningGeneration(s)})
 	r := fsckReport{Store: s.Dir(), Backend: s.Backend(), Problems: report.Problems, Consistent: fsckErr == nil}
 	if r.Problems == nil {
 		r.Problems = []store.Problem{}

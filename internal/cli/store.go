@@ -164,7 +164,7 @@ func lockStore(ctx context.Context, g *Globals, o *StoreOptions, mode fsckMode) 
 	if mode == fsckNone {
 		return ss, nil
 	}
-	report, err := s.Fsck(mode != fsckCheck)
+	report, err := s.FsckWith(store.FsckOptions{Repair: mode != fsckCheck, Booted: runningGeneration(s)})
 	ss.report = report
 	if mode == fsckRepair {
 		printProblems(g, report.Problems, true)
@@ -174,6 +174,29 @@ func lockStore(ctx context.Context, g *Globals, o *StoreOptions, mode fsckMode) 
 		return nil, fmt.Errorf("%w (the store needs repairs that failed: see cairn fsck)", err)
 	}
 	return ss, nil
+}
+
+// runningStore is where cairn-init leaves the store of the running
+// system.
+const runningStore = "/run/cairn/store"
+
+// runningGeneration is the generation this machine booted from s, when s
+// is the running system's store (cairn-init's record); else 0.
+func runningGeneration(s *store.Store) int {
+	a, err := os.Stat(s.Dir())
+	if err != nil {
+		return 0
+	}
+	b, err := os.Stat(runningStore)
+	if err != nil || !os.SameFile(a, b) {
+		return 0
+	}
+	data, err := os.ReadFile(bootedFile)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	return n
 }
 
 // lockHolder names the process holding the store's lock, from the pid it

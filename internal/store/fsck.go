@@ -45,6 +45,7 @@ func (r Report) Clean() bool {
 type fsck struct {
 	s      *Store
 	repair bool
+	booted int
 	report Report
 	errs   []error
 }
@@ -73,8 +74,8 @@ func (c *fsck) found(path, problem, repair string, fix func() error) {
 //   - generations with missing or unreadable metadata: metadata recovered
 //     (number and creation time; Meta.Recovered set);
 //   - metadata of missing generations: removed;
-//   - a missing or unreadable state: rebuilt (default: the newest
-//     generation);
+//   - a missing or unreadable state: rebuilt (default: the booted
+//     generation when FsckOptions.Booted names one, else the newest);
 //   - a state naming missing generations: those references dropped, the
 //     default falling back to the last good, else the newest good, else
 //     the newest generation; LastSealed raised to the newest number.
@@ -83,10 +84,27 @@ func (c *fsck) found(path, problem, repair string, fix func() error) {
 // touched. Fsck never removes a generation. It needs the lock. The error
 // is for failures to check or repair, not for problems found.
 func (s *Store) Fsck(repair bool) (Report, error) {
+	return s.FsckWith(FsckOptions{Repair: repair})
+}
+
+// FsckOptions are the options of FsckWith.
+type FsckOptions struct {
+	// Repair fixes what is found (Fsck's repair).
+	Repair bool
+	// Booted is the generation the machine runs when the store is the
+	// running system's (cairn-init's record of this boot), 0 otherwise.
+	// A rebuilt state makes it the default: cairn-init booted it as the
+	// default (the loader entry's cairn.default=) when state.json was
+	// unusable, so the repaired store boots it again.
+	Booted int
+}
+
+// FsckWith is Fsck with options.
+func (s *Store) FsckWith(o FsckOptions) (Report, error) {
 	if err := s.checkLocked(); err != nil {
 		return Report{}, fmt.Errorf("fsck: %w", err)
 	}
-	c := &fsck{s: s, repair: repair}
+	c := &fsck{s: s, repair: o.Repair, booted: o.Booted}
 	if err := c.run(); err != nil {
 		return c.report, fmt.Errorf("fsck: %w", err)
 	}
@@ -270,8 +288,11 @@ func (c *fsck) state(nums map[int]bool) error {
 		if !isNotExist(err) {
 			what = "state unreadable: " + err.Error()
 		}
-		rebuilt := State{Default: newest, LastSealed: newest}
-		c.found(path, what, fmt.Sprintf("write a new state with default %d", newest), func() error {
+		rebuilt, why := State{Default: newest, LastSealed: newest}, "the newest"
+		if c.booted != 0 && nums[c.booted] {
+			rebuilt.Default, rebuilt.Booted, why = c.booted, c.booted, "the booted generation"
+		}
+		c.found(path, what, fmt.Sprintf("write a new state with default %d (%s)", rebuilt.Default, why), func() error {
 			return c.s.writeState(rebuilt)
 		})
 		return nil

@@ -189,7 +189,7 @@ func bootFrom(m Machine, top string, c Cmdline, args []string, log *Log) error {
 		return fmt.Errorf("list generations: %w", err)
 	}
 	st, stErr := ReadState(top)
-	d := Choose(Inputs{State: st, StateErr: stErr, Present: present, Explicit: c.Gen})
+	d := Choose(Inputs{State: st, StateErr: stErr, Present: present, Explicit: c.Gen, Default: c.Default})
 	for _, n := range d.Notes {
 		log.Errorf("%s", n)
 	}

@@ -19,6 +19,10 @@ type Inputs struct {
 	Present []int
 	// Explicit is cairn.gen=N from the command line, 0 for none.
 	Explicit int
+	// Default is cairn.default=N from the command line: the default
+	// generation when the loader entries were written, used only when
+	// state.json is unusable. 0 for none.
+	Default int
 }
 
 // Decision is which generation boots, and what to record.
@@ -59,11 +63,14 @@ func (d Decision) StateFor(n int) (store.State, bool) {
 //     left as they are (only Booted records N).
 //   - otherwise, with a readable state.json, the trial while it has tries
 //     left, counting one down (store.State.Boot), else the default.
-//   - with no default, or state.json missing or corrupted, the newest
-//     generation: the store's fsck makes that the default too, so a
-//     repaired store boots what cairn-init booted. A corrupted state is
-//     never rewritten here: `cairn fsck` repairs it with the whole store
-//     in view.
+//   - with state.json missing or corrupted, the generation the loader's
+//     default entry names (cairn.default=N), which was the default when
+//     the entries were last written; without one, the newest. The store's
+//     fsck, run by the next cairn command on the booted system, makes the
+//     booted generation the default, so a repaired store boots what
+//     cairn-init booted. A corrupted state is never rewritten here:
+//     `cairn fsck` repairs it with the whole store in view.
+//   - with no default in a readable state (a new store), the newest.
 //
 // Fallbacks follow the choice: the default, the last good generation, the
 // other good ones newest first, then every other generation newest first.
@@ -86,7 +93,14 @@ func Choose(in Inputs) Decision {
 			if in.Explicit != 0 {
 				d.Notes = append(d.Notes, fmt.Sprintf("cairn.gen=%d: no such generation", in.Explicit))
 			}
-			if len(newestFirst) > 0 {
+			switch {
+			case in.Default != 0 && present[in.Default]:
+				first = append(first, in.Default)
+				d.Why = fmt.Sprintf("generation %d, the default when the boot entries were written (cairn.default=%d), since state.json is unusable", in.Default, in.Default)
+			case len(newestFirst) > 0:
+				if in.Default != 0 {
+					d.Notes = append(d.Notes, fmt.Sprintf("cairn.default=%d: no such generation", in.Default))
+				}
 				d.Why = fmt.Sprintf("generation %d, the newest, since state.json names no default", newestFirst[0])
 			}
 		}

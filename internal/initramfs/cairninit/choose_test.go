@@ -73,6 +73,19 @@ func TestChoose(t *testing.T) {
 			note:       "state.json unusable (unexpected end of JSON input)",
 		},
 		{
+			name:       "corrupted state: the default entry's generation, nothing written",
+			in:         Inputs{StateErr: corrupt, Present: []int{1, 4, 2}, Default: 2},
+			candidates: []int{2, 4, 1},
+			why:        "generation 2, the default when the boot entries were written (cairn.default=2), since state.json is unusable",
+			note:       "state.json unusable (unexpected end of JSON input)",
+		},
+		{
+			name:       "corrupted state, the default entry's generation gone: the newest",
+			in:         Inputs{StateErr: corrupt, Present: []int{1, 4}, Default: 2},
+			candidates: []int{4, 1},
+			note:       "cairn.default=2: no such generation",
+		},
+		{
 			name:       "corrupted state with cairn.gen",
 			in:         Inputs{StateErr: corrupt, Present: []int{1, 2}, Explicit: 1},
 			candidates: []int{1, 2},

@@ -28,6 +28,10 @@ type Cmdline struct {
 	// Gen is cairn.gen=N: boot generation N, leaving the default and
 	// the trial as they are. 0 when not given.
 	Gen int
+	// Default is cairn.default=N, which the loader's default entry
+	// carries: the default generation when the entries were written,
+	// booted when state.json is unusable. 0 when not given.
+	Default int
 	// Init is init=: the program to start in the generation.
 	Init string
 	// Break is cairn.break (or rd.break): start a shell once the store
@@ -74,6 +78,13 @@ func ParseCmdline(line string) Cmdline {
 				continue
 			}
 			c.Gen = n
+		case "cairn.default":
+			n, err := strconv.Atoi(value)
+			if err != nil || n <= 0 {
+				c.Problems = append(c.Problems, fmt.Sprintf("%s: not a generation number (ignored)", p))
+				continue
+			}
+			c.Default = n
 		case "cairn.rootwait":
 			s, err := strconv.ParseFloat(value, 64)
 			if err != nil || s < 0 || s > 3600 {

@@ -46,6 +46,12 @@ func TestParseCmdline(t *testing.T) {
 				"cairn.rootwait=-1: want seconds, 0 to 3600 (ignored)",
 			}},
 		},
+		{
+			line: "root=LABEL=cairn cairn.default=3 cairn.default=none",
+			want: Cmdline{Root: "LABEL=cairn", Default: 3, RootWait: DefaultRootWait, Problems: []string{
+				"cairn.default=none: not a generation number (ignored)",
+			}},
+		},
 		{line: "", want: Cmdline{RootWait: DefaultRootWait}},
 	}
 	for _, c := range cases {

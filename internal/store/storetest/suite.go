@@ -45,6 +45,7 @@ func Run(t *testing.T, b Backend) {
 		{"CrashAtEveryPoint", testCrashPoints},
 		{"FsckRepairsDamage", testFsckDamage},
 		{"FsckReportsUnknownEntries", testFsckUnknown},
+		{"FsckRebuildsStateAroundTheBootedGeneration", testFsckBooted},
 		{"GC", testGC},
 	}
 	for _, tt := range tests {

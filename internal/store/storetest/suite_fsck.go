@@ -384,3 +384,25 @@ func testFsckUnknown(t *testing.T, b Backend) {
 		t.Errorf("generations %v, want [1]", nums)
 	}
 }
+
+// testFsckBooted: a corrupted state rebuilt on the running system makes
+// the booted generation the default (cairn-init booted it from the loader
+// entry's hint), not the newest.
+func testFsckBooted(t *testing.T, b Backend) {
+	s := New(t, b)
+	for range 3 {
+		Build(t, s, baseTree, store.Meta{})
+	}
+	writeFile(t, cairnPath(s.Dir(), "state.json"), `{"default": 2, "good": [`)
+	r, err := s.FsckWith(store.FsckOptions{Repair: true, Booted: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Repair, "default 2 (the booted generation)") {
+		t.Errorf("fsck: %+v", r)
+	}
+	st, err := s.State()
+	if err != nil || st.Default != 2 || st.Booted != 2 || st.LastSealed != 3 {
+		t.Errorf("state after repair: %+v, %v; want default and booted 2, last sealed 3", st, err)
+	}
+}
