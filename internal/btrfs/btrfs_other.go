@@ -2,6 +2,8 @@
 
 package btrfs
 
+import "os"
+
 func IsBtrfs(string) (bool, error)                  { return false, ErrNotSupported }
 func IsSubvolume(string) (bool, error)              { return false, ErrNotSupported }
 func CreateSubvolume(string) error                  { return ErrNotSupported }
@@ -11,6 +13,7 @@ func SubvolumeID(string) (uint64, error)            { return 0, ErrNotSupported 
 func ReadOnly(string) (bool, error)                 { return false, ErrNotSupported }
 func SetReadOnly(string, bool) error                { return ErrNotSupported }
 func Sync(string) error                             { return ErrNotSupported }
+func Commit(string) (uint64, error)                 { return 0, ErrNotSupported }
 func Info(string) (SubvolumeInfo, error)            { return SubvolumeInfo{}, ErrNotSupported }
 func DefaultSubvolume(string) (uint64, error)       { return 0, ErrNotSupported }
 func SetDefaultSubvolume(string, uint64) error      { return ErrNotSupported }
@@ -23,3 +26,5 @@ func Qgroup(string, uint64) (QgroupUsage, error)    { return QgroupUsage{}, ErrN
 func CloneFile(string, string) error                { return ErrNotSupported }
 func CopyFile(string, string) (bool, error)         { return false, ErrNotSupported }
 func FileExtents(string) ([]Extent, error)          { return nil, ErrNotSupported }
+func FileSystemInfo(string) (FileSystem, error)     { return FileSystem{}, ErrNotSupported }
+func Flush(*os.File) error                          { return ErrNotSupported }

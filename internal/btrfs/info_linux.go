@@ -41,3 +41,32 @@ func (t timespec) time() time.Time {
 	}
 	return time.Unix(int64(t.Sec), int64(t.Nsec))
 }
+
+// fsInfoArgs is struct btrfs_ioctl_fs_info_args (1024 bytes).
+type fsInfoArgs struct {
+	MaxID          uint64
+	NumDevices     uint64
+	FSID           UUID
+	NodeSize       uint32
+	SectorSize     uint32
+	CloneAlignment uint32
+	CsumType       uint16
+	CsumSize       uint16
+	Flags          uint64
+	Generation     uint64
+	MetadataUUID   UUID
+	_              [944]byte
+}
+
+// FileSystemInfo describes the file system holding path
+// (BTRFS_IOC_FS_INFO).
+func FileSystemInfo(path string) (FileSystem, error) {
+	var args fsInfoArgs
+	err := withDir(path, func(fd int) error {
+		return ioctl(fd, iocFSInfo, unsafe.Pointer(&args))
+	})
+	if err != nil {
+		return FileSystem{}, fmt.Errorf("file system info of %s: %w", path, err)
+	}
+	return FileSystem{FSID: args.FSID, NodeSize: args.NodeSize, SectorSize: args.SectorSize}, nil
+}

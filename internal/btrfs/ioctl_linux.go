@@ -22,6 +22,9 @@ const (
 	iocGetSubvolInfo = 0x81f8943c // _IOR(0x94, 60, get_subvol_info_args)
 	iocTreeSearch    = 0xd0009411 // _IOWR(0x94, 17, search_args)
 	iocSync          = 0x9408     // _IO(0x94, 8)
+	iocStartSync     = 0x80089418 // _IOR(0x94, 24, u64)
+	iocWaitSync      = 0x40089416 // _IOW(0x94, 22, u64)
+	iocFSInfo        = 0x8400941f // _IOR(0x94, 31, fs_info_args)
 	iocQuotaCtl      = 0xc0109428 // _IOWR(0x94, 40, quota_ctl_args)
 	iocQgroupCreate  = 0x4010942a // _IOW(0x94, 42, qgroup_create_args)
 	// QGROUP_LIMIT is declared _IOR in the uapi although it is an input.

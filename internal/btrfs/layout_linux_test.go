@@ -11,6 +11,7 @@ func TestStructLayouts(t *testing.T) {
 	var subvolInfo getSubvolInfoArgs
 	var v2 volArgsV2
 	var fm fiemap
+	var fi fsInfoArgs
 	tests := []struct {
 		name      string
 		got, want uintptr
@@ -37,6 +38,10 @@ func TestStructLayouts(t *testing.T) {
 		{"qgroup_limit_args", unsafe.Sizeof(qgroupLimitArgs{}), 48},
 		{"fiemap", unsafe.Offsetof(fm.Extents), 32},
 		{"fiemap_extent", unsafe.Sizeof(fiemapExtent{}), 56},
+		{"fs_info_args", unsafe.Sizeof(fi), 1024},
+		{"fs_info_args.nodesize", unsafe.Offsetof(fi.NodeSize), 32},
+		{"fs_info_args.generation", unsafe.Offsetof(fi.Generation), 56},
+		{"fs_info_args.metadata_uuid", unsafe.Offsetof(fi.MetadataUUID), 64},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

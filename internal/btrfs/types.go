@@ -53,6 +53,17 @@ type SubvolumeInfo struct {
 // ReadOnly reports whether the read-only flag is set in i.Flags.
 func (i SubvolumeInfo) ReadOnly() bool { return i.Flags&rootSubvolReadOnly != 0 }
 
+// FileSystem describes a mounted btrfs file system (BTRFS_IOC_FS_INFO).
+type FileSystem struct {
+	// FSID is the file system's UUID as this kernel knows it, which
+	// names its directory in /sys/fs/btrfs: the one on disk, or a
+	// temporary one (Linux 6.7) when another with the same UUID is
+	// mounted already.
+	FSID UUID
+	// NodeSize is the size of its tree blocks, SectorSize its block size.
+	NodeSize, SectorSize uint32
+}
+
 // QgroupID makes a quota group id: level<<48 | id, written "level/id" by
 // btrfs-progs. Level 0 quota groups have the id of their subvolume.
 func QgroupID(level uint16, id uint64) uint64 {

@@ -64,10 +64,12 @@ type Disk struct {
 	Timeout int
 	Modules []string
 	// Seed determines the identifiers: the disk's and the partitions'
-	// GUIDs, the btrfs UUID, the FAT volume ID. When empty they are
-	// derived from the generation's manifest and lock digests, so the
-	// same manifest and lock give the same identifiers (and two disks
-	// written from one image share them, as with any image).
+	// GUIDs, the btrfs UUID and those inside the file system (its
+	// device's, its chunk tree's, its subvolumes'), the FAT volume ID.
+	// When empty they are derived from the generation's manifest and
+	// lock digests, so the same manifest and lock give the same
+	// identifiers (and two disks written from one image share them, as
+	// with any image).
 	Seed string
 	// Meta describes the generation in the image's store; when nil it is
 	// read from the tree's /usr/lib/cairn/generation.json, created at the

@@ -18,8 +18,9 @@ import (
 // aside, which no image stores), hard links as links, owners, modes with
 // setuid, setgid and sticky, the extended attributes images keep, and
 // modification times (clamped to epoch, as the build left them).
-// Directories get their attributes after their contents.
-func copyTree(ctx context.Context, src, dst string, epoch time.Time) error {
+// Directories get their attributes after their contents. dst is on
+// btrfs, which s paces.
+func copyTree(ctx context.Context, src, dst string, epoch time.Time, s *settler) error {
 	var dirs []*Entry
 	err := Walk(ctx, src, epoch, func(e *Entry) error {
 		target := filepath.Join(dst, filepath.FromSlash(e.Path))
@@ -35,11 +36,14 @@ func copyTree(ctx context.Context, src, dst string, epoch time.Time) error {
 			}
 			return nil
 		case Regular:
-			err = copyFileEntry(e, target)
+			err = copyFileEntry(e, target, s)
 		case Symlink:
 			err = os.Symlink(e.Link, target)
 		case HardLink:
-			return os.Link(filepath.Join(dst, filepath.FromSlash(e.Link)), target)
+			if err := os.Link(filepath.Join(dst, filepath.FromSlash(e.Link)), target); err != nil {
+				return err
+			}
+			return s.entry()
 		case CharDevice:
 			err = unix.Mknod(target, unix.S_IFCHR|0o600, int(unix.Mkdev(e.DevMajor, e.DevMinor)))
 		case BlockDevice:
@@ -52,7 +56,10 @@ func copyTree(ctx context.Context, src, dst string, epoch time.Time) error {
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", e.Path, err)
 		}
-		return setAttrs(target, e)
+		if err := setAttrs(target, e); err != nil {
+			return err
+		}
+		return s.entry()
 	})
 	if err != nil {
 		return err
@@ -61,11 +68,14 @@ func copyTree(ctx context.Context, src, dst string, epoch time.Time) error {
 		if err := setAttrs(filepath.Join(dst, filepath.FromSlash(dirs[i].Path)), dirs[i]); err != nil {
 			return err
 		}
+		if err := s.entry(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func copyFileEntry(e *Entry, target string) error {
+func copyFileEntry(e *Entry, target string, s *settler) error {
 	in, err := e.Open()
 	if err != nil {
 		return err
@@ -75,7 +85,22 @@ func copyFileEntry(e *Entry, target string) error {
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(out, in)
+	var n int64
+	for {
+		m, cerr := io.CopyN(out, in, settleDataBytes)
+		n += m
+		if m > 0 {
+			if err = s.wrote(out, m); err != nil {
+				break
+			}
+		}
+		if cerr != nil {
+			if cerr != io.EOF {
+				err = cerr
+			}
+			break
+		}
+	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/boot"
 	"github.com/cairnlinux/cairn/internal/btrfs"
 	"github.com/cairnlinux/cairn/internal/disk"
+	"github.com/cairnlinux/cairn/internal/disk/btrfsnorm"
 	"github.com/cairnlinux/cairn/internal/disk/fat"
 	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
 	"github.com/cairnlinux/cairn/internal/store"
@@ -145,7 +147,7 @@ func (d Disk) WriteOnto(ctx context.Context, plan *DiskPlan, src Source, path st
 // extlinux.conf. mtools, which it writes through, takes the files' time
 // from SOURCE_DATE_EPOCH (in the zone TZ says): the plan's epoch, in UTC.
 func installSyslinux(ctx context.Context, plan *DiskPlan, path string) error {
-	cmd := exec.CommandContext(ctx, plan.Files.Syslinux, "--install", "--offset", strconv.FormatInt(plan.offset(plan.ESP()), 10), "--directory", "/extlinux", path)
+	cmd := noSyncCommand(ctx, plan.Files.Syslinux, "--install", "--offset", strconv.FormatInt(plan.offset(plan.ESP()), 10), "--directory", "/extlinux", path)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(max(plan.Epoch.Unix(), 315532800), 10), "TZ=UTC", "MTOOLS_SKIP_CHECK=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -156,8 +158,15 @@ func installSyslinux(ctx context.Context, plan *DiskPlan, path string) error {
 
 // writeStore makes the btrfs file system of partition 2 and the store in
 // it, and has boot.Sync write the ESP's boot directory into espDir.
+// Unmounted, the file system is normalized (btrfsnorm): its inner
+// identifiers derived from the plan's seed, its times clamped to the
+// epoch, its free space zeroed, so that the same generation and plan
+// give the same bytes.
 func (d Disk) writeStore(ctx context.Context, plan *DiskPlan, src Source, path, espDir string) (err error) {
 	part := plan.Store()
+	// Every time the kernel stamps from now on is the build's; its
+	// coarse clock may lag behind this one by a tick.
+	since := time.Now().Add(-time.Second)
 	loop, err := disk.AttachLoop(path, plan.offset(part), plan.length(part))
 	if err != nil {
 		return err
@@ -168,20 +177,96 @@ func (d Disk) writeStore(ctx context.Context, plan *DiskPlan, src Source, path, 
 		}
 	}()
 	d.logf("store: btrfs %q (UUID %s) on %s", plan.Label, plan.UUID, loop.Dev)
-	mkfs := exec.CommandContext(ctx, "mkfs.btrfs", "-f", "-q", "-L", plan.Label, "-U", plan.UUID, loop.Dev)
-	if out, err := mkfs.CombinedOutput(); err != nil {
-		return fmt.Errorf("mkfs.btrfs on partition 2 (%s): %v: %s", loop.Dev, err, bytes.TrimSpace(out))
+	for attempt := 1; ; attempt++ {
+		mkfs := exec.CommandContext(ctx, "mkfs.btrfs", "-f", "-q", "-L", plan.Label, "-U", plan.UUID, loop.Dev)
+		// mkfs.btrfs refuses a UUID that blkid says a device has; blkid's
+		// cache may still say so of this loop device from when it held an
+		// earlier image of the same system: probe the devices afresh.
+		mkfs.Env = append(os.Environ(), "BLKID_FILE=/dev/null")
+		if out, err := mkfs.CombinedOutput(); err != nil {
+			return fmt.Errorf("mkfs.btrfs on partition 2 (%s): %v: %s", loop.Dev, err, bytes.TrimSpace(out))
+		}
+		err := d.mountStore(ctx, plan, src, loop.Dev, espDir, attempt < storeAttempts)
+		if !errors.Is(err, errDisturbed) {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		d.logf("store: %v; writing it again", err)
+		// mkfs.btrfs refuses a UUID that a device has, this one too.
+		if err := wipeSuperblocks(loop.Dev, plan.length(part)); err != nil {
+			return err
+		}
 	}
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	start := time.Now()
+	rep, err := btrfsnorm.Normalize(f, plan.offset(part), plan.length(part), btrfsnorm.Options{Seed: plan.seed, Epoch: plan.Epoch, Since: since})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	d.logf("store: normalized in %.2f s: %d tree blocks, %d inodes, %d subvolumes, %s of free space zeroed",
+		time.Since(start).Seconds(), rep.TreeBlocks, rep.Inodes, rep.Subvolumes, sizeText(rep.Zeroed))
+	return f.Sync()
+}
+
+// wipeSuperblocks zeroes the btrfs superblocks of the device dev of size
+// bytes.
+func wipeSuperblocks(dev string, size int64) error {
+	f, err := os.OpenFile(dev, os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	zero := make([]byte, 4096)
+	for _, at := range []int64{64 << 10, 64 << 20, 256 << 30} {
+		if at+int64(len(zero)) <= size {
+			if _, err := f.WriteAt(zero, at); err != nil {
+				f.Close()
+				return fmt.Errorf("wipe %s: %w", dev, err)
+			}
+		}
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// storeAttempts is how many times writeStore writes the store when
+// something outside disturbs it (errDisturbed); the last time, it keeps
+// the result, saying that it may not be reproducible.
+const storeAttempts = 3
+
+// storeMountOptions (and MS_NOATIME) mount the new btrfs so that the
+// kernel writes the store the same way each time (see settler): no
+// access times (whether a read updates one depends on how the clock
+// ticked since the last change), no discards in the background,
+// allocation as for a rotating disk whatever the build host's disk is,
+// one thread for each kind of background work, and transactions
+// committed by the writer rather than by the clock. Without cache
+// flushes, too (nobarrier): the settler's many commits would each make
+// the loop device sync its backing file, and WriteOnto syncs the image
+// once it is complete.
+const storeMountOptions = "subvolid=5,nodiscard,nossd,nobarrier,thread_pool=1,commit=300"
+
+// mountStore mounts the new btrfs on dev, fills it (fillStore; strict
+// as for the settler) and unmounts it.
+func (d Disk) mountStore(ctx context.Context, plan *DiskPlan, src Source, dev, espDir string, strict bool) (err error) {
 	mnt, err := os.MkdirTemp("", "cairn-disk-")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(mnt)
-	if err := unix.Mount(loop.Dev, mnt, "btrfs", 0, "subvolid=5"); err != nil {
+	if err := unix.Mount(dev, mnt, "btrfs", unix.MS_NOATIME, storeMountOptions); err != nil {
 		if _, serr := os.Stat(filepath.Join("/sys/fs/btrfs", plan.UUID)); errors.Is(err, unix.EBUSY) && serr == nil {
-			return fmt.Errorf("mount the new btrfs (%s): a btrfs with the same UUID %s is mounted on this machine (the system this image is made from?), and kernels before 6.7 mount only one of them: give the disk another seed or UUID", loop.Dev, plan.UUID)
+			return fmt.Errorf("mount the new btrfs (%s): a btrfs with the same UUID %s is mounted on this machine (the system this image is made from?), and kernels before 6.7 mount only one of them: give the disk another seed or UUID", dev, plan.UUID)
 		}
-		return fmt.Errorf("mount the new btrfs (%s) on %s: %w", loop.Dev, mnt, err)
+		return fmt.Errorf("mount the new btrfs (%s) on %s: %w", dev, mnt, err)
 	}
 	defer func() {
 		if uerr := unix.Unmount(mnt, 0); uerr != nil {
@@ -190,18 +275,27 @@ func (d Disk) writeStore(ctx context.Context, plan *DiskPlan, src Source, path, 
 				err = fmt.Errorf("unmount %s: %w", mnt, uerr)
 			}
 		}
-		forgetBtrfs(loop.Dev)
+		forgetBtrfs(dev)
 	}()
-	if err := d.fillStore(ctx, plan, src, mnt, espDir); err != nil {
+	if err := d.fillStore(ctx, plan, src, mnt, espDir, strict); err != nil {
 		return err
 	}
 	return btrfs.Sync(mnt)
 }
 
 // fillStore makes the store at mnt hold the generation as the default,
-// with its persistent directories and boot configuration.
-func (d Disk) fillStore(ctx context.Context, plan *DiskPlan, src Source, mnt, espDir string) error {
+// with its persistent directories and boot configuration. Between
+// steps, the settler commits, so that each begins with the kernel idle.
+func (d Disk) fillStore(ctx context.Context, plan *DiskPlan, src Source, mnt, espDir string, strict bool) error {
+	settle, err := newSettler(mnt, strict)
+	if err != nil {
+		return err
+	}
+	defer settle.Close()
 	st, err := store.Init(mnt, store.InitOptions{Backend: store.BackendBtrfs})
+	if err == nil {
+		err = settle.commit()
+	}
 	if err != nil {
 		return err
 	}
@@ -215,20 +309,43 @@ func (d Disk) fillStore(ctx context.Context, plan *DiskPlan, src Source, mnt, es
 		return err
 	}
 	d.logf("store: copying the generation (%s in %d entries)", sizeText(plan.TreeBytes), plan.TreeEntries)
-	if err := copyTree(ctx, src.Root, stage.Dir(), plan.Epoch); err != nil {
+	err = settle.watch()
+	if err == nil {
+		err = copyTree(ctx, src.Root, stage.Dir(), plan.Epoch, settle)
+	}
+	if err == nil {
+		err = settle.unwatch()
+	}
+	if errors.Is(err, errDisturbed) {
+		return err // the file system is made again
+	}
+	if err != nil {
 		return errors.Join(fmt.Errorf("copy the generation: %w", err), stage.Abort())
+	}
+	d.logf("store: copied in %d transactions", settle.commits)
+	if settle.disturbed {
+		d.logf("store: %v: this image may differ from another of the same generation", errDisturbed)
+	}
+	if settle.metadataGrew {
+		d.logf("store: the generation's metadata outgrew the file system's first metadata chunk, and the kernel allocated more from a thread of its own: this image may differ from another of the same generation")
 	}
 	gen, err := stage.Seal(plan.Meta)
 	if err != nil {
 		return err
 	}
 	state, err := st.UpdateState(func(s store.State) (store.State, error) { return s.SwitchPermanent(gen.Number) })
+	if err == nil {
+		err = settle.commit()
+	}
 	if err != nil {
 		return err
 	}
 	for _, p := range plan.Persist {
 		if _, _, err := cairninit.EnsurePersist(mnt, gen.Path, p); err != nil {
 			return fmt.Errorf("persistent directory %s: %w", p, err)
+		}
+		if err := settle.commit(); err != nil {
+			return err
 		}
 	}
 	if err := boot.SaveConfig(st, &plan.Boot); err != nil {

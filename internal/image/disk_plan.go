@@ -57,6 +57,9 @@ type DiskPlan struct {
 	// Label and UUID name the btrfs file system; Root is the loader
 	// entries' root= argument.
 	Label, UUID, Root string
+	// seed is what the identifiers derive from, the btrfs file system's
+	// inner ones too (btrfsnorm.Options.Seed).
+	seed []byte
 	// BIOS and UEFI say which firmware the disk boots through; Files are
 	// the loader files used.
 	BIOS, UEFI bool
@@ -344,6 +347,7 @@ func (d Disk) identify(p *DiskPlan) error {
 	if d.Seed == "" {
 		seed = []byte("cairn disk\x00" + p.Meta.ManifestDigest + "\x00" + p.Meta.LockDigest + "\x00" + p.Meta.Description)
 	}
+	p.seed = seed
 	p.Label = d.Label
 	if p.Label == "" {
 		p.Label = DefaultLabel

@@ -1,0 +1,199 @@
+package btrfsnorm
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cairnlinux/cairn/internal/btrfs"
+	"github.com/cairnlinux/cairn/internal/disk"
+	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
+	"github.com/cairnlinux/cairn/internal/testutil"
+)
+
+// kernelFiles is what kernelImage writes, by path in the file system.
+var kernelFiles = map[string]string{
+	"gen/etc/hostname":     "test\n",
+	"gen/usr/bin/tool":     strings.Repeat("tool ", 100_000),
+	"gen/var/lib/seed":     "seed\n",
+	"persist/var/lib/seed": "seed\n",
+	"state.json":           `{"default": 1}` + "\n",
+}
+
+// loopMount attaches a loop device to img and mounts it at a new
+// directory with flags and options; both are undone when the test ends,
+// however it ends, or earlier by the returned function.
+func loopMount(t *testing.T, img string, flags uintptr, opts string) (string, func()) {
+	t.Helper()
+	fi, err := os.Stat(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := disk.AttachLoop(img, 0, fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnt := t.TempDir()
+	mounted := false
+	done := false
+	undo := func() {
+		if done {
+			return
+		}
+		done = true
+		if mounted {
+			if err := unix.Unmount(mnt, 0); err != nil {
+				t.Errorf("unmount %s: %v", mnt, err)
+				unix.Unmount(mnt, unix.MNT_DETACH)
+			}
+			// Unregister the device, which shares its UUID with the
+			// other image's.
+			exec.Command(debtest.Tool(t, "btrfs", "btrfs-progs"), "device", "scan", "--forget", l.Dev).Run()
+		}
+		if err := l.Detach(); err != nil {
+			t.Error(err)
+		}
+	}
+	t.Cleanup(undo)
+	if err := unix.Mount(l.Dev, mnt, "btrfs", flags, opts); err != nil {
+		undo()
+		t.Fatalf("mount %s (%s): %v", img, l.Dev, err)
+	}
+	mounted = true
+	return mnt, undo
+}
+
+// kernelImage has the kernel write a small store-like btrfs: mkfs.btrfs
+// on a loop device, then, mounted as package image's disk writer mounts
+// it, a subvolume made read-only, another one, files in each, every
+// change flushed and committed before the next, so that the kernel lays
+// it out the same way each time.
+func kernelImage(t *testing.T) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "fs.img")
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, testSize); err != nil {
+		t.Fatal(err)
+	}
+	mkfs := debtest.Tool(t, "mkfs.btrfs", "btrfs-progs")
+	if out, err := exec.Command(mkfs, "-q", "-U", testUUID, "-L", "test", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.btrfs: %v\n%s", err, out)
+	}
+	mnt, undo := loopMount(t, img, unix.MS_NOATIME, "nodiscard,nossd,nobarrier,thread_pool=1,commit=300")
+	commit := func() {
+		t.Helper()
+		if _, err := btrfs.Commit(mnt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sub := range []string{"gen", "persist"} {
+		if err := btrfs.CreateSubvolume(filepath.Join(mnt, sub)); err != nil {
+			t.Fatal(err)
+		}
+		commit()
+	}
+	for _, name := range []string{"gen/etc/hostname", "gen/usr/bin/tool", "gen/var/lib/seed", "persist/var/lib/seed", "state.json"} {
+		p := filepath.Join(mnt, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(kernelFiles[name])
+		if err == nil {
+			err = btrfs.Flush(f)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit()
+	}
+	if err := btrfs.SetReadOnly(filepath.Join(mnt, "gen"), true); err != nil {
+		t.Fatal(err)
+	}
+	commit()
+	undo()
+	return img
+}
+
+// TestNormalizeKernel is the system test: the same store-like btrfs
+// written twice by the kernel is identical once normalized, passes
+// `btrfs check`, mounts, keeps its read-only subvolume read-only, has
+// distinct subvolume UUIDs, and reads back its files.
+func TestNormalizeKernel(t *testing.T) {
+	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
+	_, err := os.Stat("/dev/loop-control")
+	testutil.Require(t, err == nil, "/dev/loop-control (loop devices)")
+
+	since := time.Now().Add(-time.Second)
+	a, b := kernelImage(t), kernelImage(t)
+	if fileSum(t, a) == fileSum(t, b) {
+		t.Fatal("the kernel wrote two identical file systems; the test proves nothing")
+	}
+	opts := Options{Seed: testSeed, Epoch: testEpoch, Since: since}
+	for _, img := range []string{a, b} {
+		start := time.Now()
+		rep, err := normalizeFile(t, img, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("normalized in %v: %+v", time.Since(start), rep)
+		if rep.Subvolumes != 3 {
+			t.Errorf("%d subvolumes, want 3 (the top level, gen, persist)", rep.Subvolumes)
+		}
+	}
+	if x, y := fileSum(t, a), fileSum(t, b); x != y {
+		t.Fatalf("normalized images differ: %s, %s", x, y)
+	}
+	btrfsCheck(t, a)
+	checkDump(t, a, testSeed)
+
+	mnt, undo := loopMount(t, a, unix.MS_RDONLY, "")
+	defer undo()
+	for name, want := range kernelFiles {
+		if got, err := os.ReadFile(filepath.Join(mnt, name)); err != nil || !bytes.Equal(got, []byte(want)) {
+			t.Errorf("%s: %d bytes, %v; want %d bytes", name, len(got), err, len(want))
+		}
+	}
+	if ro, err := btrfs.ReadOnly(filepath.Join(mnt, "gen")); err != nil || !ro {
+		t.Errorf("gen read-only: %t, %v", ro, err)
+	}
+	out, err := exec.Command(debtest.Tool(t, "btrfs", "btrfs-progs"), "subvolume", "list", "-u", mnt).CombinedOutput()
+	if err != nil {
+		t.Fatalf("btrfs subvolume list -u: %v\n%s", err, out)
+	}
+	uuids := regexp.MustCompile(`uuid ([0-9a-f-]{36}) path (\S+)`).FindAllStringSubmatch(string(out), -1)
+	seen := map[string]bool{}
+	for _, m := range uuids {
+		if m[1] == "00000000-0000-0000-0000-000000000000" || seen[m[1]] {
+			t.Errorf("subvolume %s has UUID %s", m[2], m[1])
+		}
+		seen[m[1]] = true
+	}
+	if len(uuids) != 2 {
+		t.Errorf("btrfs subvolume list -u:\n%s", out)
+	}
+	for _, sub := range []string{"gen", "persist"} {
+		info, err := btrfs.Info(filepath.Join(mnt, sub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !info.Created.Equal(testEpoch) || !seen[info.UUID.String()] {
+			t.Errorf("%s: created %v, UUID %s", sub, info.Created, info.UUID)
+		}
+	}
+}
