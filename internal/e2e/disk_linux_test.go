@@ -43,25 +43,7 @@ func newDisk(t *testing.T) *disk {
 	if err != nil {
 		t.Fatalf("syslinux's MBR boot code (Debian package syslinux-common): %v", err)
 	}
-	sector := make([]byte, 512)
-	copy(sector, mbr[:min(len(mbr), 440)])
-	entry := func(i int, active bool, start, size int64) {
-		e := sector[446+16*i:]
-		if active {
-			e[0] = 0x80
-		}
-		copy(e[1:4], []byte{0xfe, 0xff, 0xff}) // CHS beyond reach: use the LBA fields
-		e[4] = 0x83                            // Linux
-		copy(e[5:8], []byte{0xfe, 0xff, 0xff})
-		binary.LittleEndian.PutUint32(e[8:], uint32(start/512))
-		binary.LittleEndian.PutUint32(e[12:], uint32(size/512))
-	}
-	entry(0, true, bootStart, bootSize)
-	entry(1, false, rootStart, diskSize-rootStart)
-	sector[510], sector[511] = 0x55, 0xaa
-	if _, err := f.WriteAt(sector, 0); err != nil {
-		t.Fatal(err)
-	}
+	writeMBR(t, f, mbr)
 	if err := f.Truncate(diskSize); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +62,32 @@ func newDisk(t *testing.T) *disk {
 	}
 	e2etest.Run(t, "extlinux", "--install", filepath.Join(d.boot, "extlinux"))
 	return d
+}
+
+// writeMBR writes the disk's master boot record to f: the boot code
+// (its first 440 bytes at most), an active Linux partition for /boot and
+// one for the store after it, up to the end of the disk.
+func writeMBR(t *testing.T, f *os.File, code []byte) {
+	t.Helper()
+	sector := make([]byte, 512)
+	copy(sector, code[:min(len(code), 440)])
+	entry := func(i int, active bool, start, size int64) {
+		e := sector[446+16*i:]
+		if active {
+			e[0] = 0x80
+		}
+		copy(e[1:4], []byte{0xfe, 0xff, 0xff}) // CHS beyond reach: use the LBA fields
+		e[4] = 0x83                            // Linux
+		copy(e[5:8], []byte{0xfe, 0xff, 0xff})
+		binary.LittleEndian.PutUint32(e[8:], uint32(start/512))
+		binary.LittleEndian.PutUint32(e[12:], uint32(size/512))
+	}
+	entry(0, true, bootStart, bootSize)
+	entry(1, false, rootStart, diskSize-rootStart)
+	sector[510], sector[511] = 0x55, 0xaa
+	if _, err := f.WriteAt(sector, 0); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // loops attaches a loop device to each partition (this machine's kernel

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/binary"
 	"fmt"
 	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
 	"os"
@@ -149,27 +148,9 @@ func newGrubDisk(t *testing.T, mkimage, pcDir string) *disk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sector := make([]byte, 512)
 	// boot.img's code and data end before the disk signature at 440; its
 	// defaults load the core image from sector 1 of the boot drive.
-	copy(sector, bootImg[:440])
-	entry := func(i int, active bool, start, size int64) {
-		e := sector[446+16*i:]
-		if active {
-			e[0] = 0x80
-		}
-		copy(e[1:4], []byte{0xfe, 0xff, 0xff})
-		e[4] = 0x83
-		copy(e[5:8], []byte{0xfe, 0xff, 0xff})
-		binary.LittleEndian.PutUint32(e[8:], uint32(start/512))
-		binary.LittleEndian.PutUint32(e[12:], uint32(size/512))
-	}
-	entry(0, true, bootStart, bootSize)
-	entry(1, false, rootStart, diskSize-rootStart)
-	sector[510], sector[511] = 0x55, 0xaa
-	if _, err := f.WriteAt(sector, 0); err != nil {
-		t.Fatal(err)
-	}
+	writeMBR(t, f, bootImg)
 	if _, err := f.WriteAt(coreData, 512); err != nil {
 		t.Fatal(err)
 	}
