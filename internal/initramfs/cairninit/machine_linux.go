@@ -273,6 +273,15 @@ func (m *machine) GrowStore(dev, top string) (string, error) {
 	return res.String(), nil
 }
 
+// kernelRelease is the running kernel's release (uname -r).
+func kernelRelease() string {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(uts.Release[:])
+}
+
 func joinOpts(a, b string) string {
 	switch {
 	case a == "":
@@ -313,6 +322,9 @@ func (m *machine) Prepare(top string, n int, init string, log *Log) (string, err
 	init, err := findInit(sysroot, candidates)
 	if err != nil {
 		return "", err
+	}
+	if msg := KernelMismatch(sysroot, kernelRelease(), n); msg != "" {
+		log.Errorf("%s", msg)
 	}
 	for _, t := range []struct{ dir, data string }{{"/run", "mode=0755"}, {"/tmp", "mode=1777"}} {
 		dst := filepath.Join(sysroot, t.dir)
