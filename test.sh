@@ -19,21 +19,22 @@ fuzztime=${CAIRN_FUZZTIME:-5s}
 # fuzz_one runs one target. Go 1.26's fuzzing coordinator can fail a
 # target with a bare "context deadline exceeded" when -fuzztime runs out
 # while a worker is busy (go.dev/issue/75804, fixed in Go 1.27): no input
-# failed then, and none was written. That one case is run again, once; a
-# real failure always says "Failing input written" and fails at once.
+# failed then, and none was written. That one case is run again, up to
+# three times in all; a real failure always says "Failing input written"
+# and fails at once.
 fuzz_one() {
-	local log
+	local log try
 	log=$(mktemp)
-	if go test -run '^$' -fuzz "^${2}\$" -fuzztime "$fuzztime" "$1" 2>&1 | tee "$log"; then
-		rm -f "$log"
-		return 0
-	fi
-	if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
-		rm -f "$log"
-		echo "fuzz $1 $2: Go's -fuzztime deadline race (go.dev/issue/75804), no failing input: once more"
-		go test -run '^$' -fuzz "^${2}\$" -fuzztime "$fuzztime" "$1"
-		return
-	fi
+	for try in 1 2 3; do
+		if go test -run '^$' -fuzz "^${2}\$" -fuzztime "$fuzztime" "$1" 2>&1 | tee "$log"; then
+			rm -f "$log"
+			return 0
+		fi
+		if ! grep -q 'context deadline exceeded' "$log" || grep -q 'Failing input written' "$log"; then
+			break
+		fi
+		echo "fuzz $1 $2: Go's -fuzztime deadline race (go.dev/issue/75804), no failing input (try $try of 3)"
+	done
 	rm -f "$log"
 	return 1
 }
