@@ -60,7 +60,7 @@ func newDisk(t *testing.T) *disk {
 	if err := os.MkdirAll(filepath.Join(d.boot, "extlinux"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e2etest.Run(t, "extlinux", "--install", filepath.Join(d.boot, "extlinux"))
+	e2etest.RunNoSync(t, "extlinux", "--install", filepath.Join(d.boot, "extlinux"))
 	return d
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/disk/btrfsnorm"
 	"github.com/cairnlinux/cairn/internal/disk/fat"
 	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
+	"github.com/cairnlinux/cairn/internal/nosync"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -147,7 +148,7 @@ func (d Disk) WriteOnto(ctx context.Context, plan *DiskPlan, src Source, path st
 // extlinux.conf. mtools, which it writes through, takes the files' time
 // from SOURCE_DATE_EPOCH (in the zone TZ says): the plan's epoch, in UTC.
 func installSyslinux(ctx context.Context, plan *DiskPlan, path string) error {
-	cmd := noSyncCommand(ctx, plan.Files.Syslinux, "--install", "--offset", strconv.FormatInt(plan.offset(plan.ESP()), 10), "--directory", "/extlinux", path)
+	cmd := nosync.Command(ctx, plan.Files.Syslinux, "--install", "--offset", strconv.FormatInt(plan.offset(plan.ESP()), 10), "--directory", "/extlinux", path)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(max(plan.Epoch.Unix(), 315532800), 10), "TZ=UTC", "MTOOLS_SKIP_CHECK=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

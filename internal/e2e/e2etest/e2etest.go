@@ -6,6 +6,7 @@
 package e2etest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
+	"github.com/cairnlinux/cairn/internal/nosync"
 	"github.com/cairnlinux/cairn/internal/store"
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
@@ -53,6 +55,20 @@ func GoBuild(t testing.TB, pkg, out string) {
 func Run(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// RunNoSync is Run with the program's sync(2) made a no-op
+// (nosync.Command): extlinux's installer syncs every file system on
+// the machine, the store a disk image test of another package is writing
+// at that moment too, whose bytes then change. The test binary must call
+// reexec.Init in its TestMain.
+func RunNoSync(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := nosync.Command(context.Background(), name, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}

@@ -1,4 +1,4 @@
-package image
+package nosync
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
 
-// TestNoSyncCommand: a program started through noSyncCommand that calls
+// TestCommand: a program started through Command that calls
 // sync(2) gets success, and the kernel never sees the call: the tracing
 // event of sync's entry, which fires after seccomp has let a call
 // through, records nothing for that process.
-func TestNoSyncCommand(t *testing.T) {
+func TestCommand(t *testing.T) {
 	testutil.Require(t, os.Geteuid() == 0, "root (tracefs)")
 	tracing := "/sys/kernel/tracing"
 	if _, err := os.Stat(filepath.Join(tracing, "events")); err != nil {
@@ -38,7 +38,7 @@ func TestNoSyncCommand(t *testing.T) {
 	write(filepath.Join(tracing, "trace"), "")
 
 	// The shell says its pid, then becomes coreutils' sync with it.
-	out, err := noSyncCommand(context.Background(), "sh", "-c", `echo $$; exec sync`).CombinedOutput()
+	out, err := Command(context.Background(), "sh", "-c", `echo $$; exec sync`).CombinedOutput()
 	if err != nil {
 		t.Fatalf("sync under the filter: %v\n%s", err, out)
 	}
@@ -56,13 +56,13 @@ func TestNoSyncCommand(t *testing.T) {
 
 	// Other calls go through: the program ran and wrote its output.
 	marker := filepath.Join(t.TempDir(), "ran")
-	if out, err := noSyncCommand(context.Background(), "sh", "-c", "echo yes > "+marker).CombinedOutput(); err != nil {
+	if out, err := Command(context.Background(), "sh", "-c", "echo yes > "+marker).CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if data, err := os.ReadFile(marker); err != nil || string(data) != "yes\n" {
 		t.Errorf("the program under the filter did not run: %q %v", data, err)
 	}
-	if out, err := noSyncCommand(context.Background(), "/nonexistent/program").CombinedOutput(); err == nil || !strings.Contains(string(out), "nosync") {
+	if out, err := Command(context.Background(), "/nonexistent/program").CombinedOutput(); err == nil || !strings.Contains(string(out), "nosync") {
 		t.Errorf("a missing program: %v %s", err, out)
 	}
 }

@@ -1,4 +1,13 @@
-package image
+// Package nosync runs helper programs with sync(2) made a no-op.
+//
+// syslinux's and extlinux's installers end with sync(2), which commits
+// every file system on the machine, the store of a disk image being
+// written at that moment too: the store's transactions then end elsewhere
+// than its writer decided, and that image's bytes change (see package
+// image's settler). So cairn runs such programs under a seccomp filter
+// that makes sync a no-op returning success, and syncs what they wrote
+// itself.
+package nosync
 
 import (
 	"context"
@@ -13,22 +22,19 @@ import (
 	"github.com/cairnlinux/cairn/internal/reexec"
 )
 
-// syslinux's installer ends with sync(2), which commits every file system
-// on the machine, the store of another disk image being written at that
-// moment too: the store's transactions then end elsewhere than its writer
-// decided, and that image's bytes change (see settler). So helper programs
-// that call sync(2) run under a seccomp filter that makes sync a no-op;
-// the disk writer syncs what it wrote itself.
-const noSyncChild = "image-nosync"
+// child is the reexec handler's name.
+const child = "nosync"
 
-func init() { reexec.Register(noSyncChild, runNoSync) }
+func init() { reexec.Register(child, runNoSync) }
 
-// noSyncCommand is exec.CommandContext(ctx, name, args...) whose program
-// runs with sync(2) doing nothing (and returning success).
-func noSyncCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
-	child := reexec.Command(noSyncChild, append([]string{name}, args...)...)
-	cmd := exec.CommandContext(ctx, child.Path)
-	cmd.Args = child.Args
+// Command is exec.CommandContext(ctx, name, args...) whose program
+// runs with sync(2) doing nothing (and returning success). The running
+// binary must call reexec.Init first thing (cairn does; a test binary
+// does in its TestMain).
+func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	c := reexec.Command(child, append([]string{name}, args...)...)
+	cmd := exec.CommandContext(ctx, c.Path)
+	cmd.Args = c.Args
 	return cmd
 }
 
