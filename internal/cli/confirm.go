@@ -23,12 +23,24 @@ const bootedFile = "/run/cairn/booted"
 // bootedGeneration is the generation this machine runs: cairn-init's
 // record of this boot, else what the state says booted last.
 func bootedGeneration(st store.State) int {
-	if data, err := os.ReadFile(bootedFile); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && n > 0 {
-			return n
-		}
+	if n := recordedBoot(); n > 0 {
+		return n
 	}
 	return st.Booted
+}
+
+// recordedBoot is the generation cairn-init recorded booting in
+// bootedFile; 0 when there is no usable record.
+func recordedBoot() int {
+	data, err := os.ReadFile(bootedFile)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // ConfirmOptions are the options of `cairn confirm`.

@@ -11,13 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnlinux/cairn/internal/btrfs"
+	"github.com/cairnlinux/cairn/internal/btrfs/btrfstest"
 	"github.com/cairnlinux/cairn/internal/disk"
 	"github.com/cairnlinux/cairn/internal/disk/gpt"
 	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
@@ -271,23 +271,14 @@ func checkSubvolumes(t *testing.T, top string) {
 	if ro, err := btrfs.ReadOnly(filepath.Join(top, "@cairn/generations/1")); err != nil || !ro {
 		t.Errorf("generation 1 read-only: %t, %v", ro, err)
 	}
-	out, err := exec.Command(debtest.Tool(t, "btrfs", "btrfs-progs"), "subvolume", "list", "-u", top).CombinedOutput()
-	if err != nil {
-		t.Fatalf("btrfs subvolume list -u: %v\n%s", err, out)
-	}
-	subvols := regexp.MustCompile(`uuid ([0-9a-f-]{36}) path (\S+)`).FindAllStringSubmatch(string(out), -1)
-	seen := map[string]bool{}
-	for _, m := range subvols {
-		if m[1] == "00000000-0000-0000-0000-000000000000" || seen[m[1]] {
-			t.Errorf("subvolume %s has UUID %s", m[2], m[1])
-		}
-		seen[m[1]] = true
-		if info, err := btrfs.Info(filepath.Join(top, m[2])); err != nil || !info.Created.Equal(diskEpoch) {
-			t.Errorf("subvolume %s created %v (%v), want the epoch", m[2], info.Created, err)
+	subvols := btrfstest.SubvolumeUUIDs(t, top)
+	for _, sub := range subvols {
+		if info, err := btrfs.Info(filepath.Join(top, sub.Path)); err != nil || !info.Created.Equal(diskEpoch) {
+			t.Errorf("subvolume %s created %v (%v), want the epoch", sub.Path, info.Created, err)
 		}
 	}
 	if len(subvols) < 2 {
-		t.Errorf("btrfs subvolume list -u:\n%s", out)
+		t.Errorf("subvolumes %v, want generation 1 and the persistent ones", subvols)
 	}
 }
 

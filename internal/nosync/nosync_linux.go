@@ -32,10 +32,7 @@ func init() { reexec.Register(child, runNoSync) }
 // binary must call reexec.Init first thing (cairn does; a test binary
 // does in its TestMain).
 func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	c := reexec.Command(child, append([]string{name}, args...)...)
-	cmd := exec.CommandContext(ctx, c.Path)
-	cmd.Args = c.Args
-	return cmd
+	return reexec.CommandContext(ctx, child, append([]string{name}, args...)...)
 }
 
 // runNoSync installs the filter on every thread and executes args[0]; the

@@ -9,6 +9,7 @@
 package reexec
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -58,4 +59,12 @@ func Command(name string, args ...string) *exec.Cmd {
 		Path: "/proc/self/exe",
 		Args: append([]string{prefix + name}, args...),
 	}
+}
+
+// CommandContext is Command whose child is killed when ctx is done, as
+// exec.CommandContext's.
+func CommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "/proc/self/exe")
+	cmd.Args = append([]string{prefix + name}, args...)
+	return cmd
 }

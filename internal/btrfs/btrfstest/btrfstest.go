@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -158,4 +159,27 @@ func qgroup(t testing.TB, path string) btrfs.QgroupUsage {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// SubvolumeUUID is a subvolume's path below the file system's top level
+// and its UUID, as `btrfs subvolume list -u` prints them.
+type SubvolumeUUID struct{ Path, UUID string }
+
+var subvolumeUUIDLine = regexp.MustCompile(`uuid ([0-9a-f-]{36}) path (\S+)`)
+
+// SubvolumeUUIDs lists the subvolumes of the btrfs mounted at mnt with
+// their UUIDs, and fails the test (without stopping it) for a zero UUID
+// or one that two subvolumes share.
+func SubvolumeUUIDs(t testing.TB, mnt string) []SubvolumeUUID {
+	t.Helper()
+	var subs []SubvolumeUUID
+	seen := map[string]bool{}
+	for _, m := range subvolumeUUIDLine.FindAllStringSubmatch(Progs(t, "subvolume", "list", "-u", mnt), -1) {
+		if m[1] == "00000000-0000-0000-0000-000000000000" || seen[m[1]] {
+			t.Errorf("subvolume %s has UUID %s", m[2], m[1])
+		}
+		seen[m[1]] = true
+		subs = append(subs, SubvolumeUUID{Path: m[2], UUID: m[1]})
+	}
+	return subs
 }

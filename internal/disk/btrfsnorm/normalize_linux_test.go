@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnlinux/cairn/internal/btrfs"
+	"github.com/cairnlinux/cairn/internal/btrfs/btrfstest"
 	"github.com/cairnlinux/cairn/internal/disk"
 	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
 	"github.com/cairnlinux/cairn/internal/testutil"
@@ -203,27 +203,20 @@ func TestNormalizeKernel(t *testing.T) {
 	if ro, err := btrfs.ReadOnly(filepath.Join(mnt, "gen")); err != nil || !ro {
 		t.Errorf("gen read-only: %t, %v", ro, err)
 	}
-	out, err := exec.Command(debtest.Tool(t, "btrfs", "btrfs-progs"), "subvolume", "list", "-u", mnt).CombinedOutput()
-	if err != nil {
-		t.Fatalf("btrfs subvolume list -u: %v\n%s", err, out)
+	subs := btrfstest.SubvolumeUUIDs(t, mnt)
+	if len(subs) != 2 {
+		t.Errorf("subvolumes %v, want gen and persist", subs)
 	}
-	uuids := regexp.MustCompile(`uuid ([0-9a-f-]{36}) path (\S+)`).FindAllStringSubmatch(string(out), -1)
-	seen := map[string]bool{}
-	for _, m := range uuids {
-		if m[1] == "00000000-0000-0000-0000-000000000000" || seen[m[1]] {
-			t.Errorf("subvolume %s has UUID %s", m[2], m[1])
-		}
-		seen[m[1]] = true
-	}
-	if len(uuids) != 2 {
-		t.Errorf("btrfs subvolume list -u:\n%s", out)
+	listed := map[string]bool{}
+	for _, sub := range subs {
+		listed[sub.UUID] = true
 	}
 	for _, sub := range []string{"gen", "persist"} {
 		info, err := btrfs.Info(filepath.Join(mnt, sub))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !info.Created.Equal(testEpoch) || !seen[info.UUID.String()] {
+		if !info.Created.Equal(testEpoch) || !listed[info.UUID.String()] {
 			t.Errorf("%s: created %v, UUID %s", sub, info.Created, info.UUID)
 		}
 	}

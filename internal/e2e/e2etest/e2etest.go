@@ -54,7 +54,12 @@ func GoBuild(t testing.TB, pkg, out string) {
 // combined output.
 func Run(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
+	return runCommand(t, exec.Command(name, args...), name, args)
+}
+
+func runCommand(t testing.TB, cmd *exec.Cmd, name string, args []string) string {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
@@ -68,11 +73,7 @@ func Run(t testing.TB, name string, args ...string) string {
 // reexec.Init in its TestMain.
 func RunNoSync(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	out, err := nosync.Command(context.Background(), name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return runCommand(t, nosync.Command(context.Background(), name, args...), name, args)
 }
 
 // CopyFile copies a file's content, giving the copy mode.

@@ -106,11 +106,10 @@ func (m *machine) Uptime() (time.Duration, error) {
 }
 
 func (m *machine) LoadModules(log *Log) error {
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
+	release, err := kernelRelease()
+	if err != nil {
 		return err
 	}
-	release := unix.ByteSliceToString(uts.Release[:])
 	if f, err := os.Open(RAMModules); err == nil {
 		l, err := ReadModuleList(f)
 		f.Close()
@@ -274,12 +273,12 @@ func (m *machine) GrowStore(dev, top string) (string, error) {
 }
 
 // kernelRelease is the running kernel's release (uname -r).
-func kernelRelease() string {
+func kernelRelease() (string, error) {
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {
-		return ""
+		return "", err
 	}
-	return unix.ByteSliceToString(uts.Release[:])
+	return unix.ByteSliceToString(uts.Release[:]), nil
 }
 
 func joinOpts(a, b string) string {
@@ -323,7 +322,8 @@ func (m *machine) Prepare(top string, n int, init string, log *Log) (string, err
 	if err != nil {
 		return "", err
 	}
-	if msg := KernelMismatch(sysroot, kernelRelease(), n); msg != "" {
+	release, _ := kernelRelease() // "" when unknown: nothing to say
+	if msg := KernelMismatch(sysroot, release, n); msg != "" {
 		log.Errorf("%s", msg)
 	}
 	for _, t := range []struct{ dir, data string }{{"/run", "mode=0755"}, {"/tmp", "mode=1777"}} {
