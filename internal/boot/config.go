@@ -26,6 +26,12 @@ type Config struct {
 	// BootDir is the boot directory as the machine running cairn sees it
 	// (/boot, /boot/efi).
 	BootDir string `json:"bootDir"`
+	// BootFS names the file system whose root BootDir is (UUID=… or
+	// LABEL=…), so that any machine — the node itself, not only the one
+	// that ran boot setup — finds it, mounted or not (Locate). Empty in
+	// configurations from before it was recorded, and for a boot
+	// directory inside a larger file system: then BootDir alone counts.
+	BootFS string `json:"bootFS,omitempty"`
 	// PathPrefix is where BootDir lies on its partition (Options).
 	PathPrefix string `json:"pathPrefix,omitempty"`
 	Loader     string `json:"loader"`
@@ -76,6 +82,9 @@ func (c *Config) Check() error {
 			errs = append(errs, fmt.Errorf("%s %q: given twice", what, l))
 		}
 		seen[l] = true
+	}
+	if c.BootFS != "" && !strings.HasPrefix(c.BootFS, "UUID=") && !strings.HasPrefix(c.BootFS, "LABEL=") || strings.ContainsAny(c.BootFS, " \t\n\"'") {
+		errs = append(errs, fmt.Errorf("boot file system %q: give UUID=… or LABEL=… of the file system holding the boot directory", c.BootFS))
 	}
 	if !validRoot(c.Root) {
 		errs = append(errs, fmt.Errorf("root %q: give UUID=<btrfs uuid> or LABEL=<label> of the store's file system", c.Root))

@@ -24,13 +24,26 @@ func syncBoot(g *Globals, s *store.Store, gens []store.Generation, state store.S
 	return syncBootDir(g, s, gens, state, false)
 }
 
-func syncBootDir(g *Globals, s *store.Store, gens []store.Generation, state store.State, initial bool) error {
+func syncBootDir(g *Globals, s *store.Store, gens []store.Generation, state store.State, initial bool) (err error) {
 	cfg, err := boot.LoadConfig(s)
 	if err != nil || cfg == nil {
 		return err
 	}
-	if !initial && !boot.Populated(cfg.BootDir) {
-		fmt.Fprintf(g.Stderr, "cairn: warning: %s holds no boot entries of cairn's (is the boot partition mounted?): left as it is; cairn boot sync writes them\n", cfg.BootDir)
+	loc, err := cfg.Locate()
+	if err != nil {
+		if initial {
+			return fmt.Errorf("boot entries: %w", err)
+		}
+		fmt.Fprintf(g.Stderr, "cairn: warning: boot entries left as they are: %v; cairn boot sync writes them once it is there\n", err)
+		return nil
+	}
+	defer func() {
+		if rerr := loc.Release(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	if !initial && !boot.Populated(loc.Dir) {
+		fmt.Fprintf(g.Stderr, "cairn: warning: %s holds no boot entries of cairn's (is the boot partition mounted?): left as it is; cairn boot sync writes them\n", loc.How)
 		return nil
 	}
 	hook, err := crashHook(g)
@@ -42,8 +55,10 @@ func syncBootDir(g *Globals, s *store.Store, gens []store.Generation, state stor
 			return err
 		}
 	}
-	if err := boot.Sync(cfg.Options(hook), gens, state); err != nil {
-		return fmt.Errorf("boot entries: %w", err)
+	opts := cfg.Options(hook)
+	opts.BootDir = loc.Dir
+	if err := boot.Sync(opts, gens, state); err != nil {
+		return fmt.Errorf("boot entries in %s: %w", loc.How, err)
 	}
 	return nil
 }
@@ -100,6 +115,11 @@ rollback, gc and confirm keep the entries in line with the store.`,
 			if err != nil {
 				return err
 			}
+			if o.Config.BootFS == "" {
+				if err := o.Config.RecordFS(); err != nil {
+					return err
+				}
+			}
 			if err := boot.SaveConfig(ss.s, &o.Config); err != nil {
 				return err
 			}
@@ -113,6 +133,7 @@ rollback, gc and confirm keep the entries in line with the store.`,
 	addStoreFlags(setup, &o.Store, true)
 	f := setup.Flags()
 	f.StringVar(&o.Config.BootDir, "boot-dir", "", "the boot directory: the mounted ESP or /boot partition")
+	f.StringVar(&o.Config.BootFS, "boot-fs", "", "the file system holding the boot directory, UUID=... or LABEL=... (default: the one mounted at --boot-dir, when it is mounted there)")
 	f.StringVar(&o.Config.PathPrefix, "path-prefix", "", "where the boot directory lies on its partition (\"/boot\" when it is a directory of the root partition)")
 	f.StringVar(&o.Config.Loader, "loader", boot.Extlinux, "extlinux, grub or systemd-boot")
 	f.StringVar(&o.Config.Root, "root", "", "root= for the kernel: UUID=... or LABEL=... of the store's btrfs")

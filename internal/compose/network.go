@@ -12,7 +12,7 @@ import (
 func writeInterfaces(r *rootFS, sys *manifest.System) error {
 	n := sys.Network
 	if n.Interfaces == "" && len(n.Ifaces) == 0 {
-		return nil
+		return writeLoopbackOnly(r)
 	}
 	if n.Interfaces != "" && len(n.Ifaces) > 0 {
 		return errors.New("network: interfaces and ifaces are two ways to say the same thing: use one")
@@ -28,6 +28,28 @@ func writeInterfaces(r *rootFS, sys *manifest.System) error {
 	}
 	if err := writeConfig(r, "etc/network/interfaces", data); err != nil {
 		return fmt.Errorf("network.interfaces: %w", err)
+	}
+	return nil
+}
+
+// loopbackOnly is /etc/network/interfaces for a system whose manifest
+// declares no network: the loopback, and nothing reaches outside.
+const loopbackOnly = "auto lo\niface lo inet loopback\n"
+
+// writeLoopbackOnly gives a system that has OpenRC's networking service
+// (ifupdown-ng) but no /etc/network/interfaces the loopback alone:
+// without the file the service fails, and every service that needs the
+// network (chronyd, sshd) with it. A file the packages brought is kept;
+// the manifest's files, written later, win.
+func writeLoopbackOnly(r *rootFS) error {
+	if _, err := r.stat("etc/init.d/networking"); err != nil {
+		return nil
+	}
+	if _, err := r.stat("etc/network/interfaces"); err == nil {
+		return nil
+	}
+	if err := writeConfig(r, "etc/network/interfaces", []byte(loopbackOnly)); err != nil {
+		return fmt.Errorf("/etc/network/interfaces (the loopback only: the manifest declares no network): %w", err)
 	}
 	return nil
 }

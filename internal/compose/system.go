@@ -7,8 +7,8 @@ import (
 )
 
 // System writes the host settings of sys into the root, in this order:
-// /etc/hostname and /etc/hosts, the time zone, /etc/network/interfaces,
-// /etc/iwd/main.conf, /etc/fstab, /etc/sysctl.d/00-cairn.conf,
+// /etc/hostname and /etc/hosts, the time zone, /etc/network/interfaces
+// (and, for DHCP, /etc/resolv.conf linked into /run), /etc/iwd/main.conf, /etc/fstab, /etc/sysctl.d/00-cairn.conf,
 // /etc/modules-load.d/cairn.conf, /etc/cairn/cmdline,
 // /etc/cairn/health.json and /etc/cairn/persist, and the mount points
 // /dev, /proc, /sys, /run and /tmp where missing; for Alpine's sshd, host
@@ -29,6 +29,7 @@ func System(root string, sys *manifest.System, mtime time.Time) error {
 		writeHosts,
 		writeTimezone,
 		writeInterfaces,
+		writeResolvConf,
 		writeIWD,
 		writeFstab,
 		writeSysctl,

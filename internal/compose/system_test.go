@@ -4,6 +4,7 @@ package compose
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -210,4 +211,92 @@ func TestSystemErrors(t *testing.T) {
 			wantErr(t, System(root, &tt.sys, buildTime), tt.want)
 		})
 	}
+}
+
+func TestSystemNoNetworkIsLoopbackOnly(t *testing.T) {
+	interfaces := "etc/network/interfaces"
+	t.Run("with OpenRC's networking", func(t *testing.T) {
+		root := seedRoot(t)
+		mustMkdir(t, filepath.Join(root, "etc/init.d"), 0o755)
+		mustWrite(t, filepath.Join(root, "etc/init.d/networking"), "#!/sbin/openrc-run\n", 0o755)
+		if err := System(root, &manifest.System{}, buildTime); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(readRootFile(t, root, interfaces)); got != "auto lo\niface lo inet loopback\n" {
+			t.Errorf("interfaces:\n%s", got)
+		}
+		wantOwnerMode(t, root, interfaces, 0o644, 0, 0)
+	})
+	t.Run("a packaged file is kept", func(t *testing.T) {
+		root := seedRoot(t)
+		mustMkdir(t, filepath.Join(root, "etc/init.d"), 0o755)
+		mustMkdir(t, filepath.Join(root, "etc/network"), 0o755)
+		mustWrite(t, filepath.Join(root, "etc/init.d/networking"), "#!/sbin/openrc-run\n", 0o755)
+		mustWrite(t, filepath.Join(root, interfaces), "auto eth0\n", 0o644)
+		if err := System(root, &manifest.System{}, buildTime); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(readRootFile(t, root, interfaces)); got != "auto eth0\n" {
+			t.Errorf("interfaces:\n%s", got)
+		}
+	})
+	t.Run("without the service", func(t *testing.T) {
+		root := seedRoot(t)
+		if err := System(root, &manifest.System{}, buildTime); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Lstat(filepath.Join(root, interfaces)); !os.IsNotExist(err) {
+			t.Errorf("%s written for a system without the networking service (%v)", interfaces, err)
+		}
+	})
+}
+
+func TestSystemDHCPResolvConfInRun(t *testing.T) {
+	dhcp := manifest.Network{Ifaces: []manifest.Interface{{Name: "eth0", DHCP: true}}}
+	withUdhcpc := func(t *testing.T) string {
+		root := seedRoot(t)
+		mustMkdir(t, filepath.Join(root, "usr/share/udhcpc"), 0o755)
+		mustWrite(t, filepath.Join(root, udhcpcScript), "#!/bin/sh\n", 0o755)
+		mustMkdir(t, filepath.Join(root, "etc/udhcpc"), 0o755)
+		mustWrite(t, filepath.Join(root, udhcpcConf), "# Do not overwrite /etc/resolv.conf\n#RESOLV_CONF=\"no\"\n", 0o644)
+		return root
+	}
+	t.Run("DHCP", func(t *testing.T) {
+		root := withUdhcpc(t)
+		if err := System(root, &manifest.System{Network: dhcp}, buildTime); err != nil {
+			t.Fatal(err)
+		}
+		if target, err := os.Readlink(filepath.Join(root, "etc/resolv.conf")); err != nil || target != "/run/resolv.conf" {
+			t.Errorf("/etc/resolv.conf: link to %q (%v), want /run/resolv.conf", target, err)
+		}
+		want := "# Do not overwrite /etc/resolv.conf\n#RESOLV_CONF=\"no\"\n# cairn: /etc is read-only; /etc/resolv.conf links here\nRESOLV_CONF=\"/run/resolv.conf\"\n"
+		if got := string(readRootFile(t, root, udhcpcConf)); got != want {
+			t.Errorf("udhcpc.conf:\n%s", got)
+		}
+		// Sourced by udhcpc's script, the setting is what counts.
+		out, err := exec.Command("sh", "-c", ". "+filepath.Join(root, udhcpcConf)+`; printf %s "$RESOLV_CONF"`).Output()
+		if err != nil || string(out) != "/run/resolv.conf" {
+			t.Errorf("RESOLV_CONF after sourcing: %q (%v)", out, err)
+		}
+	})
+	t.Run("declared by the manifest", func(t *testing.T) {
+		root := withUdhcpc(t)
+		sys := &manifest.System{Network: dhcp, Files: manifest.Files{Inline: []manifest.InlineFile{{Path: "/etc/resolv.conf", Content: "nameserver 10.0.0.1\n"}}}}
+		if err := System(root, sys, buildTime); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Lstat(filepath.Join(root, "etc/resolv.conf")); !os.IsNotExist(err) {
+			t.Errorf("/etc/resolv.conf made though the manifest declares it (%v)", err)
+		}
+	})
+	t.Run("static addresses", func(t *testing.T) {
+		root := withUdhcpc(t)
+		static := manifest.Network{Ifaces: []manifest.Interface{{Name: "eth0", Address: []string{"10.0.0.5/24"}}}}
+		if err := System(root, &manifest.System{Network: static}, buildTime); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Lstat(filepath.Join(root, "etc/resolv.conf")); !os.IsNotExist(err) {
+			t.Errorf("/etc/resolv.conf made without DHCP (%v)", err)
+		}
+	})
 }

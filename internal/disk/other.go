@@ -27,3 +27,11 @@ func (r GrowResult) Changed() bool  { return false }
 func (r GrowResult) String() string { return "" }
 
 func Grow(string, string) (GrowResult, error) { return GrowResult{}, ErrNotSupported }
+
+type Mount struct{ Point, Root, Source, Type, Dev string }
+
+func Mounts() ([]Mount, error)                   { return nil, ErrNotSupported }
+func MountOf([]Mount, string) (Mount, bool)      { return Mount{}, false }
+func FSSpec(string) (string, Signature, error)   { return "", Signature{}, ErrNotSupported }
+func FindFS(string) (string, Signature, error)   { return "", Signature{}, ErrNotSupported }
+func DevicesOf([]Mount, string) ([]Mount, error) { return nil, ErrNotSupported }

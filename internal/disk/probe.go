@@ -47,6 +47,19 @@ func (s Signature) String() string {
 	return b.String()
 }
 
+// Matches reports whether sig is the file system spec names (UUID=… or
+// LABEL=…; UUIDs compare without regard to case, as blkid prints vfat's
+// in capitals).
+func (s Signature) Matches(spec string) bool {
+	switch {
+	case strings.HasPrefix(spec, "UUID="):
+		return s.UUID != "" && strings.EqualFold(s.UUID, spec[len("UUID="):])
+	case strings.HasPrefix(spec, "LABEL="):
+		return s.Label != "" && s.Label == spec[len("LABEL="):]
+	}
+	return false
+}
+
 // probeLen is what Probe reads at an offset: enough for every magic it
 // looks for (btrfs's superblock at 64 KiB, iso9660's at 32 KiB).
 const probeLen = 64<<10 + 4096

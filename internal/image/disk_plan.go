@@ -382,7 +382,10 @@ func (d Disk) identify(p *DiskPlan) error {
 	if bootDir == "" {
 		bootDir = "/boot"
 	}
-	p.Boot = boot.Config{BootDir: bootDir, Loader: boot.SystemdBoot, Root: p.Root, Timeout: d.Timeout, Serial: d.Serial, Modules: d.Modules}
+	// The ESP by its volume ID, as blkid names it: the running system
+	// finds it there (boot.Config.Locate) whether or not it mounts it.
+	espFS := fmt.Sprintf("UUID=%04X-%04X", p.ESPVolumeID>>16, p.ESPVolumeID&0xffff)
+	p.Boot = boot.Config{BootDir: bootDir, BootFS: espFS, Loader: boot.SystemdBoot, Root: p.Root, Timeout: d.Timeout, Serial: d.Serial, Modules: d.Modules}
 	switch {
 	case p.UEFI && p.BIOS:
 		p.Boot.ExtraLoaders = []string{boot.Extlinux}
@@ -466,7 +469,7 @@ func (p *DiskPlan) String() string {
 		fmt.Fprintf(&b, "    persistent directories, seeded from the generation: %s\n", strings.Join(p.Persist, " "))
 	}
 	lds := strings.Join(append([]string{p.Boot.Loader}, p.Boot.ExtraLoaders...), " and ")
-	fmt.Fprintf(&b, "  boot: root=%s; %s entries; the running system mounts the ESP at %s to keep them in line\n", p.Root, lds, p.Boot.BootDir)
+	fmt.Fprintf(&b, "  boot: root=%s; %s entries; the running system finds the ESP (%s) to keep them in line\n", p.Root, lds, p.Boot.BootFS)
 	fmt.Fprintf(&b, "  smallest disk for this generation: %s\n", sizeText(p.MinSize))
 	return b.String()
 }

@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/cairnlinux/cairn/internal/disk"
+	"github.com/cairnlinux/cairn/internal/disk/gpt"
 	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
 	"github.com/cairnlinux/cairn/internal/vm"
 	"github.com/cairnlinux/cairn/internal/vm/vmtest"
@@ -199,4 +203,50 @@ func (b DiskBoot) CheckBooted(t testing.TB, firmware string) {
 
 func (b DiskBoot) String() string {
 	return fmt.Sprintf("generation %d through %s in %.1f s; %s", b.Generation, b.Firmware, b.Duration.Seconds(), b.Grow)
+}
+
+// MountPartition attaches a loop device to partition n of the GPT disk
+// image img and mounts it (fstype, mount data opts) on a new directory.
+// The returned function undoes both; it runs when the test ends too.
+func MountPartition(t testing.TB, img string, n int, fstype, opts string) (string, func()) {
+	t.Helper()
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	tab, err := gpt.Read(f, fi.Size(), 0)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := tab.Partition(n)
+	if !ok {
+		t.Fatalf("%s has no partition %d", img, n)
+	}
+	l, err := disk.AttachLoop(img, int64(p.First)*512, int64(p.Sectors())*512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnt := t.TempDir()
+	if err := unix.Mount(l.Dev, mnt, fstype, 0, opts); err != nil {
+		l.Detach()
+		t.Fatalf("mount partition %d of %s: %v", n, img, err)
+	}
+	done := false
+	undo := func() {
+		if done {
+			return
+		}
+		done = true
+		if err := unix.Unmount(mnt, 0); err != nil {
+			t.Errorf("unmount %s: %v", mnt, err)
+			unix.Unmount(mnt, unix.MNT_DETACH)
+		}
+		if err := l.Detach(); err != nil {
+			t.Error(err)
+		}
+	}
+	t.Cleanup(undo)
+	return mnt, undo
 }

@@ -105,21 +105,9 @@ var Applets = []string{"sh", "cat", "echo", "test", "[", "sync", "poweroff", "mo
 // MakeRepo builds the repository with the cairn binary at cairn.
 func MakeRepo(t testing.TB, cairn string) Repo {
 	t.Helper()
-	k := debtest.CloudKernel(t)
+	b := newRepoBuilder(t, cairn)
 	busybox := debtest.Busybox(t)
-	work := t.TempDir()
-	r := Repo{Dir: filepath.Join(work, "repo"), Keys: filepath.Join(work, "keys")}
-	arch := filepath.Join(r.Dir, "x86_64")
-	for _, d := range []string{arch, r.Keys} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key := filepath.Join(work, "e2e.rsa")
-	Run(t, "openssl", "genrsa", "-out", key, "2048")
-	Run(t, "openssl", "rsa", "-in", key, "-pubout", "-out", filepath.Join(r.Keys, "e2e.rsa.pub"))
-
-	bb := filepath.Join(work, "busybox")
+	bb := filepath.Join(b.work, "busybox")
 	os.MkdirAll(filepath.Join(bb, "bin"), 0o755)
 	CopyFile(t, busybox, filepath.Join(bb, "bin", "busybox"), 0o755)
 	for _, app := range Applets {
@@ -127,47 +115,94 @@ func MakeRepo(t testing.TB, cairn string) Repo {
 			t.Fatal(err)
 		}
 	}
-	mkpkg := func(name, version, dir string, extra ...string) {
-		args := append([]string{"apk", "mkpkg", "--name", name, "--version", version, "--arch", "x86_64",
-			"--sign-key", key, "--key-name", "e2e.rsa.pub", "-o", filepath.Join(arch, name+"-"+version+".apk")}, extra...)
-		Run(t, cairn, append(args, dir)...)
-	}
-	mkpkg("busybox", "1.35.0-r0", bb, "--provides", "cmd:sh")
-
-	// The kernel, as Alpine's linux-virt lays it out.
-	kd := filepath.Join(work, "kernel")
-	os.MkdirAll(filepath.Join(kd, "boot"), 0o755)
-	CopyFile(t, k.Vmlinuz, filepath.Join(kd, "boot", "vmlinuz-virt"), 0o644)
-	mods := filepath.Join(kd, "lib", "modules", k.Version)
-	for _, sub := range []string{"kernel/lib", "kernel/crypto", "kernel/arch", "kernel/block", "kernel/fs/btrfs", "kernel/drivers/block", "kernel/drivers/virtio", "kernel/drivers/scsi"} {
-		if _, err := os.Stat(filepath.Join(k.Modules, sub)); err != nil {
-			continue
-		}
-		os.MkdirAll(filepath.Dir(filepath.Join(mods, sub)), 0o755)
-		Run(t, "cp", "-a", filepath.Join(k.Modules, sub), filepath.Join(mods, sub))
-	}
-	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo", "modules.order"} {
-		CopyFile(t, filepath.Join(k.Modules, f), filepath.Join(mods, f), 0o644)
-	}
-	mkpkg("linux-virt", "6.1.0-r0", kd)
+	b.mkpkg("busybox", "1.35.0-r0", bb, "--provides", "cmd:sh")
+	b.kernel(KernelModules)
 
 	// Alpine's real base layout (passwd, group, the directory tree),
 	// signed by Alpine.
 	fx := filepath.Join(testutil.Fixtures(t), "alpine-v3.19")
-	CopyFile(t, filepath.Join(fx, "packages", "alpine-baselayout-data-3.4.3-r2.apk"), filepath.Join(arch, "alpine-baselayout-data-3.4.3-r2.apk"), 0o644)
-	alpineKeys, _ := filepath.Glob(filepath.Join(fx, "keys", "*.rsa.pub"))
-	for _, k := range alpineKeys {
-		CopyFile(t, k, filepath.Join(r.Keys, filepath.Base(k)), 0o644)
-	}
+	CopyFile(t, filepath.Join(fx, "packages", "alpine-baselayout-data-3.4.3-r2.apk"), filepath.Join(b.arch, "alpine-baselayout-data-3.4.3-r2.apk"), 0o644)
+	return b.index()
+}
 
-	var apks []string
-	entries, _ := os.ReadDir(arch)
-	for _, e := range entries {
-		apks = append(apks, filepath.Join(arch, e.Name()))
+// KernelModules are the parts of the Debian cloud kernel's modules
+// (paths under lib/modules/VERSION) that the test systems' linux-virt
+// carries: what a virtual machine's disk and btrfs need.
+var KernelModules = []string{"kernel/lib", "kernel/crypto", "kernel/arch", "kernel/block", "kernel/fs/btrfs", "kernel/drivers/block", "kernel/drivers/virtio", "kernel/drivers/scsi"}
+
+// repoBuilder makes a signed local repository.
+type repoBuilder struct {
+	t     testing.TB
+	cairn string
+	work  string
+	arch  string // the repository's x86_64 directory
+	key   string // the private signing key
+	r     Repo
+}
+
+func newRepoBuilder(t testing.TB, cairn string) *repoBuilder {
+	t.Helper()
+	work := t.TempDir()
+	b := &repoBuilder{t: t, cairn: cairn, work: work, key: filepath.Join(work, "e2e.rsa"),
+		r: Repo{Dir: filepath.Join(work, "repo"), Keys: filepath.Join(work, "keys")}}
+	b.arch = filepath.Join(b.r.Dir, "x86_64")
+	for _, d := range []string{b.arch, b.r.Keys} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
-	Run(t, cairn, append([]string{"apk", "index", "--keys-dir", r.Keys, "--rewrite-arch", "x86_64", "--sign-key", key, "--key-name", "e2e.rsa.pub",
-		"-o", filepath.Join(arch, "APKINDEX.tar.gz")}, apks...)...)
-	return r
+	Run(t, "openssl", "genrsa", "-out", b.key, "2048")
+	Run(t, "openssl", "rsa", "-in", b.key, "-pubout", "-out", filepath.Join(b.r.Keys, "e2e.rsa.pub"))
+	// Alpine's keys too: the repositories beside this one are Alpine's.
+	alpineKeys, _ := filepath.Glob(filepath.Join(testutil.Fixtures(t), "alpine-v3.19", "keys", "*.rsa.pub"))
+	for _, k := range alpineKeys {
+		CopyFile(t, k, filepath.Join(b.r.Keys, filepath.Base(k)), 0o644)
+	}
+	return b
+}
+
+// mkpkg packages the tree dir as name-version, signed.
+func (b *repoBuilder) mkpkg(name, version, dir string, extra ...string) {
+	b.t.Helper()
+	args := append([]string{"apk", "mkpkg", "--name", name, "--version", version, "--arch", "x86_64",
+		"--sign-key", b.key, "--key-name", "e2e.rsa.pub", "-o", filepath.Join(b.arch, name+"-"+version+".apk")}, extra...)
+	Run(b.t, b.cairn, append(args, dir)...)
+}
+
+// kernel packages Debian's cloud kernel as Alpine's linux-virt lays it
+// out (/boot/vmlinuz-virt, /lib/modules/VERSION), with the module
+// directories or files mods and the kernel's module lists.
+func (b *repoBuilder) kernel(mods []string) {
+	b.t.Helper()
+	k := debtest.CloudKernel(b.t)
+	kd := filepath.Join(b.work, "kernel")
+	os.MkdirAll(filepath.Join(kd, "boot"), 0o755)
+	CopyFile(b.t, k.Vmlinuz, filepath.Join(kd, "boot", "vmlinuz-virt"), 0o644)
+	dst := filepath.Join(kd, "lib", "modules", k.Version)
+	for _, sub := range mods {
+		if _, err := os.Stat(filepath.Join(k.Modules, sub)); err != nil {
+			continue
+		}
+		os.MkdirAll(filepath.Dir(filepath.Join(dst, sub)), 0o755)
+		Run(b.t, "cp", "-a", filepath.Join(k.Modules, sub), filepath.Join(dst, sub))
+	}
+	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo", "modules.order"} {
+		CopyFile(b.t, filepath.Join(k.Modules, f), filepath.Join(dst, f), 0o644)
+	}
+	b.mkpkg("linux-virt", "6.1.0-r0", kd)
+}
+
+// index writes the repository's signed index and returns the repository.
+func (b *repoBuilder) index() Repo {
+	b.t.Helper()
+	var apks []string
+	entries, _ := os.ReadDir(b.arch)
+	for _, e := range entries {
+		apks = append(apks, filepath.Join(b.arch, e.Name()))
+	}
+	Run(b.t, b.cairn, append([]string{"apk", "index", "--keys-dir", b.r.Keys, "--rewrite-arch", "x86_64", "--sign-key", b.key, "--key-name", "e2e.rsa.pub",
+		"-o", filepath.Join(b.arch, "APKINDEX.tar.gz")}, apks...)...)
+	return b.r
 }
 
 // TestInit is the init of the test systems: it says which generation came

@@ -340,6 +340,7 @@ func (m *machine) Prepare(top string, n int, init string, log *Log) (string, err
 	if err := recordBoot(top, n); err != nil {
 		log.Errorf("record the boot in /run: %v", err)
 	}
+	m.addConsoles(sysroot, log)
 	return init, nil
 }
 

@@ -68,6 +68,7 @@ func (m *machine) PrepareRAM(flags, init string, log *Log) (string, error) {
 			}
 		}
 		m.ramMounted = true
+		m.addConsoles(sysroot, log)
 		marker := filepath.Join(sysroot, RAMMarker)
 		if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
 			return "", err

@@ -1,0 +1,279 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
+	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
+	"github.com/cairnlinux/cairn/internal/store"
+	"github.com/cairnlinux/cairn/internal/testutil"
+	"github.com/cairnlinux/cairn/internal/vm"
+	"github.com/cairnlinux/cairn/internal/vm/vmtest"
+)
+
+// alpineBootTimeout bounds one boot of the real Alpine system under
+// software emulation, firmware to the login prompt, with room for a
+// loaded machine (about 30 s on a quiet one).
+const alpineBootTimeout = 6 * time.Minute
+
+// alpineNode is a real Alpine system booted under qemu from a disk image,
+// reachable over ssh.
+type alpineNode struct {
+	t    *testing.T
+	v    *vm.VM
+	port int
+	key  ssh.Signer
+}
+
+// bootAlpine boots the disk image img and waits for the serial console's
+// login prompt.
+func bootAlpine(t *testing.T, img string, key ssh.Signer) *alpineNode {
+	t.Helper()
+	port := e2etest.FreePort(t)
+	v := vmtest.Start(t, vm.Config{MemoryMiB: 512, Disks: []vm.Disk{{Path: img}}, NoReboot: true, Args: e2etest.UserNet(port)})
+	if _, err := v.Expect(regexp.MustCompile(`alpine login: $`), alpineBootTimeout); err != nil {
+		t.Fatalf("no login prompt on the serial console: %v", err)
+	}
+	return &alpineNode{t: t, v: v, port: port, key: key}
+}
+
+// ssh runs cmd as alice; doas makes it root's.
+func (n *alpineNode) ssh(cmd string) string {
+	n.t.Helper()
+	return e2etest.MustSSH(n.t, n.port, "alice", n.key, cmd)
+}
+
+// status is `cairn status --json` on the node.
+func (n *alpineNode) status() map[string]any {
+	n.t.Helper()
+	var st map[string]any
+	out := n.ssh("doas cairn status --json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		n.t.Fatalf("cairn status --json: %v\n%s", err, out)
+	}
+	return st
+}
+
+// poweroff shuts the node down from inside and waits for qemu to end.
+func (n *alpineNode) poweroff() {
+	n.t.Helper()
+	e2etest.SSH(n.port, "alice", n.key, "doas poweroff") // the connection may end before the answer
+	if err := n.v.Wait(3 * time.Minute); err != nil {
+		n.t.Fatalf("poweroff: %v", err)
+	}
+}
+
+// checkConsole asserts what an operator watching the serial console of a
+// real Alpine boot expects: the login prompt cairn-init gave the serial
+// console, OpenRC starting every service with no failure but the known
+// one, and no warning from cairn.
+func (n *alpineNode) checkConsole(step string) []string {
+	n.t.Helper()
+	lines := n.v.Lines()
+	console := strings.Join(lines, "\n")
+	if !strings.Contains(console, "cairn-init: a getty on ttyS0") {
+		n.t.Errorf("%s: cairn-init did not add a getty on ttyS0", step)
+	}
+	if p := e2etest.OpenRCProblems(lines); len(p) > 0 {
+		n.t.Errorf("%s: OpenRC reports failures besides mdev's %s:\n%s", step, e2etest.KnownOpenRCException, strings.Join(p, "\n"))
+	}
+	if !strings.Contains(console, e2etest.KnownOpenRCException) {
+		n.t.Logf("%s: the known exception (%s) did not show", step, e2etest.KnownOpenRCException)
+	}
+	started := e2etest.OpenRCStarted(lines)
+	for _, s := range []string{"sshd", "chronyd", "networking", "busybox syslog"} {
+		if !slices.Contains(started, s) {
+			n.t.Errorf("%s: OpenRC did not report %q started [ ok ]; started: %q", step, s, started)
+		}
+	}
+	if strings.Contains(console, "cairn: warning") {
+		n.t.Errorf("%s: cairn warned on the console:\n%s", step, grepLines(lines, "cairn: warning"))
+	}
+	return lines
+}
+
+func grepLines(lines []string, s string) string {
+	var out []string
+	for _, l := range lines {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// espFile reads a file of the disk image's EFI system partition with
+// mtools (this machine's kernel need not mount FAT).
+func espFile(t *testing.T, img, path string) string {
+	t.Helper()
+	mtype := debtest.Tool(t, "mtype", "mtools")
+	return e2etest.Run(t, mtype, "-i", img+"@@1M", "::"+path)
+}
+
+// TestRealAlpine boots the real Alpine 3.19 system (alpine-base, OpenSSH,
+// chrony and doas from the ISO's Alpine-signed packages; only the kernel
+// is Debian's) from a disk image made by cairn image, through BIOS, and
+// lives with it as an operator would:
+//
+//  1. generation 1 comes up with a login prompt on the serial console
+//     (no inittab in the manifest), OpenRC starts every service, alice
+//     logs in over ssh with her key, and the node's cairn finds its own
+//     EFI system partition (not mounted anywhere) to keep the entries;
+//  2. generation 2, built on the build host (a package more, a changed
+//     motd), boots as a trial and confirms itself; cairn diff on the node
+//     shows both changes; cairn rollback on the node rewrites the
+//     node's boot entries, which the host then reads from the ESP;
+//  3. generation 3 fails a health check: it boots once, is not
+//     confirmed, and the next boot is generation 1, the default, with no
+//     command in between; state.json says how the trial ended.
+func TestRealAlpine(t *testing.T) {
+	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
+	e2etest.DiskTools(t)
+	cairn := e2etest.Binaries(t)
+	r := e2etest.MakeAlpineRepo(t, cairn)
+	key, pub := e2etest.SSHKey(t)
+	work := t.TempDir()
+	manifest := func(name string, s e2etest.AlpineSystem) string {
+		dir := filepath.Join(work, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s.Key = pub
+		return r.Manifest(t, dir, s)
+	}
+	img := filepath.Join(work, "disk.img")
+	e2etest.Run(t, cairn, "image", "-f", manifest("g1", e2etest.AlpineSystem{Description: "generation one", Motd: "generation one"}),
+		"--format", "disk", "--size", "1536M", "-o", img)
+
+	// 1. Generation 1.
+	n := bootAlpine(t, img, key)
+	lines := n.checkConsole("generation 1")
+	if got := n.ssh("cat /etc/motd"); got != "generation one\n" {
+		t.Errorf("motd %q", got)
+	}
+	if got := n.ssh("id -nG"); !strings.Contains(got, "wheel") {
+		t.Errorf("alice's groups: %q", got)
+	}
+	if st := n.status(); st["booted"] != 1.0 || st["default"] != 1.0 {
+		t.Errorf("cairn status on the node: %v", st)
+	}
+	// The node's confirm wrote its entries through a mount of its own,
+	// gone again.
+	if m := n.ssh("cat /proc/mounts"); strings.Contains(m, "vfat") {
+		t.Errorf("the EFI system partition is still mounted:\n%s", m)
+	}
+	if out := n.ssh("doas cairn boot sync"); !strings.Contains(out, "in line") {
+		t.Errorf("cairn boot sync on the node: %s", out)
+	}
+	n.poweroff()
+	t.Logf("generation 1: %s", grepLines(lines, "switching root"))
+
+	// 2. Generation 2, built on the host into the disk's store.
+	top, undo := e2etest.MountPartition(t, img, 2, "btrfs", "subvolid=5")
+	mf2 := manifest("g2", e2etest.AlpineSystem{Description: "generation two", Motd: "generation two", Packages: []string{"e2fsprogs"}})
+	e2etest.Run(t, cairn, "build", "-f", mf2, "--store", top)
+	e2etest.Run(t, cairn, "switch", "--store", top, "2")
+	undo()
+	if esp := espFile(t, img, "/extlinux/extlinux.conf"); strings.Contains(esp, "cairn.gen=2") {
+		t.Fatalf("the host wrote generation 2's entry; this step is to show the node doing it")
+	}
+	n = bootAlpine(t, img, key)
+	lines = n.checkConsole("generation 2")
+	console := strings.Join(lines, "\n")
+	for _, want := range []string{"cairn-init: choosing generation 2 on trial", "generation 2 is confirmed"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("generation 2: no %q on the console", want)
+		}
+	}
+	if st := n.status(); st["booted"] != 2.0 || st["default"] != 2.0 {
+		t.Errorf("cairn status on the node: %v", st)
+	}
+	diff := n.ssh("doas cairn diff 1 2")
+	for _, want := range []string{"Installing e2fsprogs", "etc/motd"} {
+		if !strings.Contains(diff, want) {
+			t.Errorf("cairn diff 1 2 on the node does not show %q:\n%s", want, diff)
+		}
+	}
+	if out := n.ssh("doas cairn rollback 2>&1"); !strings.Contains(out, "generation 1 boots next") || strings.Contains(out, "warning") {
+		t.Errorf("cairn rollback on the node: %s", out)
+	}
+	n.poweroff()
+	esp := espFile(t, img, "/extlinux/extlinux.conf")
+	if !strings.Contains(esp, "cairn.gen=2") || !strings.Contains(esp, "cairn.default=1") {
+		t.Errorf("the node did not bring its EFI system partition's entries in line (generation 2's entry, default 1):\n%s", esp)
+	}
+
+	// 3. Generation 3 fails a health check.
+	top, undo = e2etest.MountPartition(t, img, 2, "btrfs", "subvolid=5")
+	mf3 := manifest("g3", e2etest.AlpineSystem{Description: "generation three", Motd: "generation three",
+		Health: map[string]string{"api": "test -e /run/no-such-api"}})
+	e2etest.Run(t, cairn, "build", "-f", mf3, "--store", top)
+	e2etest.Run(t, cairn, "switch", "--store", top, "3")
+	undo()
+	n = bootAlpine(t, img, key)
+	console = strings.Join(n.v.Lines(), "\n")
+	for _, want := range []string{"cairn-init: choosing generation 3 on trial", "FAIL  api", "generation 3 failed its health checks and is not confirmed"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("generation 3: no %q on the console", want)
+		}
+	}
+	n.poweroff()
+	n = bootAlpine(t, img, key)
+	n.checkConsole("after generation 3")
+	if st := n.status(); st["booted"] != 1.0 {
+		t.Errorf("after the failed trial: %v", st)
+	}
+	n.poweroff()
+	top, undo = e2etest.MountPartition(t, img, 2, "btrfs", "subvolid=5")
+	st := e2etest.ReadState(t, top)
+	undo()
+	if st.Default != 1 || st.Trial.Generation != 0 || st.LastTrial != (store.TrialOutcome{Generation: 3, Outcome: store.TrialFellBack}) {
+		t.Errorf("state.json after generation 3's trial: %+v", st)
+	}
+}
+
+// TestRealAlpineRAM boots the real Alpine system as a diskless node would:
+// cairn image --format initramfs, the kernel and one initramfs, no disk.
+// It comes up from RAM with OpenRC, a login prompt on the serial console
+// and sshd, and its health checks pass without a store.
+func TestRealAlpineRAM(t *testing.T) {
+	testutil.Require(t, os.Geteuid() == 0, "root (cairn build sets the owners of the system's files)")
+	cairn := e2etest.Binaries(t)
+	r := e2etest.MakeAlpineRepo(t, cairn)
+	key, pub := e2etest.SSHKey(t)
+	dir := t.TempDir()
+	mf := r.Manifest(t, dir, e2etest.AlpineSystem{Description: "from RAM", Motd: "a diskless node", Key: pub})
+	out := filepath.Join(dir, "ram")
+	e2etest.Run(t, cairn, "image", "-f", mf, "--format", "initramfs", "-o", out)
+	cmdline, err := os.ReadFile(filepath.Join(out, "cmdline"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := e2etest.FreePort(t)
+	v := vmtest.Start(t, vm.Config{MemoryMiB: 1024, NoReboot: true, Args: e2etest.UserNet(port),
+		Kernel: filepath.Join(out, "vmlinuz"), Initrd: filepath.Join(out, "initramfs.gz"), Append: strings.TrimSpace(string(cmdline))})
+	if _, err := v.Expect(regexp.MustCompile(`alpine login: $`), alpineBootTimeout); err != nil {
+		t.Fatalf("no login prompt on the serial console: %v", err)
+	}
+	n := &alpineNode{t: t, v: v, port: port, key: key}
+	lines := n.checkConsole("RAM")
+	console := strings.Join(lines, "\n")
+	for _, want := range []string{"cairn-init: starting /sbin/init from RAM", "ok    sshd"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("no %q on the console", want)
+		}
+	}
+	if got := n.ssh("cat /etc/motd; awk '$2 == \"/\" {print $3}' /proc/mounts"); got != "a diskless node\ntmpfs\n" {
+		t.Errorf("motd and the root's file system type: %q", got)
+	}
+	n.poweroff()
+}

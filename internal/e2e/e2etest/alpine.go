@@ -1,0 +1,234 @@
+package e2etest
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/cairnlinux/cairn/internal/testutil"
+)
+
+// AlpineRepo is what real Alpine test systems are built from: the 100
+// Alpine-signed packages of the Alpine 3.19.1 standard ISO (the
+// fixtures), and a local repository with Debian's cloud kernel packaged
+// as linux-virt, signed by a test key.
+type AlpineRepo struct {
+	// ISO is the fixtures' ISO repository.
+	ISO string
+	// Local holds linux-virt; Local.Keys holds its key and Alpine's.
+	Local Repo
+}
+
+// AlpineKernelModules are the kernel modules of the real Alpine test
+// systems: KernelModules, and the network card (virtio_net) and the
+// EFI system partition's file system (vfat, its code pages).
+var AlpineKernelModules = append(append([]string(nil), KernelModules...),
+	"kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko", "kernel/net/core/failover.ko",
+	"kernel/fs/fat", "kernel/fs/nls/nls_cp437.ko", "kernel/fs/nls/nls_ascii.ko", "kernel/fs/nls/nls_utf8.ko", "kernel/fs/nls/nls_iso8859-1.ko")
+
+// MakeAlpineRepo makes the local repository with the cairn binary at
+// cairn.
+func MakeAlpineRepo(t testing.TB, cairn string) AlpineRepo {
+	t.Helper()
+	b := newRepoBuilder(t, cairn)
+	b.kernel(AlpineKernelModules)
+	return AlpineRepo{ISO: filepath.Join(testutil.Fixtures(t), "alpine-v3.19", "iso"), Local: b.index()}
+}
+
+// AlpineSystem is a real Alpine 3.19 system as an operator would declare
+// it: alpine-base, OpenSSH, chrony and doas from the ISO's packages, the
+// runlevels Alpine's setup-alpine gives, DHCP on eth0, and a user alice
+// (wheel, doas without a password) who logs in with Key.
+type AlpineSystem struct {
+	// Description is the generation's description.
+	Description string
+	// Packages are added to the world.
+	Packages []string
+	// Motd is /etc/motd.
+	Motd string
+	// Key is alice's SSH public key (authorized_keys line).
+	Key string
+	// Health are more health checks, name -> command.
+	Health map[string]string
+	// Persist are the manifest's persistent directories.
+	Persist []string
+}
+
+// Manifest writes the manifest of s into dir (system.yaml) and returns
+// its path.
+func (r AlpineRepo) Manifest(t testing.TB, dir string, s AlpineSystem) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: cairn/v1
+kind: System
+name: alpine
+description: %q
+alpine:
+  arch: x86_64
+  repositories: [{url: %s}, {url: %s}]
+  keys: [%s]
+packages: [%s]
+kernel:
+  package: linux-virt
+  cmdline: [console=ttyS0]
+hostname: alpine
+timezone: UTC
+users:
+  - name: alice
+    groups: [wheel]
+    sshAuthorizedKeys: [%q]
+network:
+  ifaces:
+    - name: eth0
+      dhcp: true
+services:
+  sysinit: [devfs, dmesg, mdev, hwdrivers]
+  boot: [modules, sysctl, hostname, bootmisc, syslog, networking]
+  default: [sshd, chronyd]
+  shutdown: [mount-ro, killprocs, savecache]
+health:
+  - name: sshd
+    command: rc-service sshd status
+`, s.Description, r.ISO, r.Local.Dir, r.Local.Keys, strings.Join(append([]string{"alpine-base", "openssh", "chrony", "doas", "tzdata"}, s.Packages...), ", "), s.Key)
+	for name, cmd := range s.Health {
+		fmt.Fprintf(&b, "  - name: %s\n    command: %q\n    timeout: 10s\n", name, cmd)
+	}
+	if len(s.Persist) > 0 {
+		fmt.Fprintf(&b, "persist: [%s]\n", strings.Join(s.Persist, ", "))
+	}
+	fmt.Fprintf(&b, `files:
+  inline:
+    - path: /etc/doas.d/wheel.conf
+      content: "permit nopass :wheel\n"
+    - path: /etc/motd
+      content: %q
+`, s.Motd+"\n")
+	p := filepath.Join(dir, "system.yaml")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// SSHKey makes an ed25519 key pair: the signer for the client and the
+// authorized_keys line.
+func SSHKey(t testing.TB) (ssh.Signer, string) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " e2e@cairn"
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// UserNet are qemu arguments for a virtio network card on qemu's user
+// network, with the guest's port 22 forwarded to 127.0.0.1:port.
+func UserNet(port int) []string {
+	return []string{"-nic", fmt.Sprintf("user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:%d-:22", port)}
+}
+
+// SSH runs cmd as user on the machine whose sshd is forwarded to
+// 127.0.0.1:port and returns its combined output and exit error. The
+// host key is not checked: the machine is the test's own.
+func SSH(port int, user string, key ssh.Signer, cmd string) (string, error) {
+	cfg := &ssh.ClientConfig{
+		User:            user,
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(key)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+		Timeout:         30 * time.Second,
+	}
+	c, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), cfg)
+	if err != nil {
+		return "", fmt.Errorf("ssh %s@127.0.0.1:%d: %w", user, port, err)
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	out, err := s.CombinedOutput(cmd)
+	return string(out), err
+}
+
+// MustSSH is SSH failing the test when the command fails.
+func MustSSH(t testing.TB, port int, user string, key ssh.Signer, cmd string) string {
+	t.Helper()
+	out, err := SSH(port, user, key, cmd)
+	if err != nil {
+		t.Fatalf("ssh %s: %v\n%s", cmd, err, out)
+	}
+	return out
+}
+
+// KnownOpenRCException is the one OpenRC failure a real Alpine system
+// shows on Debian's cloud kernel: busybox mdev's init script writes
+// /proc/sys/kernel/hotplug, which a kernel without CONFIG_UEVENT_HELPER
+// does not have (Alpine's own kernels do).
+const KnownOpenRCException = "/proc/sys/kernel/hotplug"
+
+var openRCFailure = regexp.MustCompile(`\[ !! \]|ERROR:|FAIL`)
+
+// OpenRCProblems lists the console lines that report a failure during
+// OpenRC's start, except the known one: a failure marker ("[ !! ]",
+// "ERROR:", a failed health check) on a line that, with the line before
+// it, does not name KnownOpenRCException.
+func OpenRCProblems(lines []string) []string {
+	var out []string
+	for i, l := range lines {
+		if !openRCFailure.MatchString(l) {
+			continue
+		}
+		ctx := l
+		if i > 0 {
+			ctx = lines[i-1] + "\n" + l
+		}
+		if strings.Contains(ctx, KnownOpenRCException) {
+			continue
+		}
+		out = append(out, ctx)
+	}
+	return out
+}
+
+// OpenRCStarted lists the services OpenRC reports started "[ ok ]" on
+// the console ("Starting sshd ... [ ok ]" gives "sshd").
+func OpenRCStarted(lines []string) []string {
+	re := regexp.MustCompile(`\* Starting (.+?) \.\.\..*\[ ok \]`)
+	var out []string
+	for _, l := range lines {
+		if m := re.FindStringSubmatch(l); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
