@@ -244,7 +244,10 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 		return nil, err
 	}
 
-	// 6. What was built, then reproducible times.
+	// 6. What was built, then reproducible times and depmod's lists.
+	if err := sortDepmodLists(b.root); err != nil {
+		return nil, fmt.Errorf("depmod's lists: %w", err)
+	}
 	gen := compose.Generation{
 		Name:           b.sys.Name,
 		Description:    b.sys.Description,
