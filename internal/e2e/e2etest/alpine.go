@@ -62,6 +62,13 @@ type AlpineSystem struct {
 	Health map[string]string
 	// Persist are the manifest's persistent directories.
 	Persist []string
+	// Files are more files.inline entries.
+	Files []File
+}
+
+// File is a file of the manifest's files.inline.
+type File struct {
+	Path, Mode, Content string
 }
 
 // Manifest writes the manifest of s into dir (system.yaml) and returns
@@ -113,6 +120,12 @@ health:
     - path: /etc/motd
       content: %q
 `, s.Motd+"\n")
+	for _, f := range s.Files {
+		fmt.Fprintf(&b, "    - path: %s\n      content: %q\n", f.Path, f.Content)
+		if f.Mode != "" {
+			fmt.Fprintf(&b, "      mode: %q\n", f.Mode)
+		}
+	}
 	p := filepath.Join(dir, "system.yaml")
 	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
