@@ -66,6 +66,15 @@ func syncBootDir(g *Globals, s *store.Store, gens []store.Generation, state stor
 // changeState applies change to the store's state: the boot directory
 // is synced with the state to be first, then the state is written.
 func changeState(g *Globals, s *store.Store, change func(store.State) (store.State, error)) (store.State, error) {
+	return changeStateBoot(g, s, change, false)
+}
+
+// changeStateBoot is changeState; with entriesMayLag, a failure to
+// bring the boot entries in line (a full boot partition) is a warning
+// and the state is written all the same. Only a change that keeps the
+// next boot's generation and kernel, whose files the entries name
+// already, may let them lag: confirming the booted trial.
+func changeStateBoot(g *Globals, s *store.Store, change func(store.State) (store.State, error), entriesMayLag bool) (store.State, error) {
 	cur, err := s.State()
 	if err != nil {
 		return cur, err
@@ -75,7 +84,10 @@ func changeState(g *Globals, s *store.Store, change func(store.State) (store.Sta
 		return cur, err
 	}
 	if err := syncBoot(g, s, nil, next); err != nil {
-		return cur, err
+		if !entriesMayLag {
+			return cur, err
+		}
+		fmt.Fprintf(g.Stderr, "cairn: warning: %v: the entries stay as they are and still boot generation %d (cairn-init follows the state); make room (cairn gc), then run cairn boot sync\n", err, next.NextBoot())
 	}
 	return s.UpdateState(change)
 }

@@ -125,7 +125,10 @@ func runConfirm(ctx context.Context, o *ConfirmOptions, g *Globals) error {
 	case rep.Generation != st.Trial.Generation && rep.Generation != st.Default:
 		rep.Message = fmt.Sprintf("generation %d was booted by hand (cairn.gen=%d), neither the trial nor the default: nothing to confirm", rep.Generation, rep.Generation)
 	default:
-		next, err := changeState(g, ss.s, func(cur store.State) (store.State, error) { return cur.Confirm(rep.Generation) })
+		// The booted generation's kernel is in the boot directory: it
+		// just booted from it. Entries that cannot be rewritten (a
+		// full boot partition) must not cost the confirmation.
+		next, err := changeStateBoot(g, ss.s, func(cur store.State) (store.State, error) { return cur.Confirm(rep.Generation) }, true)
 		if err != nil {
 			return changeError("confirm", err)
 		}

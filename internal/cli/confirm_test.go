@@ -10,6 +10,8 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/store"
 	"github.com/cairnlinux/cairn/internal/store/storetest"
+	"github.com/cairnlinux/cairn/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // healthRoot makes a system root whose health checks are the given JSON.
@@ -194,5 +196,57 @@ func TestBootSetupMkinitfs(t *testing.T) {
 	conf, _ = os.ReadFile(filepath.Join(bootDir, "extlinux", "extlinux.conf"))
 	if !strings.Contains(string(conf), "MENU LABEL Alpine (cairn default, generation 1)") {
 		t.Errorf("after switch --permanent 1:\n%s", conf)
+	}
+}
+
+// TestConfirmFullBootDir: a boot partition too full to rewrite the
+// entries does not cost a good generation its confirmation; cairn says
+// what it could not do and what to do.
+func TestConfirmFullBootDir(t *testing.T) {
+	testutil.Require(t, os.Geteuid() == 0, "root (a small tmpfs as the boot partition)")
+	dir := t.TempDir()
+	t.Cleanup(func() { storetest.Thaw(dir) })
+	s, err := store.Init(dir, store.InitOptions{Backend: store.BackendPlain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.Lock(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		tree := fixtureTree(i)
+		tree["boot/initramfs-virt"] = fmt.Sprintf("mkinitfs image %d\n", i)
+		storetest.Build(t, s, tree, fixtureMeta(i))
+	}
+	unlock()
+	bootDir := t.TempDir()
+	if err := unix.Mount("tmpfs", bootDir, "tmpfs", 0, "size=2m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(bootDir, unix.MNT_DETACH) })
+	if code, out, errOut := run(t, "boot", "setup", "--store", dir, "--boot-dir", bootDir, "--loader", "extlinux",
+		"--root", "LABEL=cairn", "--initramfs", "mkinitfs"); code != 0 {
+		t.Fatalf("boot setup: exit %d\n%s%s", code, out, errOut)
+	}
+	setState(t, s, func(st store.State) (store.State, error) {
+		st, err := st.SwitchPermanent(2)
+		st.Booted = 2
+		return st, err
+	})
+	// Fill the boot partition to the last byte.
+	f, _ := os.Create(filepath.Join(bootDir, "filler"))
+	for {
+		if _, err := f.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	f.Close()
+	code, out, errOut := runStore(t, s, "confirm")
+	if code != 0 || !strings.Contains(out, "generation 2 is confirmed") || !strings.Contains(errOut, "no space left on device") || !strings.Contains(errOut, "cairn boot sync") {
+		t.Fatalf("confirm with a full boot partition: exit %d\n%s%s", code, out, errOut)
+	}
+	if st, _ := s.State(); st.LastGood != 2 {
+		t.Errorf("state after confirm: %+v", st)
 	}
 }
