@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +34,8 @@ type alpineNode struct {
 	v    *vm.VM
 	port int
 	key  ssh.Signer
+	// warnings are expected: checkConsole lets cairn's warnings pass.
+	warnings bool
 }
 
 // bootAlpine boots the disk image img and waits for the serial console's
@@ -95,7 +99,7 @@ func (n *alpineNode) checkConsole(step string) []string {
 			n.t.Errorf("%s: OpenRC did not report %q started [ ok ]; started: %q", step, s, started)
 		}
 	}
-	if strings.Contains(console, "cairn: warning") {
+	if strings.Contains(console, "cairn: warning") && !n.warnings {
 		n.t.Errorf("%s: cairn warned on the console:\n%s", step, grepLines(lines, "cairn: warning"))
 	}
 	return lines
@@ -276,4 +280,99 @@ func TestRealAlpineRAM(t *testing.T) {
 		t.Errorf("motd and the root's file system type: %q", got)
 	}
 	n.poweroff()
+}
+
+// TestRealAlpineBadState is issue 12's bad state at boot, on the real
+// system: state.json turned to garbage, the default generation deleted by
+// hand, and a full EFI system partition. Each time the machine still
+// comes up on a good generation, says on the console what it did, and
+// leaves a store cairn fsck finds consistent.
+func TestRealAlpineBadState(t *testing.T) {
+	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
+	e2etest.DiskTools(t)
+	mcopy := debtest.Tool(t, "mcopy", "mtools")
+	minfo := debtest.Tool(t, "minfo", "mtools")
+	cairn := e2etest.Binaries(t)
+	r := e2etest.MakeAlpineRepo(t, cairn)
+	key, pub := e2etest.SSHKey(t)
+	work := t.TempDir()
+	manifest := func(name, desc string) string {
+		dir := filepath.Join(work, name)
+		os.MkdirAll(dir, 0o755)
+		return r.Manifest(t, dir, e2etest.AlpineSystem{Description: desc, Motd: desc, Key: pub})
+	}
+	img := filepath.Join(work, "disk.img")
+	e2etest.Run(t, cairn, "image", "-f", manifest("g1", "generation one"), "--format", "disk", "--size", "1536M", "-o", img)
+	top, undo := e2etest.MountPartition(t, img, 2, "btrfs", "subvolid=5")
+	e2etest.Run(t, cairn, "build", "-f", manifest("g2", "generation two"), "--store", top)
+	e2etest.Run(t, cairn, "switch", "--permanent", "--store", top, "2")
+	undo()
+
+	// boot boots the disk, checks that generation want came up confirmed
+	// with the console saying each of says, and that fsck finds the
+	// store consistent.
+	boot := func(step string, want int, warnings bool, says ...string) {
+		t.Helper()
+		n := bootAlpine(t, img, key)
+		n.warnings = warnings
+		lines := n.checkConsole(step)
+		console := strings.Join(lines, "\n")
+		for _, s := range append(says, fmt.Sprintf("generation %d is confirmed", want)) {
+			if !strings.Contains(console, s) {
+				t.Errorf("%s: the console does not say %q:\n%s", step, s, grepLines(lines, "cairn"))
+			}
+		}
+		if st := n.status(); st["booted"] != float64(want) {
+			t.Errorf("%s: booted %v, want %d", step, st["booted"], want)
+		}
+		if out := n.ssh("doas cairn fsck --json"); !strings.Contains(out, `"consistent": true`) {
+			t.Errorf("%s: cairn fsck: %s", step, out)
+		}
+		n.poweroff()
+		t.Logf("%s: %s", step, grepLines(lines, "cairn-init: "))
+	}
+	hostStore := func(f func(top string)) {
+		top, undo := e2etest.MountPartition(t, img, 2, "btrfs", "subvolid=5")
+		defer undo()
+		f(top)
+	}
+
+	// 1. state.json is garbage: cairn-init boots the default its loader
+	// entry names (cairn.default=), the node rebuilds the state around it.
+	hostStore(func(top string) {
+		if err := os.WriteFile(filepath.Join(top, "@cairn", "state.json"), []byte("{\"default\": 2, garb"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	boot("garbage state.json", 1, false, "state.json unusable")
+
+	// 2. The default generation deleted by hand: the next good one boots.
+	hostStore(func(top string) {
+		if st := e2etest.ReadState(t, top); st.Default != 1 {
+			t.Fatalf("the node's rebuilt state: %+v", st)
+		}
+		e2etest.Run(t, "btrfs", "subvolume", "delete", filepath.Join(top, "@cairn", "generations", "1"))
+	})
+	boot("default deleted", 2, false, "generation 1, which state.json chooses, is missing")
+
+	// 3. A full EFI system partition: a new generation's trial still boots
+	// and is confirmed; the entries wait for room, and cairn says so.
+	hostStore(func(top string) {
+		e2etest.Run(t, cairn, "build", "-f", manifest("g3", "generation three"), "--store", top)
+		e2etest.Run(t, cairn, "switch", "--store", top, "3")
+	})
+	info := e2etest.Run(t, minfo, "-i", img+"@@1M", "::")
+	m := regexp.MustCompile(`free clusters=(\d+)`).FindStringSubmatch(info)
+	csize := regexp.MustCompile(`cluster size: (\d+) sectors`).FindStringSubmatch(info)
+	if m == nil || csize == nil {
+		t.Fatalf("minfo:\n%s", info)
+	}
+	free, _ := strconv.ParseInt(m[1], 10, 64)
+	cs, _ := strconv.ParseInt(csize[1], 10, 64)
+	filler := filepath.Join(work, "filler")
+	if err := os.WriteFile(filler, make([]byte, free*cs*512), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e2etest.Run(t, mcopy, "-i", img+"@@1M", filler, "::/filler")
+	boot("full ESP", 3, true, "choosing generation 3 on trial", "no space left on device: the entries stay as they are")
 }
