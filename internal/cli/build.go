@@ -138,7 +138,7 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 		}
 		var sealed store.Generation
 		if res, sealed, err = build.IntoStore(cmd.Context(), st, req); err != nil {
-			return err
+			return fullHint(err, "the file system holding the store is full; nothing was kept: free some space, for example with `cairn gc`, and try again")
 		}
 		gen = sealed.Number
 		state, err := st.State()
@@ -149,7 +149,7 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 			return fmt.Errorf("built generation %d, but %w", gen, err)
 		}
 	} else if res, err = build.Build(cmd.Context(), req); err != nil {
-		return err
+		return fullHint(err, "the file system holding the root is full: free some space and try again")
 	}
 	if !o.NoLock && (lock == nil || lock.Digest() != res.Lock.Digest()) {
 		if err := manifest.WriteLock(lockPath(o.File), res.Lock); err != nil {

@@ -241,6 +241,15 @@ func changeError(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// fullHint adds hint to err when a file system was full (ENOSPC,
+// EDQUOT): the bare error names a file deep in the tree, not what to do.
+func fullHint(err error, hint string) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w (%s)", err, hint)
+	}
+	return err
+}
+
 // parseGeneration reads a generation number argument.
 func parseGeneration(arg string) (int, error) {
 	n, err := strconv.Atoi(arg)
