@@ -15,11 +15,14 @@ cairn_setup() {
 		# the store's tests (and the btrfs command they cross-check with);
 		# qemu-system-x86, cpio, extlinux, fdisk: the boot tests and the
 		# demo;
-		# skopeo, podman, runc: the OCI image tests.
+		# skopeo, podman, runc: the OCI image tests;
+		# systemd-boot-efi: the UEFI loader cairn image --format disk and
+		# cairn install put on a disk (from the build host unless the
+		# system carries it); zstd: the tar tests extract with tar --zstd.
 		apt-get install -y -qq --no-install-recommends \
 			ca-certificates git openssl busybox-static time btrfs-progs \
 			qemu-system-x86 cpio extlinux syslinux-common e2fsprogs fdisk \
-			skopeo podman runc >/dev/null
+			skopeo podman runc systemd-boot-efi zstd >/dev/null
 	fi
 
 	# Go: the machine's /usr/local/go, or a toolchain from the Go module

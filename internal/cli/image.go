@@ -38,6 +38,9 @@ type ImageOptions struct {
 	Compression string
 	Size        string
 	Tag         string
+	// Firmware is the disk format's firmware: bios, uefi or both (the
+	// default when empty).
+	Firmware string
 	// Persist and Kernel are the initramfs format's persistence device
 	// (LABEL=… or UUID=…) and kernel image.
 	Persist string
@@ -80,7 +83,9 @@ it matches) or generation N of a store (--generation N) as an image:
          .tar) with one layer, for podman, skopeo and registries
   disk   a raw GPT disk image: an EFI system partition with systemd-boot
          (UEFI) and syslinux (BIOS), and a btrfs partition holding a cairn
-         store with the system as generation 1; ready to dd to a disk
+         store with the system as generation 1; ready to dd to a disk.
+         --firmware bios leaves systemd-boot out (the build host needs
+         none), --firmware uefi syslinux
 
 The same manifest and lock give the same image (docs/images.md says exactly
 what is byte-identical for disk). OUT must not exist unless --force.`,
@@ -98,6 +103,7 @@ what is byte-identical for disk). OUT must not exist unless --force.`,
 	f.BoolVar(&o.Explain, "explain", false, "initramfs: show the largest packages and files of the image; write nothing")
 	f.IntVar(&o.Top, "top", 10, "with --explain: how many packages and files to list")
 	f.StringVar(&o.Size, "size", "", "disk: the image's size (1G, 800M); as small as the system allows when empty")
+	addFirmwareFlag(cmd, &o.Firmware)
 	f.StringVar(&o.Tag, "tag", "latest", "oci: the image's tag")
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON")
 	return cmd
@@ -125,6 +131,13 @@ func runImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 	if (o.Persist != "" || o.Kernel != "") && o.Format != "initramfs" {
 		return usagef("--persist and --kernel are for --format initramfs")
 	}
+	if o.Firmware != "" && o.Format != "disk" {
+		return usagef("--firmware is for --format disk")
+	}
+	firmware, err := parseFirmware(o.Firmware)
+	if err != nil {
+		return err
+	}
 	switch o.Format {
 	case "initramfs":
 		format = image.Initramfs{Compression: comp, Persist: o.Persist, Kernel: o.Kernel}
@@ -133,7 +146,7 @@ func runImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 	case "oci":
 		format = image.OCI{Compression: comp, Tag: o.Tag}
 	case "disk":
-		format = image.Disk{Size: size, Log: logWriter(g, o.JSON)}
+		format = image.Disk{Size: size, Firmware: firmware, Log: logWriter(g, o.JSON)}
 	case "":
 		return usagef("give the image format: --format %s", strings.Join(imageFormats, ", "))
 	default:
@@ -191,6 +204,25 @@ func explainImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 		return writeJSON(g.Stdout, ex)
 	}
 	return ex.WriteText(g.Stdout, o.Top)
+}
+
+// firmwareChoices are what --firmware takes.
+var firmwareChoices = []string{"both", image.BIOS, image.UEFI}
+
+func addFirmwareFlag(cmd *cobra.Command, firmware *string) {
+	cmd.Flags().StringVar(firmware, "firmware", "", "disk: what it boots through: bios (syslinux), uefi (systemd-boot) or both (the default on x86; uefi on other machines)")
+}
+
+// parseFirmware turns --firmware into image.Disk's Firmware: nil for
+// both (the default, which is UEFI alone on machines without a BIOS).
+func parseFirmware(s string) ([]string, error) {
+	switch s {
+	case "", "both":
+		return nil, nil
+	case image.BIOS, image.UEFI:
+		return []string{s}, nil
+	}
+	return nil, usagef("--firmware %q: use %s", s, strings.Join(firmwareChoices, ", "))
 }
 
 // logWriter is where building and imaging report their steps: standard
@@ -302,10 +334,11 @@ func parseSize(s string) (int64, error) {
 
 // InstallOptions are the options of `cairn install`.
 type InstallOptions struct {
-	Source SourceOptions
-	Device string
-	Wipe   bool
-	DryRun bool
+	Source   SourceOptions
+	Device   string
+	Wipe     bool
+	DryRun   bool
+	Firmware string
 }
 
 func newInstallCommand(g *Globals) *cobra.Command {
@@ -314,9 +347,9 @@ func newInstallCommand(g *Globals) *cobra.Command {
 		Use:   "install --device /dev/X -f system.yaml [--wipe] [--dry-run]",
 		Short: "Install the system onto a disk: partitions, file systems, the store with generation 1, the loaders",
 		Long: `Write the disk layout of cairn image --format disk onto a block device: a GPT,
-an EFI system partition with systemd-boot and syslinux, a btrfs partition with
-a cairn store holding the system as generation 1 (the default) and its
-persistent directories. A device that is mounted or in use is refused; one
+an EFI system partition with systemd-boot and syslinux (or one of them:
+--firmware uefi or bios), a btrfs partition with a cairn store holding the
+system as generation 1 (the default) and its persistent directories. A device that is mounted or in use is refused; one
 that holds a partition table or a file system is refused unless --wipe.
 --dry-run shows what would be done and changes nothing.`,
 		Args: cobra.NoArgs,
@@ -324,13 +357,17 @@ that holds a partition table or a file system is refused unless --wipe.
 			if o.Device == "" {
 				return usagef("give the disk: --device /dev/X")
 			}
+			firmware, err := parseFirmware(o.Firmware)
+			if err != nil {
+				return err
+			}
 			src, meta, cleanup, err := systemSource(cmd.Context(), &o.Source, g, false)
 			if err != nil {
 				return err
 			}
 			defer cleanup()
 			plan, err := install.Install(cmd.Context(), install.Options{
-				Device: o.Device, Disk: image.Disk{Meta: meta, Log: g.Stderr}, Source: src,
+				Device: o.Device, Disk: image.Disk{Meta: meta, Firmware: firmware, Log: g.Stderr}, Source: src,
 				Wipe: o.Wipe, DryRun: o.DryRun, Log: g.Stderr,
 			})
 			if plan != nil {
@@ -344,5 +381,6 @@ that holds a partition table or a file system is refused unless --wipe.
 	f.StringVar(&o.Device, "device", "", "the whole disk to install onto")
 	f.BoolVar(&o.Wipe, "wipe", false, "overwrite a device that holds a partition table or file system")
 	f.BoolVar(&o.DryRun, "dry-run", false, "show what would be done; write nothing")
+	addFirmwareFlag(cmd, &o.Firmware)
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,11 +83,29 @@ func TestImageTarAndOCI(t *testing.T) {
 		{[]string{"--format", "tar"}, ExitUsage, "give the output: -o OUT"},
 		{[]string{"--format", "disk", "--size", "lots", "-o", filepath.Join(out, "x")}, ExitUsage, `--size "lots"`},
 		{[]string{"--format", "tar", "--compression", "lz4", "-o", filepath.Join(out, "x")}, ExitUsage, "lz4"},
+		{[]string{"--format", "disk", "--firmware", "openfirmware", "-o", filepath.Join(out, "x")}, ExitUsage, `--firmware "openfirmware": use both, bios, uefi`},
+		{[]string{"--format", "tar", "--firmware", "bios", "-o", filepath.Join(out, "x")}, ExitUsage, "--firmware is for --format disk"},
 	} {
 		code, _, e := run(t, append([]string{"image", "-f", mf}, c.args...)...)
 		if code != c.code || !strings.Contains(e, c.msg) {
 			t.Errorf("image %v: exit %d, %q; want exit %d and %q", c.args, code, e, c.code, c.msg)
 		}
+	}
+}
+
+func TestParseFirmware(t *testing.T) {
+	for in, want := range map[string][]string{"": nil, "both": nil, "bios": {"bios"}, "uefi": {"uefi"}} {
+		if got, err := parseFirmware(in); err != nil || !slices.Equal(got, want) {
+			t.Errorf("%q: %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"BIOS", "efi", "bios,uefi"} {
+		if _, err := parseFirmware(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if code, _, e := run(t, "install", "--device", "/dev/null", "--firmware", "coreboot"); code != ExitUsage || !strings.Contains(e, `--firmware "coreboot"`) {
+		t.Errorf("install --firmware coreboot: exit %d: %s", code, e)
 	}
 }
 

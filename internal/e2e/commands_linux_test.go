@@ -9,17 +9,21 @@ import (
 	"testing"
 
 	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
+	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
 
 // TestImageAndInstallCommands drives cairn image --format disk and cairn
-// install as a user would: a disk image of a manifest boots through BIOS,
-// a too small --size says how big it must be, and cairn install onto a
-// loop device (after a dry run that writes nothing) gives a disk that
-// boots through UEFI, and is refused a second time without --wipe.
+// install as a user would: a disk image of a manifest for BIOS alone
+// (--firmware bios) boots through BIOS, a too small --size says how big
+// it must be, and cairn install onto a loop device (after a dry run that
+// writes nothing) gives a disk with both loaders that boots through UEFI,
+// and is refused a second time without --wipe. cairn takes systemd-boot
+// for UEFI from the build host (Debian's systemd-boot-efi).
 func TestImageAndInstallCommands(t *testing.T) {
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices)")
 	e2etest.DiskTools(t)
+	debtest.HostFile(t, "/usr/lib/systemd/boot/efi/systemd-bootx64.efi", "systemd-boot-efi")
 	cairn := e2etest.Binaries(t)
 	r := e2etest.MakeRepo(t, cairn)
 	_, mf := e2etest.BuildDiskSystem(t, cairn, r, "from the command line")
@@ -33,10 +37,10 @@ func TestImageAndInstallCommands(t *testing.T) {
 	if _, err := os.Stat(img); err == nil {
 		t.Fatal("a failed image left its output")
 	}
-	e2etest.Run(t, cairn, "image", "-f", mf, "--format", "disk", "-o", img)
+	e2etest.Run(t, cairn, "image", "-f", mf, "--format", "disk", "--firmware", "bios", "-o", img)
 	b := e2etest.BootDisk(t, img, false)
 	b.CheckBooted(t, "bios")
-	t.Logf("cairn image --format disk: %s", b)
+	t.Logf("cairn image --format disk --firmware bios: %s", b)
 
 	// cairn install onto a whole loop device.
 	devImg := filepath.Join(work, "device.img")

@@ -78,6 +78,10 @@ type Disk struct {
 	// Files are the boot loader files; found in the generation or on the
 	// build host when empty (LoaderFiles).
 	Files LoaderFiles
+	// HostRoot is where the build host's loader files are looked for
+	// (systemd-boot's EFI program, syslinux's gptmbr.bin): "/" when
+	// empty. Programs (syslinux, mcopy) are found on PATH.
+	HostRoot string
 	// Log receives a line per step; nothing when nil.
 	Log io.Writer
 }

@@ -349,3 +349,63 @@ func TestDiskImageBadInput(t *testing.T) {
 		t.Errorf("not a generation: %v", err)
 	}
 }
+
+// TestDiskImageWithoutSystemdBoot: on a build host without systemd-boot's
+// EFI program (the lookup pointed at an empty directory, the generation
+// carrying none), a disk for BIOS alone is written, with syslinux and
+// extlinux entries and nothing of UEFI; a disk for UEFI, alone or with
+// BIOS, is refused with the way out.
+func TestDiskImageWithoutSystemdBoot(t *testing.T) {
+	e2etest.DiskTools(t)
+	gen := e2etest.FakeGeneration(t)
+	src := Source{Root: gen, Epoch: diskEpoch, Arch: "x86_64"}
+	// The real gptmbr.bin, as the lookup in the empty host root cannot
+	// find it.
+	real, err := Disk{Firmware: []string{BIOS}}.Plan(src, Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Disk{Serial: true, HostRoot: t.TempDir(), Files: LoaderFiles{GPTMBR: real.Files.GPTMBR}}
+	for _, fw := range [][]string{nil, {UEFI}, {UEFI, BIOS}} {
+		d.Firmware = fw
+		if _, err := d.Plan(src, Target{}); err == nil || !strings.Contains(err.Error(), "systemd-bootx64.efi") || !strings.Contains(err.Error(), "--firmware bios") {
+			t.Errorf("firmware %v without systemd-boot: %v", fw, err)
+		}
+	}
+	d.Firmware = []string{BIOS}
+	img := filepath.Join(t.TempDir(), "bios.img")
+	if _, err := d.Write(context.Background(), src, img); err != nil {
+		t.Fatalf("a BIOS-only disk without systemd-boot: %v", err)
+	}
+	plan, err := d.Plan(src, Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.BIOS || plan.UEFI || plan.Files.SystemdBoot != "" || plan.Boot.Loader != "extlinux" || len(plan.Boot.ExtraLoaders) != 0 {
+		t.Errorf("plan: %+v", plan)
+	}
+	if mbr, _ := os.ReadFile(real.Files.GPTMBR); !bytes.Equal(readAt(t, img, 0, int64(len(mbr))), mbr) {
+		t.Error("the MBR does not carry gptmbr.bin")
+	}
+	esp := plan.ESP()
+	espImg := filepath.Join(t.TempDir(), "esp.img")
+	if err := os.WriteFile(espImg, readAt(t, img, int64(esp.First)*512, int64(esp.Sectors())*512), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("mdir", "-/", "-a", "-b", "-i", espImg, "::")
+	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
+	listing, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("mdir: %v\n%s", err, listing)
+	}
+	for _, want := range []string{"::/extlinux/extlinux.conf", "::/extlinux/ldlinux.sys", "::/extlinux/ldlinux.c32", "::/cairn/index.json"} {
+		if !strings.Contains(string(listing), want+"\n") {
+			t.Errorf("the ESP lacks %s:\n%s", want, listing)
+		}
+	}
+	for _, unwanted := range []string{"::/EFI", "::/loader"} {
+		if strings.Contains(string(listing), unwanted) {
+			t.Errorf("a BIOS-only ESP holds %s:\n%s", unwanted, listing)
+		}
+	}
+}

@@ -291,6 +291,10 @@ func (d Disk) findFiles(src Source, p *DiskPlan) error {
 		return err == nil && fi.Mode().IsRegular()
 	}
 	given := d.Files
+	host := d.HostRoot
+	if host == "" {
+		host = "/"
+	}
 	if p.UEFI {
 		switch {
 		case given.SystemdBoot != "":
@@ -299,14 +303,14 @@ func (d Disk) findFiles(src Source, p *DiskPlan) error {
 			name := p.Files.SystemdBoot
 			p.Files.SystemdBoot = ""
 			for _, dir := range systemdBootDirs {
-				for _, base := range []string{src.Root, "/"} {
+				for _, base := range []string{src.Root, host} {
 					if f := filepath.Join(base, dir, name); p.Files.SystemdBoot == "" && exists(f) {
 						p.Files.SystemdBoot = f
 					}
 				}
 			}
 			if p.Files.SystemdBoot == "" {
-				errs = append(errs, fmt.Errorf("UEFI boot needs systemd-boot's %s: neither the generation nor this machine has /%s/%s (add systemd-boot to the manifest's packages, or install systemd-boot / systemd-boot-efi here)", name, systemdBootDirs[0], name))
+				errs = append(errs, fmt.Errorf("UEFI boot needs systemd-boot's %s: neither the generation nor this machine has /%s/%s (add systemd-boot to the manifest's packages, or install systemd-boot / systemd-boot-efi here, or make the disk for BIOS only: --firmware bios)", name, systemdBootDirs[0], name))
 			}
 		}
 		if p.Files.SystemdBoot != "" && !exists(p.Files.SystemdBoot) {
@@ -318,12 +322,12 @@ func (d Disk) findFiles(src Source, p *DiskPlan) error {
 	if p.BIOS {
 		p.Files.GPTMBR = given.GPTMBR
 		for _, f := range gptmbrPaths {
-			if p.Files.GPTMBR == "" && exists(f) {
+			if f := filepath.Join(host, f); p.Files.GPTMBR == "" && exists(f) {
 				p.Files.GPTMBR = f
 			}
 		}
 		if p.Files.GPTMBR == "" || !exists(p.Files.GPTMBR) {
-			errs = append(errs, errors.New("BIOS boot needs syslinux's gptmbr.bin: install syslinux (Alpine) or syslinux-common (Debian), or make the disk for UEFI only"))
+			errs = append(errs, errors.New("BIOS boot needs syslinux's gptmbr.bin: install syslinux (Alpine) or syslinux-common (Debian), or make the disk for UEFI only: --firmware uefi"))
 		} else if fi, _ := os.Stat(p.Files.GPTMBR); fi.Size() > 440 {
 			errs = append(errs, fmt.Errorf("%s: %d bytes, more than the 440 of an MBR's boot code", p.Files.GPTMBR, fi.Size()))
 		}
@@ -332,7 +336,7 @@ func (d Disk) findFiles(src Source, p *DiskPlan) error {
 			p.Files.Syslinux, _ = exec.LookPath("syslinux")
 		}
 		if p.Files.Syslinux == "" {
-			errs = append(errs, errors.New("BIOS boot needs syslinux's installer for FAT file systems (the syslinux program, Alpine and Debian package syslinux, with mtools), or make the disk for UEFI only"))
+			errs = append(errs, errors.New("BIOS boot needs syslinux's installer for FAT file systems (the syslinux program, Alpine and Debian package syslinux, with mtools), or make the disk for UEFI only: --firmware uefi"))
 		}
 		if _, err := exec.LookPath("mcopy"); err != nil {
 			errs = append(errs, errors.New("syslinux's installer needs mtools (package mtools)"))

@@ -17,8 +17,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cairnlinux/cairn/internal/testutil"
 	"golang.org/x/sys/unix"
+
+	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
+	"github.com/cairnlinux/cairn/internal/testutil"
 )
 
 func requireRoot(t testing.TB) {
@@ -242,7 +244,7 @@ func extractGNU(t testing.TB, image string, c Compression) string {
 	case Gzip:
 		args = append([]string{"-z"}, args...)
 	case Zstd:
-		requireCommand(t, "zstd")
+		debtest.Tool(t, "zstd", "zstd")
 		args = append([]string{"--zstd"}, args...)
 	}
 	cmd := exec.Command("tar", args...)

@@ -1,9 +1,12 @@
 // Package vm runs a machine under qemu with its serial console on a pipe:
-// the console is read line by line, kept, copied to a log, and can be
-// waited on for a line matching a regular expression (Expect). It is what
-// the boot tests use and what `cairn vm` is built on. Software emulation
-// (TCG) is the default: it works everywhere, KVM only where the host
-// allows it.
+// the console's output is copied to a log as it arrives (a prompt without
+// a newline too), kept line by line, and can be waited on for a regular
+// expression (Expect), which also matches the line still being written.
+// A machine may have a virtio-net NIC on qemu's user-mode network with
+// host ports forwarded to the guest (Forward), so that a test or a person
+// can reach its ssh server. It is what the boot tests use and what
+// `cairn vm` is built on. Software emulation (TCG) is the default: it
+// works everywhere, KVM only where the host allows it.
 package vm
 
 import (
@@ -55,17 +58,30 @@ type Config struct {
 	// NoReboot makes a reboot (or a kernel panic with panic=N) stop the
 	// machine instead of restarting it.
 	NoReboot bool
+	// Net attaches a virtio-net NIC (virtio-net-pci) on qemu's user-mode
+	// network: the guest is 10.0.2.15/24 (qemu's DHCP server hands that
+	// out), its gateway 10.0.2.2 (which reaches the host's network through
+	// NAT), its DNS server 10.0.2.3. The guest needs the virtio_net driver
+	// (a module of Debian's kernels and Alpine's virt kernel, with
+	// failover and net_failover, on virtio_pci). Forwards imply Net.
+	Net bool
+	// Forwards are host ports forwarded to the guest's ports; a host port
+	// of 0 is chosen by Start (VM.Forwards says which).
+	Forwards []Forward
 	// Args are more qemu arguments, appended as they are.
 	Args []string
-	// Log, when set, receives every console line as it arrives.
+	// Log, when set, receives the console's output as it arrives,
+	// unchanged (carriage returns and escape sequences included, a prompt
+	// without a newline at once): what a terminal would show.
 	Log io.Writer
 }
 
 // VM is a running machine.
 type VM struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	args  []string
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	args     []string
+	forwards []Forward
 
 	mu      sync.Mutex
 	lines   []string // complete console lines
@@ -149,12 +165,21 @@ func (c Config) QEMUArgs() ([]string, error) {
 			return nil, fmt.Errorf("vm: disk %s: unknown interface %q (virtio, ide, scsi, nvme)", d.Path, d.Interface)
 		}
 	}
+	net, err := c.netArgs()
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, net...)
 	return append(args, c.Args...), nil
 }
 
 // Start starts the machine. ctx bounds its whole life: when ctx ends,
 // qemu is killed. The caller must Close it.
 func Start(ctx context.Context, c Config) (*VM, error) {
+	var err error
+	if c.Forwards, err = choosePorts(c.Forwards); err != nil {
+		return nil, err
+	}
 	args, err := c.QEMUArgs()
 	if err != nil {
 		return nil, err
@@ -166,7 +191,7 @@ func Start(ctx context.Context, c Config) (*VM, error) {
 	cmd := exec.CommandContext(ctx, qemu, args...)
 	// Should the test binary die, qemu goes with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	v := &VM{cmd: cmd, args: args, changed: make(chan struct{}), done: make(chan struct{})}
+	v := &VM{cmd: cmd, args: args, forwards: c.Forwards, changed: make(chan struct{}), done: make(chan struct{})}
 	cmd.Stderr = &lockedWriter{mu: &v.mu, b: &v.stderr}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -209,9 +234,6 @@ func (v *VM) read(out io.Reader, log io.Writer) {
 	v.mu.Lock()
 	if v.partial != "" {
 		v.lines = append(v.lines, v.partial)
-		if log != nil {
-			fmt.Fprintln(log, v.partial)
-		}
 		v.partial = ""
 	}
 	v.exitErr = err
@@ -220,20 +242,22 @@ func (v *VM) read(out io.Reader, log io.Writer) {
 	close(v.done)
 }
 
+// add takes output as it came: to the log at once, then into lines. The
+// log is written under the lock, so whatever Expect matched has been
+// logged.
 func (v *VM) add(s string, log io.Writer) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if log != nil {
+		io.WriteString(log, s)
+	}
 	s = v.partial + s
 	for {
 		i := strings.IndexByte(s, '\n')
 		if i < 0 {
 			break
 		}
-		line := strings.TrimRight(s[:i], "\r")
-		v.lines = append(v.lines, line)
-		if log != nil {
-			fmt.Fprintln(log, line)
-		}
+		v.lines = append(v.lines, strings.TrimRight(s[:i], "\r"))
 		s = s[i+1:]
 	}
 	v.partial = s
@@ -272,9 +296,13 @@ const tailLines = 40
 
 // Expect waits up to timeout for console output matching re, past what
 // earlier Expects consumed, and returns its submatches (the whole match
-// first). Lines are matched one at a time; the line still being written
-// (a prompt without a newline) matches too. A match consumes the output up
-// to its end; a failed Expect consumes nothing.
+// first). Lines are matched one at a time, without their line ends; the
+// line still being written matches as far as it has come, so a prompt
+// without a newline ("login: ") is found as soon as it shows. That also
+// means a pattern the rest of the line could extend (`took (\d+)`) can
+// match a line cut short: end such a pattern with what follows the value,
+// or read values from Lines. A match consumes the output up to its end; a
+// failed Expect consumes nothing.
 func (v *VM) Expect(re *regexp.Regexp, timeout time.Duration) ([]string, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -410,6 +438,14 @@ func (v *VM) Close() error {
 	v.stdin.Close()
 	return nil
 }
+
+// Done is closed when the machine has stopped (Wait then returns at once
+// with qemu's exit error).
+func (v *VM) Done() <-chan struct{} { return v.done }
+
+// Forwards returns the machine's forwarded ports, with the host ports
+// Start chose in place of 0.
+func (v *VM) Forwards() []Forward { return append([]Forward{}, v.forwards...) }
 
 // Pid returns qemu's process id.
 func (v *VM) Pid() int { return v.cmd.Process.Pid }

@@ -1,13 +1,16 @@
 package vm
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,15 +37,131 @@ func TestQEMUArgs(t *testing.T) {
 	if !reflect.DeepEqual(args, want) {
 		t.Errorf("args:\n%q\nwant\n%q", args, want)
 	}
+	args, err = Config{Net: true}.QEMUArgs()
+	if err != nil || !strings.Contains(strings.Join(args, " "), "-netdev user,id=net0 -device virtio-net-pci,netdev=net0") {
+		t.Errorf("a NIC without forwards: %q %v", args, err)
+	}
+	args, err = Config{Forwards: []Forward{{HostPort: 2222, GuestPort: 22}, {Proto: "udp", HostAddr: "0.0.0.0", HostPort: 5353, GuestPort: 53}}}.QEMUArgs()
+	if err != nil || !strings.Contains(strings.Join(args, " "), "-netdev user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:0.0.0.0:5353-:53 -device virtio-net-pci,netdev=net0") {
+		t.Errorf("forwards: %q %v", args, err)
+	}
+	if args, _ := (Config{}).QEMUArgs(); strings.Contains(strings.Join(args, " "), "net") {
+		t.Errorf("a NIC nobody asked for: %q", args)
+	}
 	for _, bad := range []Config{
 		{Initrd: "/i"},
 		{Disks: []Disk{{}}},
 		{Disks: []Disk{{Path: "/a,b"}}},
 		{Disks: []Disk{{Path: "/a", Interface: "floppy"}}},
+		{Forwards: []Forward{{GuestPort: 22}}}, // Start chooses the port; QEMUArgs cannot
+		{Forwards: []Forward{{HostPort: 2222, GuestPort: 22}, {HostPort: 2222, GuestPort: 23}}},
+		{Forwards: []Forward{{HostPort: 2222, GuestPort: 22, HostAddr: "::1"}}},
 	} {
 		if _, err := bad.QEMUArgs(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+func TestParseForward(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Forward
+		err  string
+	}{
+		{in: "2222:22", want: Forward{HostPort: 2222, GuestPort: 22}},
+		{in: "tcp:2222:22", want: Forward{Proto: "tcp", HostPort: 2222, GuestPort: 22}},
+		{in: "udp:5353:53", want: Forward{Proto: "udp", HostPort: 5353, GuestPort: 53}},
+		{in: "0.0.0.0:8080:80", want: Forward{HostAddr: "0.0.0.0", HostPort: 8080, GuestPort: 80}},
+		{in: "udp:127.0.0.2:0:53", want: Forward{Proto: "udp", HostAddr: "127.0.0.2", GuestPort: 53}},
+		{in: "0:22", want: Forward{GuestPort: 22}},
+		{in: "22", err: "HOSTPORT:GUESTPORT"},
+		{in: "a:b:c:d", err: "HOSTPORT:GUESTPORT"},
+		{in: "ssh:22", err: `host port "ssh" is not a number`},
+		{in: "2222:ssh", err: `guest port "ssh" is not a number`},
+		{in: "2222:0", err: "guest port 0"},
+		{in: "70000:22", err: "host port 70000"},
+		{in: "sctp:1:2", err: `host address "sctp"`},
+		{in: "localhost:2222:22", err: "IPv4 address"},
+		{in: "[::1]:2222:22", err: "HOSTPORT:GUESTPORT"},
+	} {
+		got, err := ParseForward(c.in)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: error %v, want one saying %q", c.in, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", c.in, err)
+		case got != c.want:
+			t.Errorf("%q: %+v, want %+v", c.in, got, c.want)
+		}
+	}
+	if s := (Forward{HostPort: 2222, GuestPort: 22}).String(); s != "tcp 127.0.0.1:2222 -> guest port 22" {
+		t.Errorf("String: %q", s)
+	}
+}
+
+// TestStartChoosesPorts: host ports of 0 become free ports, distinct, on
+// qemu's command line and in Forwards.
+func TestStartChoosesPorts(t *testing.T) {
+	v, err := Start(context.Background(), Config{
+		QEMU:     fakeQEMU(t, `echo "$@"; exec cat`),
+		Forwards: []Forward{{GuestPort: 22}, {GuestPort: 80}, {HostPort: 1, GuestPort: 443}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	fw := v.Forwards()
+	if len(fw) != 3 || fw[0].HostPort == 0 || fw[1].HostPort == 0 || fw[0].HostPort == fw[1].HostPort || fw[2].HostPort != 1 {
+		t.Fatalf("forwards %+v", fw)
+	}
+	want := fmt.Sprintf("hostfwd=tcp:127.0.0.1:%d-:22,hostfwd=tcp:127.0.0.1:%d-:80,hostfwd=tcp:127.0.0.1:1-:443", fw[0].HostPort, fw[1].HostPort)
+	if err := v.ExpectString(want, 10*time.Second); err != nil {
+		t.Error(err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the machine writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLogStreams: the log gets the console's output as it comes, a prompt
+// without a newline included, by the time Expect has seen it.
+func TestLogStreams(t *testing.T) {
+	var log syncBuffer
+	v, err := Start(context.Background(), Config{QEMU: fakeQEMU(t, `printf 'booting\r\nnode login: '; exec cat`), Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	if _, err := v.Expect(regexp.MustCompile(`login: $`), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.String(); got != "booting\r\nnode login: " {
+		t.Errorf("log %q, want the output as it came", got)
+	}
+	v.Send("root\n")
+	if err := v.ExpectString("root", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.String(); got != "booting\r\nnode login: root\n" {
+		t.Errorf("log %q after typing", got)
 	}
 }
 

@@ -60,6 +60,26 @@ func Tool(t testing.TB, name, pkg string) string {
 	return p
 }
 
+// HostFile returns path, a file the Debian package pkg installs, for
+// programs that look for it on the host themselves (systemd-boot's EFI
+// program for cairn image), installing pkg with apt-get when the file is
+// missing (this needs root).
+func HostFile(t testing.TB, path, pkg string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	err := install(pkg)
+	if _, serr := os.Stat(path); serr != nil {
+		why := fmt.Sprintf("%s (Debian package %s)", path, pkg)
+		if err != nil {
+			why += ": " + err.Error()
+		}
+		testutil.Require(t, false, why)
+	}
+	return path
+}
+
 // lookTool finds a program on PATH or in the sbin directories, which a
 // non-login root shell may not have on PATH.
 func lookTool(name string) (string, error) {
