@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cairnlinux/cairn/internal/chroot"
+	"github.com/cairnlinux/cairn/internal/sandbox"
 )
 
 // runSetup runs the manifest's setup scripts inside the root, in order.
@@ -51,7 +51,7 @@ func (b *builder) runSetup() error {
 		}
 		b.logf("== setup %s", s.Name)
 		var out bytes.Buffer
-		err := chroot.Run(b.ctx, chroot.Command{
+		err := sandbox.Run(b.ctx, sandbox.Command{
 			Root:   b.root,
 			Path:   shell,
 			Args:   []string{shell, "-e", "/run/cairn-setup/" + script},
