@@ -20,6 +20,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/disk"
 	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
+	"github.com/cairnlinux/cairn/internal/reexec"
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
 
@@ -230,7 +231,7 @@ func TestHostileProgram(t *testing.T) {
 		"proc-root-write", "see-host-processes", "mount", "umount-proc", "kill-host-process",
 		"mknod-disk", "open-host-disk", "ptrace-host-process", "ptrace-init", "open-init-exe", "process-vm-write", "write-sys",
 		"write-proc-sys", "sethostname", "chroot-escape", "open-by-handle", "load-module",
-		"tcp-connect", "abstract-socket", "network-interfaces",
+		"tcp-connect", "abstract-socket", "network-interfaces", "terminal-input",
 	})
 	h.check(t)
 }
@@ -302,5 +303,65 @@ func TestNetwork(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(out, "mount: permission denied") {
 		t.Errorf("mount with the network: %v\n%s", err, out)
+	}
+}
+
+// inTerminal is a child of the test that runs a sandbox as cairn run in
+// a terminal would: its controlling terminal is the test's pseudo-terminal.
+// args are the root and the program's argv; the output goes to fd 3.
+const inTerminal = "sandbox-test-in-terminal"
+
+func init() {
+	reexec.Register(inTerminal, func(args []string) int {
+		out := os.NewFile(3, "out")
+		err := Run(context.Background(), Command{Root: args[0], Path: args[1], Args: args[1:], Stdout: out, Stderr: out})
+		if err != nil {
+			fmt.Fprintln(out, err)
+			return 1
+		}
+		return 0
+	})
+}
+
+// A script cannot type into the terminal cairn runs in (TIOCSTI): it has
+// no controlling terminal.
+func TestHostileTerminalInput(t *testing.T) {
+	root := newRoot(t)
+	e2etest.GoBuild(t, "./internal/sandbox/testdata/hostile", filepath.Join(root, "bin/hostile"))
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outR.Close()
+	cmd := reexec.Command(inTerminal, root, "/bin/hostile", "-only", "terminal-input")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.ExtraFiles = []*os.File{outW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	err = cmd.Run()
+	outW.Close()
+	out, _ := io.ReadAll(outR)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	checkRefused(t, string(out), []string{"terminal-input"})
+	if queued, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCINQ); err != nil || queued != 0 {
+		t.Errorf("%d bytes wait in the terminal's input (%v)", queued, err)
 	}
 }

@@ -74,6 +74,10 @@ func run(ctx context.Context, c Command) error {
 		// The child is PID 1 of its namespace: when it dies, the kernel
 		// kills everything left in the namespace.
 		Pdeathsig: syscall.SIGKILL,
+		// A session of its own, without a controlling terminal: /dev/tty
+		// does not open the terminal cairn runs in, whose input a
+		// script could otherwise fill with commands (TIOCSTI).
+		Setsid: true,
 	}
 	err = cmd.Start()
 	statusW.Close()

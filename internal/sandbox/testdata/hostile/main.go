@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +30,7 @@ var (
 	sysctl    = flag.String("sysctl", "", "a sysctl of the host, under /proc/sys")
 	tcp       = flag.String("tcp", "", "comma-separated host:port a host listens on")
 	abstract  = flag.String("abstract", "", "an abstract Unix socket of the host")
+	only      = flag.String("only", "", "run only this attack")
 )
 
 func main() {
@@ -58,8 +60,12 @@ func main() {
 		{"tcp-connect", tcpConnect},
 		{"abstract-socket", func() error { return dial("unix", "@"+*abstract) }},
 		{"network-interfaces", networkInterfaces},
+		{"terminal-input", terminalInput},
 	}
 	for _, a := range attacks {
+		if *only != "" && a.name != *only {
+			continue
+		}
 		if err := a.fn(); err != nil {
 			fmt.Printf("%s: refused: %v\n", a.name, err)
 		} else {
@@ -227,6 +233,22 @@ func networkInterfaces() error {
 	}
 	if len(names) == 1 && names[0] == "lo" {
 		return errors.New("only lo")
+	}
+	return nil
+}
+
+// terminalInput types a command into the terminal cairn runs in, which
+// its shell would read once cairn ends (TIOCSTI).
+func terminalInput() error {
+	fd, err := unix.Open("/dev/tty", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for _, c := range []byte("echo pwned\n") {
+		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCSTI, uintptr(unsafe.Pointer(&c))); errno != 0 {
+			return errno
+		}
 	}
 	return nil
 }
