@@ -253,6 +253,13 @@ attempt write-proc-sys sh -c 'echo 7 > /proc/sys/%[8]s'
 attempt hostname hostname pwned
 attempt tcp sh -c 'for a in %[9]s; do echo pwned | timeout 5 nc ${a%%:*} ${a##*:} && exit 0; done; exit 1'
 attempt other-interface sh -c 'ip -o link | grep -v ": lo:"'
+# In a user namespace of its own the script has every capability, over
+# that namespace: the kernel still refuses what would undo the sandbox.
+attempt userns-proc unshare -Urmpf --mount-proc true
+attempt userns-sysfs unshare -Urmn mount -t sysfs none /mnt
+attempt userns-remount-proc-sys unshare -Urm mount -o remount,rw /proc/sys
+attempt userns-remount-sys unshare -Urm mount -o remount,rw /sys
+attempt userns-unmask unshare -Urm umount /proc/keys
 exit 0
 `, filepath.Dir(h.forbidden), h.forbidden, h.marker, h.victim.Process.Pid, h.loopMajor, h.loopMinor,
 		h.sysFile, h.sysctl, strings.Join(h.tcpAddrs, " "))
@@ -261,7 +268,8 @@ exit 0
 		t.Fatalf("%v\n%s", err, out)
 	}
 	checkRefused(t, out, []string{"proc-root-read", "see-host-process", "mount", "kill", "mknod-disk",
-		"write-sys", "write-proc-sys", "hostname", "tcp", "other-interface"})
+		"write-sys", "write-proc-sys", "hostname", "tcp", "other-interface", "userns-proc", "userns-sysfs",
+		"userns-remount-proc-sys", "userns-remount-sys", "userns-unmask"})
 	h.check(t)
 }
 

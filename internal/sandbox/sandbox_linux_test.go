@@ -39,7 +39,7 @@ func newRoot(t testing.TB) string {
 		t.Fatal(err)
 	}
 	for _, applet := range []string{"sh", "cat", "ls", "echo", "grep", "ip", "hostname", "env", "sleep", "mount",
-		"kill", "mknod", "dd", "nc", "test", "pwd", "id", "sort", "tr", "readlink", "wc", "awk", "timeout"} {
+		"kill", "mknod", "dd", "nc", "test", "pwd", "id", "sort", "tr", "readlink", "wc", "awk", "timeout", "unshare", "umount"} {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
 			t.Fatal(err)
 		}
