@@ -1,6 +1,6 @@
 // Package sandbox runs a program confined to a root directory, as cairn
-// runs every package script, trigger and setup step: chrooted into the
-// root, and unable to see or change the machine that builds it.
+// runs every package script, trigger and setup step: it sees and changes
+// the root, and cannot see or change the machine that builds it.
 //
 // The program runs in a re-executed child (internal/reexec) made in new
 // mount, PID, IPC, UTS, cgroup and network namespaces. The child mounts a
