@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -126,6 +127,14 @@ func runChild(args []string) int {
 		fmt.Fprintln(os.Stderr, "sandbox-exec: usage: SPEC (JSON)")
 		return 127
 	}
+	// Descriptors cairn inherited from whatever started it (a shell's
+	// 3>file, a CI runner's pipes) are open here too, without
+	// close-on-exec: one naming a directory of the host would lead the
+	// program back out of the root. None passes to the program.
+	if err := closeOnExec(); err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox-exec: %v\n", err)
+		return 127
+	}
 	status := os.NewFile(3, "status")
 	argv := s.Args
 	if len(argv) == 0 {
@@ -169,6 +178,25 @@ func runChild(args []string) int {
 			return 0
 		}
 	}
+}
+
+// closeOnExec marks every descriptor but 0, 1 and 2 close-on-exec.
+func closeOnExec() error {
+	err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	// Kernels before 5.11: one by one.
+	entries, rerr := os.ReadDir("/proc/self/fd")
+	if rerr != nil {
+		return fmt.Errorf("close_range: %v; list the descriptors: %w", err, rerr)
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 // enter builds the sandbox around this process: the root with its own

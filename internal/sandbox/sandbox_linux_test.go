@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cairnlinux/cairn/internal/reexec"
@@ -103,6 +104,41 @@ echo "to stderr" >&2
 	}
 	if n := strings.Count(out[:strings.Index(out, "\n")], "/proc/"); n > 6 {
 		t.Errorf("the sandbox's /proc shows %d processes", n)
+	}
+}
+
+// A descriptor cairn inherited (here: one of the test, on a directory of
+// the host, not close-on-exec) does not reach the program: it would lead
+// out of the root.
+func TestNoDescriptorsLeak(t *testing.T) {
+	root := newRoot(t)
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "host-secret"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := syscall.Open(host, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	// ls lists the shell's descriptors (a glob would list its own too).
+	out, err := sh(t, root, `ls -l /proc/$$/fd | grep -- '->'; for f in /proc/$$/fd/*; do ls $f/ 2>/dev/null; done; true`, Command{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Contains(out, host) || strings.Contains(out, "host-secret") {
+		t.Errorf("the program got a descriptor of the host's %s:\n%s", host, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 3 || fields[len(fields)-2] != "->" {
+			continue
+		}
+		n, target := fields[len(fields)-3], fields[len(fields)-1]
+		// busybox sh may keep a copy of its standard input of its own.
+		if n != "0" && n != "1" && n != "2" && target != "/dev/null" {
+			t.Errorf("descriptor %s -> %s reached the program", n, target)
+		}
 	}
 }
 
