@@ -127,15 +127,24 @@ func ExitError(err error) error {
 		return err
 	}
 	ws, ok := ee.Sys().(syscall.WaitStatus)
-	switch {
-	case !ok:
+	if !ok {
 		return err
+	}
+	return statusError(ws)
+}
+
+// statusError words a wait status ("exited with error 1", "killed by
+// signal 9 (killed)"), nil for success.
+func statusError(ws syscall.WaitStatus) error {
+	switch {
 	case ws.Signaled():
 		return fmt.Errorf("killed by signal %d (%v)", ws.Signal(), ws.Signal())
-	case ws.Exited():
+	case ws.Exited() && ws.ExitStatus() != 0:
 		return fmt.Errorf("exited with error %d", ws.ExitStatus())
+	case ws.Exited():
+		return nil
 	}
-	return err
+	return fmt.Errorf("wait status %v", ws)
 }
 
 // Run runs c in a sandbox and waits for it; cancelling ctx kills it and

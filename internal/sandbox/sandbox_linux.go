@@ -88,7 +88,7 @@ func run(ctx context.Context, c Command) error {
 	stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() })
 	err = cmd.Wait()
 	stop()
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
 	}
 	var ws [4]byte
@@ -97,19 +97,6 @@ func run(ctx context.Context, c Command) error {
 	}
 	// The sandbox failed before the program ran (it said why on stderr).
 	return ExitError(err)
-}
-
-// statusError words a wait status as ExitError does, nil for success.
-func statusError(ws syscall.WaitStatus) error {
-	switch {
-	case ws.Signaled():
-		return fmt.Errorf("killed by signal %d (%v)", ws.Signal(), ws.Signal())
-	case ws.Exited() && ws.ExitStatus() != 0:
-		return fmt.Errorf("exited with error %d", ws.ExitStatus())
-	case ws.Exited():
-		return nil
-	}
-	return fmt.Errorf("wait status %#x", uint32(ws))
 }
 
 // runChild runs in the re-executed child, PID 1 of its new namespaces: it
