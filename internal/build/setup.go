@@ -6,12 +6,13 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cairnlinux/cairn/internal/chroot"
+	"github.com/cairnlinux/cairn/internal/sandbox"
 )
 
-// runSetup runs the manifest's setup scripts inside the root, in order.
-// Their output goes to the build log; a failing one fails the build with
-// its output.
+// runSetup runs the manifest's setup scripts inside the root, in order,
+// each in a sandbox (see package sandbox) that has the network only when
+// the script declares it needs it. Their output goes to the build log; a
+// failing one fails the build with its output.
 func (b *builder) runSetup() error {
 	if len(b.sys.Setup) == 0 {
 		return nil
@@ -21,7 +22,7 @@ func (b *builder) runSetup() error {
 		return nil
 	}
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("setup scripts run chrooted in the new root, which needs root; run cairn build as root or with --no-scripts")
+		return fmt.Errorf("setup scripts run in a sandbox in the new root, which needs root; run cairn build as root or with --no-scripts")
 	}
 	dir := filepath.Join(b.root, "run", "cairn-setup")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -51,13 +52,15 @@ func (b *builder) runSetup() error {
 		}
 		b.logf("== setup %s", s.Name)
 		var out bytes.Buffer
-		err := chroot.Run(b.ctx, chroot.Command{
-			Root:   b.root,
-			Path:   shell,
-			Args:   []string{shell, "-e", "/run/cairn-setup/" + script},
-			Env:    []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "SOURCE_DATE_EPOCH=" + fmt.Sprint(b.epoch.Unix())},
-			Stdout: &out,
-			Stderr: &out,
+		err := sandbox.Run(b.ctx, sandbox.Command{
+			Root:     b.root,
+			Path:     shell,
+			Args:     []string{shell, "-e", "/run/cairn-setup/" + script},
+			Env:      []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "SOURCE_DATE_EPOCH=" + fmt.Sprint(b.epoch.Unix())},
+			Stdout:   &out,
+			Stderr:   &out,
+			Network:  s.Network,
+			Hostname: b.sys.Hostname,
 		})
 		if b.req.Out != nil {
 			b.req.Out.Write(out.Bytes())

@@ -44,7 +44,7 @@ func (d Disk) writeImage(ctx context.Context, plan *DiskPlan, src Source, out st
 	}()
 	err = tmp.Truncate(plan.Size)
 	if err == nil {
-		err = tmp.Chmod(0o644)
+		err = tmp.Chmod(outputFileMode)
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

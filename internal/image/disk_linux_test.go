@@ -126,6 +126,7 @@ func TestDiskImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%+v\n%s", resA, log.String())
+	checkOwnerOnly(t, a) // the image holds the generation's /etc/shadow
 	if _, err := d.Write(context.Background(), src, b); err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func (f Initramfs) write(ctx context.Context, src Source, out string, procs int)
 		return res, fmt.Errorf("initramfs image %s: %w", out, err)
 	}
 	defer os.RemoveAll(dir) // nothing left there once published
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if err := os.Chmod(dir, outputDirMode); err != nil {
 		return res, fmt.Errorf("initramfs image %s: %w", out, err)
 	}
 
@@ -179,11 +179,14 @@ func copyFileTo(w io.Writer, p string) error {
 // writeSynced writes a new file through write, syncs it and returns its
 // size.
 func writeSynced(p string, write func(io.Writer) error) (int64, error) {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, outputFileMode)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	if err := f.Chmod(outputFileMode); err != nil { // whatever the umask
+		return 0, err
+	}
 	cw := &countingWriter{w: f}
 	if err := write(cw); err != nil {
 		return 0, err

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -111,8 +112,13 @@ type history struct {
 	CreatedBy string `json:"created_by,omitempty"`
 }
 
-// refNameRE is the grammar of org.opencontainers.image.ref.name.
-var refNameRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$`)
+// refNameRE is the grammar of org.opencontainers.image.ref.name. It is
+// compiled on first use: compiling it takes milliseconds, which every
+// start of the binary would pay (and every package script's sandbox is
+// one).
+var refNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$`)
+})
 
 // Write writes the image layout to the directory out, or, when out ends
 // in ".tar", an archive of it to the file out.
@@ -129,7 +135,7 @@ func (o OCI) Write(ctx context.Context, src Source, out string) (Result, error) 
 	if tag == "" {
 		tag = "latest"
 	}
-	if !refNameRE.MatchString(tag) {
+	if !refNameRE().MatchString(tag) {
 		return res, fmt.Errorf("oci image: tag %q: letters and digits, separated by one of -._:@+ or --, in components separated by /", tag)
 	}
 	switch o.Compression {
@@ -145,7 +151,7 @@ func (o OCI) Write(ctx context.Context, src Source, out string) (Result, error) 
 		return res, fmt.Errorf("oci image %s: %w", out, err)
 	}
 	defer os.RemoveAll(dir) // nothing left there once published
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if err := os.Chmod(dir, outputDirMode); err != nil {
 		return res, fmt.Errorf("oci image %s: %w", out, err)
 	}
 	lay, err := o.writeLayout(ctx, src, plat, tag, dir)
@@ -191,8 +197,13 @@ type layout struct {
 
 func (o OCI) writeLayout(ctx context.Context, src Source, plat Platform, tag, dir string) (*layout, error) {
 	lay := &layout{dir: dir}
-	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
-		return nil, err
+	for _, d := range []string{"blobs", "blobs/sha256"} {
+		if err := os.Mkdir(filepath.Join(dir, d), outputDirMode); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(filepath.Join(dir, d), outputDirMode); err != nil { // whatever the umask
+			return nil, err
+		}
 	}
 	comp := o.Compression
 	if comp == "" {
@@ -303,7 +314,7 @@ func (l *layout) addLayer(ctx context.Context, src Source, comp Compression) (de
 		os.Remove(name)
 		return desc, "", fmt.Errorf("layer: %w", err)
 	}
-	if err := os.Chmod(filepath.Join(l.dir, "blobs", "sha256", hexSum), 0o644); err != nil {
+	if err := os.Chmod(filepath.Join(l.dir, "blobs", "sha256", hexSum), outputFileMode); err != nil {
 		return desc, "", fmt.Errorf("layer: %w", err)
 	}
 	l.blobs = append(l.blobs, hexSum)
@@ -349,11 +360,15 @@ func (l *layout) writeJSON(name string, v any) error {
 }
 
 func writeFileSync(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, outputFileMode)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	err = f.Chmod(outputFileMode) // whatever the umask
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err != nil {
 		f.Close()
 		return err
 	}

@@ -9,6 +9,15 @@ import (
 	"path/filepath"
 )
 
+// Images hold the root's secrets (/etc/shadow's hashes, host keys, every
+// file only root may read), so what cairn image writes is its owner's
+// alone, whatever the umask: files outputFileMode, directories (an
+// initramfs's or an OCI layout's) outputDirMode. docs/images.md says so.
+const (
+	outputFileMode = 0o600
+	outputDirMode  = 0o700
+)
+
 // checkNew refuses an output path that exists.
 func checkNew(out string) error {
 	if out == "" {
@@ -50,7 +59,7 @@ func (o *outputFile) commit() (int64, error) {
 	if err := o.bw.Flush(); err != nil {
 		return 0, fmt.Errorf("output %s: %w", o.out, err)
 	}
-	if err := o.f.Chmod(0o644); err != nil {
+	if err := o.f.Chmod(outputFileMode); err != nil {
 		return 0, fmt.Errorf("output %s: %w", o.out, err)
 	}
 	if err := o.f.Sync(); err != nil {

@@ -317,7 +317,7 @@ func TestTarOutputFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o644 || res.Size != fi.Size() || res.Entries != 3 || res.Outputs[0] != out {
+	if fi.Mode().Perm() != 0o600 || res.Size != fi.Size() || res.Entries != 3 || res.Outputs[0] != out {
 		t.Errorf("output mode %v size %d, result %+v", fi.Mode(), fi.Size(), res)
 	}
 	data, _ := os.ReadFile(out)

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -46,13 +47,26 @@ func (v *validator) fail(where, format string, args ...any) {
 	v.errs = append(v.errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...)))
 }
 
+// ociGrammar are the regular expressions of the OCI specification.
+type ociGrammar struct {
+	mediaType, digest *regexp.Regexp
+	encoded           map[string]*regexp.Regexp
+}
+
 var (
-	mediaTypeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$`)
-	digestRE    = regexp.MustCompile(`^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$`)
-	encodedRE   = map[string]*regexp.Regexp{
-		"sha256": regexp.MustCompile(`^[a-f0-9]{64}$`),
-		"sha512": regexp.MustCompile(`^[a-f0-9]{128}$`),
-	}
+	// ociRE holds the OCI grammars, compiled on first use (the media
+	// type's bounded repetitions alone take milliseconds, which every start of
+	// the binary would pay).
+	ociRE = sync.OnceValue(func() ociGrammar {
+		return ociGrammar{
+			mediaType: regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$`),
+			digest:    regexp.MustCompile(`^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$`),
+			encoded: map[string]*regexp.Regexp{
+				"sha256": regexp.MustCompile(`^[a-f0-9]{64}$`),
+				"sha512": regexp.MustCompile(`^[a-f0-9]{128}$`),
+			},
+		}
+	})
 	layerMediaTypes = map[string]bool{
 		MediaTypeLayer: true, MediaTypeLayerGzip: true, MediaTypeLayerZstd: true,
 		"application/vnd.oci.image.layer.nondistributable.v1.tar":      true,
@@ -102,7 +116,7 @@ func (v *validator) index(where string, data []byte) {
 		if !ok {
 			continue
 		}
-		if name, ok := d.Annotations[AnnotationRefName]; ok && !refNameRE.MatchString(name) {
+		if name, ok := d.Annotations[AnnotationRefName]; ok && !refNameRE().MatchString(name) {
 			v.fail(at, "annotation %s %q is not a valid reference name", AnnotationRefName, name)
 		}
 		switch d.MediaType {
@@ -364,12 +378,12 @@ func (v *validator) blob(where string, d descriptor, read func(io.Reader) error)
 // digest checks a digest's syntax and that its algorithm is one the
 // validator can verify.
 func (v *validator) digest(where, s string) (alg, enc string, ok bool) {
-	m := digestRE.FindStringSubmatch(s)
+	m := ociRE().digest.FindStringSubmatch(s)
 	if m == nil {
 		v.fail(where, "%q is not a digest (algorithm:encoded)", s)
 		return "", "", false
 	}
-	re, known := encodedRE[m[1]]
+	re, known := ociRE().encoded[m[1]]
 	if !known {
 		v.fail(where, "digest algorithm %q: only sha256 and sha512 are registered", m[1])
 		return "", "", false
@@ -389,7 +403,7 @@ func (v *validator) descriptor(where string, raw json.RawMessage) (descriptor, b
 		return d, false
 	}
 	good := v.field(where, obj, "mediaType", true, &d.MediaType)
-	if good && !mediaTypeRE.MatchString(d.MediaType) {
+	if good && !ociRE().mediaType.MatchString(d.MediaType) {
 		v.fail(where, "media type %q is not type/subtype (RFC 6838)", d.MediaType)
 		good = false
 	}

@@ -207,12 +207,16 @@ type InlineFile struct {
 	Owner   string `yaml:"owner,omitempty" doc:"user:group, root:root by default."`
 }
 
-// Script is a setup script run chrooted in the new root.
+// Script is a setup script run in the new root, in the sandbox package
+// scripts run in (internal/sandbox).
 type Script struct {
 	Name  string `yaml:"name" doc:"Name shown in the build log."`
 	Run   string `yaml:"run,omitempty" doc:"Shell script text (run with /bin/sh -e)."`
 	File  string `yaml:"file,omitempty" doc:"Or a script file relative to the manifest."`
 	Shell string `yaml:"shell,omitempty" doc:"Interpreter, /bin/sh by default."`
+	// Network lets the script use the build host's network; without it
+	// the script sees only a loopback interface of its own.
+	Network bool `yaml:"network,omitempty" doc:"The script needs the network: it shares the build host's network instead of having only a loopback interface."`
 }
 
 // Lock is cairn.lock: what a manifest resolved to. The same manifest and

@@ -28,6 +28,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk/apktest"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/reexec"
+	"github.com/cairnlinux/cairn/internal/sandbox"
 )
 
 func TestMain(m *testing.M) {
@@ -73,6 +74,8 @@ type env struct {
 	noScr   bool
 	force   bool
 	cache   *FileCache
+	// runScript runs the scripts; nil is the sandbox.
+	runScript func(context.Context, sandbox.Command) error
 }
 
 func newEnv(t testing.TB) *env {
@@ -122,6 +125,7 @@ func (e *env) installer() *Installer {
 		NoScripts:      e.noScr,
 		ForceOverwrite: e.force,
 		Files:          e.cache,
+		RunScript:      e.runScript,
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
+	"github.com/cairnlinux/cairn/internal/sandbox"
 )
 
 // Installer applies changesets to the root directory Root. It implements
@@ -55,6 +56,10 @@ type Installer struct {
 	KeysDir string
 	// Files, when set, shares file data with other roots by reflink.
 	Files *FileCache
+	// RunScript runs a package script or trigger inside the root; nil
+	// runs it in cairn's sandbox (sandbox.Run), as every script must run
+	// outside tests that compare the sandbox with something else.
+	RunScript func(context.Context, sandbox.Command) error
 }
 
 // Report describes a finished commit.

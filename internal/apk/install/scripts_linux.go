@@ -5,13 +5,13 @@ package install
 import (
 	"context"
 
-	"github.com/cairnlinux/cairn/internal/chroot"
+	"github.com/cairnlinux/cairn/internal/sandbox"
 )
 
-// execScript writes a script to ROOT/lib/apk/exec and runs it chrooted
-// into the root, with /proc, /sys and /dev mounted inside (see package
-// chroot: the mounts cannot outlive the script). It returns the script's
-// combined output.
+// execScript writes a script to ROOT/lib/apk/exec and runs it in a
+// sandbox confined to the root (see package sandbox: its own /proc, /dev
+// and network, reduced capabilities; nothing it mounts or starts outlives
+// it). It returns the script's combined output.
 func (t *txn) execScript(ctx context.Context, name string, body []byte, argv []string) ([]byte, error) {
 	if _, err := t.root.mkdirAll(scriptExecDir, 0o700, nil); err != nil {
 		return nil, err
@@ -38,7 +38,11 @@ func (t *txn) execScript(ctx context.Context, name string, body []byte, argv []s
 	}
 
 	out := &tailBuffer{max: maxScriptOutput}
-	err = chroot.Run(ctx, chroot.Command{
+	run := t.in.RunScript
+	if run == nil {
+		run = sandbox.Run
+	}
+	err = run(ctx, sandbox.Command{
 		Root:   t.root.path,
 		Path:   "/" + scriptExecDir + "/" + name,
 		Args:   argv,

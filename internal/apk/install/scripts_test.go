@@ -17,7 +17,7 @@ import (
 // scriptEnv gives a root a shell: Debian's static busybox as /bin/sh.
 func newScriptEnv(t *testing.T) *env {
 	t.Helper()
-	testutil.Require(t, os.Geteuid() == 0, "root (scripts run chrooted)")
+	testutil.Require(t, os.Geteuid() == 0, "root (scripts run in a sandbox)")
 	bb, err := os.ReadFile("/bin/busybox")
 	testutil.Require(t, err == nil, "/bin/busybox (apt-get install busybox-static)")
 	e := newEnv(t)
@@ -221,7 +221,7 @@ func TestNoScripts(t *testing.T) {
 	}
 }
 
-// Without root, scripts cannot run chrooted: they are reported, and a
+// Without root, scripts cannot run in a sandbox: they are reported, and a
 // warning says so.
 func TestScriptsNotRoot(t *testing.T) {
 	if os.Geteuid() == 0 {

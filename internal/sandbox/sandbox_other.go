@@ -1,6 +1,6 @@
 //go:build !linux
 
-package chroot
+package sandbox
 
 import (
 	"context"
@@ -8,5 +8,5 @@ import (
 )
 
 func run(context.Context, Command) error {
-	return errors.New("running programs in a root is only supported on Linux")
+	return errors.New("running programs in a sandbox is only supported on Linux")
 }

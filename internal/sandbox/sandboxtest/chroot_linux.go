@@ -1,6 +1,7 @@
-//go:build linux
-
-package chroot
+// Package sandboxtest holds what tests and benchmarks compare the sandbox
+// with: Chroot, the way cairn ran package scripts before it had a sandbox
+// (and the way apk-tools runs them).
+package sandboxtest
 
 import (
 	"context"
@@ -13,14 +14,21 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnlinux/cairn/internal/reexec"
+	"github.com/cairnlinux/cairn/internal/sandbox"
 )
 
 // child is the name of the re-executed child that enters the root.
-const child = "chroot-exec"
+const child = "sandboxtest-chroot"
 
 func init() { reexec.Register(child, runChild) }
 
-func run(ctx context.Context, c Command) error {
+// Chroot runs c chrooted into its root as full root, in a mount
+// namespace of its own with proc, sysfs and the host's /dev mounted
+// inside the root: no other confinement. c.Network, c.Hostname and c.Caps
+// are ignored. It never runs scripts outside tests: it is the reference
+// the sandbox must give the same trees as, and the cost it is measured
+// against.
+func Chroot(ctx context.Context, c sandbox.Command) error {
 	args := append([]string{c.Root, c.Path, strconv.Itoa(len(c.Env))}, c.Env...)
 	args = append(args, c.Args...)
 	cmd := reexec.Command(child, args...)
@@ -39,7 +47,7 @@ func run(ctx context.Context, c Command) error {
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return ExitError(err)
+	return sandbox.ExitError(err)
 }
 
 // runChild runs in the re-executed child, already in its own mount
@@ -47,13 +55,13 @@ func run(ctx context.Context, c Command) error {
 // of environment entries, those entries, and the program's argv.
 func runChild(args []string) int {
 	if len(args) < 3 {
-		fmt.Fprintln(os.Stderr, "chroot-exec: usage: ROOT PROGRAM NENV ENV... ARGV0 [ARG...]")
+		fmt.Fprintln(os.Stderr, "sandboxtest-chroot: usage: ROOT PROGRAM NENV ENV... ARGV0 [ARG...]")
 		return 127
 	}
 	root, prog := args[0], args[1]
 	n, err := strconv.Atoi(args[2])
 	if err != nil || n < 0 || 3+n > len(args) {
-		fmt.Fprintln(os.Stderr, "chroot-exec: bad environment count")
+		fmt.Fprintln(os.Stderr, "sandboxtest-chroot: bad environment count")
 		return 127
 	}
 	env, argv := args[3:3+n], args[3+n:]
@@ -100,9 +108,7 @@ func enterRoot(root string) error {
 	return unix.Chdir("/")
 }
 
-// mountInRoot mounts onto dir of the root, resolved inside it: the mount
-// point is opened with RESOLVE_IN_ROOT and the mount goes onto that open
-// directory, so a symlink in the root cannot send it to the host.
+// mountInRoot mounts onto dir of the root, resolved inside it.
 func mountInRoot(rootfd int, dir, source, fstype string, flags uintptr) error {
 	if err := unix.Mkdirat(rootfd, dir, 0o755); err != nil && err != unix.EEXIST {
 		return fmt.Errorf("mkdir /%s: %w", dir, err)
