@@ -1,35 +1,41 @@
 #!/usr/bin/env bash
-# cairn's main job, offline: build a system from a manifest, make it a
-# generation on a bootable disk, boot it, update it, and watch a bad update
-# fall back by itself.
+# cairn's main job, offline: a real Alpine 3.19 machine built from a
+# manifest into generations on a bootable disk, booted, logged into over
+# ssh, updated, and watched falling back by itself from a bad update.
 #
 #  1. build cairn and cairn-init (static);
-#  2. make a signed local repository with cairn's own apk tooling: real
-#     Alpine 3.19 packages from ../shared/fixtures, Debian's static busybox
-#     and Debian's cloud kernel wrapped as apk packages (busybox, linux-virt);
-#  3. build examples/offline twice into plain directories: identical trees;
-#  4. make a disk image (MBR, ext4 /boot with extlinux, btrfs with a cairn
-#     store), build examples/boot-demo as generation 1, boot it in qemu: it
-#     comes up on trial and confirms itself;
-#  5. build generation 2, switch, boot, confirm;
-#  6. build generation 3 whose health check fails: it boots once, is not
-#     confirmed, and the next boot is generation 2 again, with no command
-#     in between;
-#  7. make the same system a RAM image (cairn image --format initramfs)
-#     and boot it: it runs from a tmpfs and its health check passes.
+#  2. a signed local repository holding Debian's cloud kernel packaged as
+#     linux-virt (the only part that is not Alpine's); everything else
+#     comes from the 100 Alpine-signed packages of the Alpine 3.19.1
+#     standard ISO in ../shared/fixtures;
+#  3. build examples/demo (alpine-base, OpenSSH, chrony, doas) twice into
+#     plain directories: identical trees;
+#  4. a disk (MBR, ext4 /boot with extlinux, btrfs holding a cairn store);
+#     generation 1 boots as a trial under qemu: a login prompt on the
+#     serial console, OpenRC starting every service, alice logging in over
+#     ssh with her key through a forwarded port, the trial confirmed;
+#  5. generation 2 adds a package and changes a configuration file; it
+#     boots, is confirmed, and cairn diff shows both;
+#  6. generation 3 fails its health check: it boots once, is not
+#     confirmed, and the next boot is generation 2 again with no command in
+#     between;
+#  7. the same system as a RAM image (kernel + one initramfs, a diskless
+#     node) boots from RAM with OpenRC and sshd.
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/setup.sh
 cairn_setup
 
-fixtures=../shared/fixtures/alpine-v3.19
+fixtures=$(cd ../shared/fixtures/alpine-v3.19 && pwd)
 demo=$PWD/demo
 step() { printf '\n== %s\n' "$*"; }
+say() { printf -- '-- %s\n' "$*"; }
 
-# Whatever happens, leave no mount or loop device behind.
-mounts=() loops=()
+# Whatever happens, leave no mount, loop device or machine behind.
+mounts=() loops=() vmpid=
 cleanup() {
 	local m l
+	[ -z "$vmpid" ] || kill "$vmpid" 2>/dev/null || true
 	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || true; done
 	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
 	mounts=() loops=()
@@ -37,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 
 rm -rf "$demo"
-mkdir -p "$demo/repo/x86_64" "$demo/keys" "$demo/bin" "$demo/pkg/busybox/bin" "$demo/pkg/kernel/boot" "$demo/debs"
+mkdir -p "$demo/repo/x86_64" "$demo/bin" "$demo/pkg/kernel/boot" "$demo/debs"
 
 step "build cairn and cairn-init (static)"
 for c in cairn cairn-init; do
@@ -46,44 +52,44 @@ done
 cairn=$demo/bin/cairn
 export SOURCE_DATE_EPOCH=1706291505
 
-step "a signed local repository: Alpine's packages, Debian's busybox and kernel"
+step "the packages: Alpine's ISO as it is, and Debian's cloud kernel as linux-virt"
+sys=$demo/system
+mkdir -p "$sys/keys"
 openssl genrsa -out "$demo/demo.rsa" 2048 2>/dev/null
-openssl rsa -in "$demo/demo.rsa" -pubout -out "$demo/keys/demo.rsa.pub" 2>/dev/null
-cp "$fixtures"/keys/*.rsa.pub "$demo/keys/"
-for p in alpine-baselayout-data-3.4.3-r2 alpine-keys-2.4-r1 alpine-release-3.19.1-r0 tzdata-2023d-r0; do
-	cp "$fixtures/packages/$p.apk" "$demo/repo/x86_64/"
-done
-mkpkg() { "$cairn" apk mkpkg --arch x86_64 --sign-key "$demo/demo.rsa" --key-name demo.rsa.pub "$@"; }
-cp /bin/busybox "$demo/pkg/busybox/bin/busybox"
-ln -s busybox "$demo/pkg/busybox/bin/sh"
-mkpkg --name busybox --version 1.35.0-r0 --description "Debian's static busybox" --license GPL-2.0-only \
-	--provides cmd:sh -o "$demo/repo/x86_64/busybox-1.35.0-r0.apk" "$demo/pkg/busybox"
+openssl rsa -in "$demo/demo.rsa" -pubout -out "$sys/keys/demo.rsa.pub" 2>/dev/null
+cp "$fixtures"/keys/*.rsa.pub "$sys/keys/"
 kpkg=$(apt-cache depends linux-image-cloud-amd64 | sed -n 's/.*Depends: \(linux-image-.*-cloud-amd64\)$/\1/p' | head -n1)
 (cd "$demo/debs" && apt-get download -q "$kpkg" >/dev/null)
 dpkg-deb -x "$demo"/debs/*.deb "$demo/debs/tree"
 kver=${kpkg#linux-image-}
+kmods=$demo/debs/tree/lib/modules/$kver
 cp "$demo/debs/tree/boot/vmlinuz-$kver" "$demo/pkg/kernel/boot/vmlinuz-virt"
 mods=$demo/pkg/kernel/lib/modules/$kver
-mkdir -p "$mods/kernel/drivers" "$mods/kernel/fs"
-for d in lib crypto arch block fs/btrfs drivers/block drivers/virtio drivers/scsi; do
-	cp -a "$demo/debs/tree/lib/modules/$kver/kernel/$d" "$mods/kernel/$d"
+# What a virtual machine needs: its disk and network, btrfs for the
+# store, FAT for an EFI system partition.
+for m in lib crypto arch block fs/btrfs fs/fat fs/nls drivers/block drivers/virtio drivers/scsi \
+	drivers/net/virtio_net.ko drivers/net/net_failover.ko net/core/failover.ko; do
+	mkdir -p "$(dirname "$mods/kernel/$m")"
+	cp -a "$kmods/kernel/$m" "$mods/kernel/$m"
 done
-cp "$demo/debs/tree/lib/modules/$kver"/modules.{builtin,builtin.modinfo,order} "$mods/"
-mkpkg --name linux-virt --version 6.1.0-r0 --description "Debian's cloud kernel $kver (disk and btrfs modules)" \
-	--license GPL-2.0-only -o "$demo/repo/x86_64/linux-virt-6.1.0-r0.apk" "$demo/pkg/kernel"
-"$cairn" apk index --keys-dir "$demo/keys" -d "cairn demo repository" --rewrite-arch x86_64 \
-	--sign-key "$demo/demo.rsa" --key-name demo.rsa.pub \
+cp "$kmods"/modules.{builtin,builtin.modinfo,order} "$mods/"
+"$cairn" apk mkpkg --arch x86_64 --sign-key "$demo/demo.rsa" --key-name demo.rsa.pub \
+	--name linux-virt --version 6.1.0-r0 --description "Debian's cloud kernel $kver" --license GPL-2.0-only \
+	-o "$demo/repo/x86_64/linux-virt-6.1.0-r0.apk" "$demo/pkg/kernel"
+"$cairn" apk index --keys-dir "$sys/keys" -d "cairn demo kernel" --sign-key "$demo/demo.rsa" --key-name demo.rsa.pub \
 	-o "$demo/repo/x86_64/APKINDEX.tar.gz" "$demo"/repo/x86_64/*.apk
-echo "$(ls "$demo/repo/x86_64" | grep -c '\.apk$') packages, index signed with a generated key"
+echo "$(ls "$fixtures/iso/x86_64" | grep -c '\.apk$') Alpine packages (signed by Alpine) and linux-virt (signed by a key made now)"
 
-# The examples expect repo/ and keys/ beside them.
-mkdir -p "$demo/examples"
-cp -r examples/offline examples/boot-demo "$demo/examples/"
-for e in offline boot-demo; do ln -s ../../repo "$demo/examples/$e/repo"; ln -s ../../keys "$demo/examples/$e/keys"; done
+# The example expects iso/, repo/ and keys/ beside it, and alice's key.
+ssh-keygen -q -t ed25519 -N '' -C alice@demo -f "$demo/id_ed25519"
+cp examples/demo/system.yaml "$sys/"
+ln -s "$fixtures/iso" "$sys/iso"
+ln -s ../repo "$sys/repo"
+sed -i "s|ssh-ed25519 DEMO-KEY-PLACEHOLDER alice@demo|$(cat "$demo/id_ed25519.pub")|" "$sys/system.yaml"
 
-step "build examples/offline twice into plain directories, and compare"
-"$cairn" build -f "$demo/examples/offline/system.yaml" --root "$demo/root" --cache-dir "$demo/cache"
-"$cairn" build --frozen -f "$demo/examples/offline/system.yaml" --root "$demo/root2" --cache-dir "$demo/cache" >/dev/null
+step "build the system twice into plain directories, and compare"
+"$cairn" build -f "$sys/system.yaml" --root "$demo/root" --cache-dir "$demo/cache" | tail -n 2
+"$cairn" build --frozen -f "$sys/system.yaml" --root "$demo/root2" --cache-dir "$demo/cache" >/dev/null
 list() { (cd "$1" && find . -printf '%p %M %U:%G %T@ %s %l\n' | sort && find . -type f -exec sha256sum {} + | sort); }
 if diff <(list "$demo/root") <(list "$demo/root2") >/dev/null; then
 	echo "identical: every path, mode, owner, time, size, link target and content"
@@ -96,7 +102,7 @@ fi
 step "a disk: MBR, ext4 /boot with extlinux, btrfs holding a cairn store"
 disk=$demo/disk.img boot=$demo/mnt/boot top=$demo/mnt/top
 mkdir -p "$boot" "$top"
-truncate -s 1G "$disk"
+truncate -s 2G "$disk"
 printf 'label: dos\nstart=2048, size=131072, type=83, bootable\nstart=133120, type=83\n' | sfdisk -q "$disk"
 dd if=/usr/lib/syslinux/mbr/mbr.bin of="$disk" bs=440 count=1 conv=notrunc status=none
 # Each partition through its own loop device, at its offset (works where
@@ -118,52 +124,120 @@ mkdir -p "$boot/extlinux"
 extlinux --install "$boot/extlinux" 2>&1 | grep -v '^$' || true
 "$cairn" init "$top"
 
+# The machine: qemu through cairn vm, sshd forwarded to a local port.
+port=2222
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+sshcmd=(ssh -q -p "$port" -i "$demo/id_ed25519" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=20)
+console=$demo/console.log
+# start_vm ARGS: boots the machine in the background, its console in
+# $console; waits for the serial console's login prompt (or for the
+# machine to end).
+start_vm() {
+	: >"$console"
+	"$cairn" vm --memory 768 --no-reboot --forward "$port:22" "$@" >"$console" 2>&1 &
+	vmpid=$!
+	local waited=0
+	until grep -q 'login: ' "$console"; do
+		if ! kill -0 "$vmpid" 2>/dev/null; then echo "the machine stopped before its login prompt:" >&2; tail -30 "$console" >&2; exit 1; fi
+		if [ $waited -ge 600 ]; then echo "no login prompt after 10 minutes:" >&2; tail -30 "$console" >&2; exit 1; fi
+		sleep 1; waited=$((waited + 1))
+	done
+}
+# show_boot: what the console said, the interesting lines.
+show_boot() {
+	echo "-- the serial console (OpenRC's lines and cairn's):"
+	grep -a -E 'cairn-init: (choosing|a getty|switching)|^ \* .*\[ (ok|!!) \]|\[ !! \]|hotplug|ERROR|  ok  |  FAIL  |confirmed|not confirmed|warning|login: ' "$console" |
+		sed -e 's/\r//g' -e 's/^/   | /'
+	if grep -q 'kernel/hotplug' "$console"; then
+		say "the one [ !! ] above is known: busybox mdev's init script writes /proc/sys/kernel/hotplug,"
+		say "which Debian's kernel lacks (no CONFIG_UEVENT_HELPER); Alpine's own kernels have it"
+	fi
+}
+# on_node CMD: runs CMD on the machine as alice, over ssh.
+on_node() {
+	printf -- '-- alice@demo$ %s\n' "$*"
+	"${sshcmd[@]}" alice@127.0.0.1 "$@" | sed 's/^/   /'
+}
+# stop_vm: powers the machine off from inside and waits for it.
+stop_vm() {
+	"${sshcmd[@]}" alice@127.0.0.1 doas poweroff || true
+	wait "$vmpid" || true
+	vmpid=
+}
 bootvm() {
-	echo "-- booting the disk in qemu (software emulation); console lines of interest:"
+	say "booting the disk in qemu (software emulation: about a minute)"
 	detach
-	"$cairn" vm "$disk" --no-reboot --memory 512 --expect 'reboot: Power down' --timeout 5m |
-		grep --line-buffered -E 'cairn-init: (choosing|switching|nothing)|DEMO|  ok|  FAIL|failed|confirmed' || true
-	attach
+	start_vm "$disk"
+	show_boot
 }
 
 step "generation 1: build, boot entries, switch (a trial), boot"
-"$cairn" build -f "$demo/examples/boot-demo/system.yaml" --store "$top"
+"$cairn" build -f "$sys/system.yaml" --store "$top" --cache-dir "$demo/cache" | tail -n 1
 "$cairn" boot setup --store "$top" --boot-dir "$boot" --loader extlinux --root LABEL=cairn-demo --serial
 "$cairn" switch --store "$top" 1
 bootvm
+on_node 'cat /etc/motd; id'
+on_node doas cairn status
+stop_vm
+attach
 "$cairn" generations --store "$top"
 
-step "generation 2: a new motd; build, switch, boot"
-sed -i 's/Welcome to a system cairn built from a manifest./Welcome to generation two./' "$demo/examples/offline/system.yaml"
-"$cairn" build -f "$demo/examples/boot-demo/system.yaml" --store "$top"
-"$cairn" switch --store "$top" 2
-bootvm
-"$cairn" diff --store "$top" 1 2 || true
-
-step "generation 3: a health check that fails; build, switch, boot twice"
-cat > "$demo/examples/boot-demo/broken.yaml" <<'YAML'
+step "generation 2: one package more (e2fsprogs) and a changed /etc/chrony/chrony.conf"
+cat >"$sys/gen2.yaml" <<'YAML'
 apiVersion: cairn/v1
 kind: System
 include: [system.yaml]
+description: real Alpine 3.19, generation two
+packages: [e2fsprogs]
+files:
+  inline:
+    - path: /etc/chrony/chrony.conf
+      content: |
+        # generation two: a pool of our own, and step the clock at boot
+        pool pool.ntp.org iburst
+        makestep 1.0 3
+        rtcsync
+YAML
+"$cairn" build -f "$sys/gen2.yaml" --store "$top" --cache-dir "$demo/cache" | tail -n 1
+"$cairn" switch --store "$top" 2
+bootvm
+on_node 'doas cairn status; mke2fs -V 2>&1 | head -n1; head -n1 /etc/chrony/chrony.conf'
+stop_vm
+attach
+"$cairn" diff --store "$top" 1 2
+
+step "generation 3: a health check that fails; build, switch, boot twice"
+cat >"$sys/broken.yaml" <<'YAML'
+apiVersion: cairn/v1
+kind: System
+include: [system.yaml]
+description: real Alpine 3.19, generation three (broken)
 health:
   - name: web
     command: wget -q -O /dev/null http://127.0.0.1:8080/
     timeout: 5s
 YAML
-"$cairn" build -f "$demo/examples/boot-demo/broken.yaml" --store "$top" --no-lock
+"$cairn" build -f "$sys/broken.yaml" --store "$top" --no-lock --cache-dir "$demo/cache" | tail -n 1
 "$cairn" switch --store "$top" 3
 bootvm
-echo "-- no command in between: boot again"
-bootvm
-"$cairn" status --store "$top"
+stop_vm
+say "no command in between: boot again"
+start_vm "$disk"
+show_boot
+on_node doas cairn status
+stop_vm
+attach
 "$cairn" generations --store "$top"
 detach
 
 step "the same system as a RAM image (diskless): kernel + one initramfs, booted in qemu"
-"$cairn" image -f "$demo/examples/boot-demo/system.yaml" --format initramfs -o "$demo/ram" --force
-"$cairn" image -f "$demo/examples/boot-demo/system.yaml" --format initramfs --explain --top 3
-"$cairn" vm --kernel "$demo/ram/vmlinuz" --initrd "$demo/ram/initramfs.gz" --append "$(cat "$demo/ram/cmdline")" \
-	--no-reboot --memory 512 --expect 'reboot: Power down' --timeout 5m |
-	grep --line-buffered -E 'cairn-init: (starting|system moved)|DEMO' || true
+"$cairn" image -f "$sys/system.yaml" --format initramfs -o "$demo/ram" --force --cache-dir "$demo/cache"
+"$cairn" image -f "$sys/system.yaml" --format initramfs --explain --top 3 --cache-dir "$demo/cache"
+start_vm --kernel "$demo/ram/vmlinuz" --initrd "$demo/ram/initramfs.gz" --append "$(cat "$demo/ram/cmdline")"
+grep -a -E 'cairn-init: (starting|system moved)' "$console" | sed 's/^/   | /'
+show_boot
+on_node 'awk '"'"'$2 == "/" {print "/ is a " $3}'"'"' /proc/mounts; rc-service sshd status'
+stop_vm
 echo
-echo "done: demo/disk.img boots with 'sudo demo/bin/cairn vm demo/disk.img'; demo/ram/ holds the RAM image"
+echo "done: demo/disk.img boots with 'sudo demo/bin/cairn vm demo/disk.img --forward 2222:22'"
+echo "      (log in as alice: ssh -p 2222 -i demo/id_ed25519 alice@127.0.0.1); demo/ram/ holds the RAM image"

@@ -32,7 +32,7 @@ const alpineBootTimeout = 6 * time.Minute
 type alpineNode struct {
 	t    *testing.T
 	v    *vm.VM
-	port int
+	addr string // sshd, forwarded
 	key  ssh.Signer
 	// warnings are expected: checkConsole lets cairn's warnings pass.
 	warnings bool
@@ -42,18 +42,17 @@ type alpineNode struct {
 // login prompt.
 func bootAlpine(t *testing.T, img string, key ssh.Signer) *alpineNode {
 	t.Helper()
-	port := e2etest.FreePort(t)
-	v := vmtest.Start(t, vm.Config{MemoryMiB: 512, Disks: []vm.Disk{{Path: img}}, NoReboot: true, Args: e2etest.UserNet(port)})
+	v := vmtest.Start(t, vm.Config{MemoryMiB: 512, Disks: []vm.Disk{{Path: img}}, NoReboot: true, Forwards: []vm.Forward{{GuestPort: 22}}})
 	if _, err := v.Expect(regexp.MustCompile(`alpine login: $`), alpineBootTimeout); err != nil {
 		t.Fatalf("no login prompt on the serial console: %v", err)
 	}
-	return &alpineNode{t: t, v: v, port: port, key: key}
+	return &alpineNode{t: t, v: v, addr: v.Forwards()[0].Host(), key: key}
 }
 
 // ssh runs cmd as alice; doas makes it root's.
 func (n *alpineNode) ssh(cmd string) string {
 	n.t.Helper()
-	return e2etest.MustSSH(n.t, n.port, "alice", n.key, cmd)
+	return e2etest.MustSSH(n.t, n.addr, "alice", n.key, cmd)
 }
 
 // status is `cairn status --json` on the node.
@@ -70,7 +69,7 @@ func (n *alpineNode) status() map[string]any {
 // poweroff shuts the node down from inside and waits for qemu to end.
 func (n *alpineNode) poweroff() {
 	n.t.Helper()
-	e2etest.SSH(n.port, "alice", n.key, "doas poweroff") // the connection may end before the answer
+	e2etest.SSH(n.addr, "alice", n.key, "doas poweroff") // the connection may end before the answer
 	if err := n.v.Wait(3 * time.Minute); err != nil {
 		n.t.Fatalf("poweroff: %v", err)
 	}
@@ -156,7 +155,7 @@ func TestRealAlpine(t *testing.T) {
 	}
 	img := filepath.Join(work, "disk.img")
 	e2etest.Run(t, cairn, "image", "-f", manifest("g1", e2etest.AlpineSystem{Description: "generation one", Motd: "generation one"}),
-		"--format", "disk", "--size", "1536M", "-o", img)
+		"--format", "disk", "--firmware", "bios", "--size", "1536M", "-o", img)
 
 	// 1. Generation 1.
 	n := bootAlpine(t, img, key)
@@ -262,13 +261,12 @@ func TestRealAlpineRAM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := e2etest.FreePort(t)
-	v := vmtest.Start(t, vm.Config{MemoryMiB: 1024, NoReboot: true, Args: e2etest.UserNet(port),
+	v := vmtest.Start(t, vm.Config{MemoryMiB: 1024, NoReboot: true, Forwards: []vm.Forward{{GuestPort: 22}},
 		Kernel: filepath.Join(out, "vmlinuz"), Initrd: filepath.Join(out, "initramfs.gz"), Append: strings.TrimSpace(string(cmdline))})
 	if _, err := v.Expect(regexp.MustCompile(`alpine login: $`), alpineBootTimeout); err != nil {
 		t.Fatalf("no login prompt on the serial console: %v", err)
 	}
-	n := &alpineNode{t: t, v: v, port: port, key: key}
+	n := &alpineNode{t: t, v: v, addr: v.Forwards()[0].Host(), key: key}
 	lines := n.checkConsole("RAM")
 	console := strings.Join(lines, "\n")
 	for _, want := range []string{"cairn-init: starting /sbin/init from RAM", "ok    sshd"} {
@@ -302,7 +300,7 @@ func TestRealAlpineBadState(t *testing.T) {
 		return r.Manifest(t, dir, e2etest.AlpineSystem{Description: desc, Motd: desc, Key: pub})
 	}
 	img := filepath.Join(work, "disk.img")
-	e2etest.Run(t, cairn, "image", "-f", manifest("g1", "generation one"), "--format", "disk", "--size", "1536M", "-o", img)
+	e2etest.Run(t, cairn, "image", "-f", manifest("g1", "generation one"), "--format", "disk", "--firmware", "bios", "--size", "1536M", "-o", img)
 	top, undo := e2etest.MountPartition(t, img, 2, "btrfs", "subvolid=5")
 	e2etest.Run(t, cairn, "build", "-f", manifest("g2", "generation two"), "--store", top)
 	e2etest.Run(t, cairn, "switch", "--permanent", "--store", top, "2")

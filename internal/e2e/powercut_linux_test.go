@@ -82,7 +82,7 @@ func TestPowerCuts(t *testing.T) {
 			Files: []e2etest.File{{Path: "/usr/local/bin/cutloop", Mode: "0755", Content: cutLoop}}}
 	}
 	img := filepath.Join(work, "disk.img")
-	e2etest.Run(t, cairn, "image", "-f", r.Manifest(t, work, sys("power cuts")), "--format", "disk", "--size", "2G", "-o", img)
+	e2etest.Run(t, cairn, "image", "-f", r.Manifest(t, work, sys("power cuts")), "--format", "disk", "--firmware", "bios", "--size", "2G", "-o", img)
 
 	// The repository disk: the ISO's packages, the kernel, two manifests
 	// naming them where the node mounts the disk (/mnt).
@@ -117,13 +117,12 @@ func TestPowerCuts(t *testing.T) {
 	}
 	boot := func(step string) *alpineNode {
 		t.Helper()
-		port := e2etest.FreePort(t)
-		v := vmtest.Start(t, vm.Config{MemoryMiB: 768, NoReboot: true, Args: e2etest.UserNet(port),
+		v := vmtest.Start(t, vm.Config{MemoryMiB: 768, NoReboot: true, Forwards: []vm.Forward{{GuestPort: 22}},
 			Disks: []vm.Disk{{Path: addr}, {Path: repoImg, Snapshot: true}}})
 		if _, err := v.Expect(regexp.MustCompile(`alpine login: $`), alpineBootTimeout); err != nil {
 			t.Fatalf("%s: no login prompt: %v", step, err)
 		}
-		n := &alpineNode{t: t, v: v, port: port, key: key}
+		n := &alpineNode{t: t, v: v, addr: v.Forwards()[0].Host(), key: key}
 		lines := n.v.Lines()
 		if p := e2etest.OpenRCProblems(lines); len(p) > 0 {
 			t.Errorf("%s: OpenRC reports failures:\n%s", step, strings.Join(p, "\n"))
@@ -148,7 +147,7 @@ func TestPowerCuts(t *testing.T) {
 
 	n := boot("first boot")
 	for i := 1; i <= cuts; i++ {
-		e2etest.MustSSH(t, n.port, "alice", key, "doas sh -c '/usr/local/bin/cutloop </dev/null >/dev/console 2>&1 &'")
+		e2etest.MustSSH(t, n.addr, "alice", key, "doas sh -c '/usr/local/bin/cutloop </dev/null >/dev/console 2>&1 &'")
 		// The moment of the cut is the experiment's input, not a wait
 		// for something to happen: anywhere from the build's first
 		// seconds to well into the switch-and-rollback rounds.

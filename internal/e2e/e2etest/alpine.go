@@ -4,11 +4,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,36 +150,19 @@ func SSHKey(t testing.TB) (ssh.Signer, string) {
 	return signer, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " e2e@cairn"
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// UserNet are qemu arguments for a virtio network card on qemu's user
-// network, with the guest's port 22 forwarded to 127.0.0.1:port.
-func UserNet(port int) []string {
-	return []string{"-nic", fmt.Sprintf("user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:%d-:22", port)}
-}
-
-// SSH runs cmd as user on the machine whose sshd is forwarded to
-// 127.0.0.1:port and returns its combined output and exit error. The
-// host key is not checked: the machine is the test's own.
-func SSH(port int, user string, key ssh.Signer, cmd string) (string, error) {
+// SSH runs cmd as user on the machine whose sshd is forwarded to addr
+// (host:port) and returns its combined output and exit error. The host
+// key is not checked: the machine is the test's own.
+func SSH(addr string, user string, key ssh.Signer, cmd string) (string, error) {
 	cfg := &ssh.ClientConfig{
 		User:            user,
 		Auth:            []ssh.AuthMethod{ssh.PublicKeys(key)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
 		Timeout:         30 * time.Second,
 	}
-	c, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), cfg)
+	c, err := ssh.Dial("tcp", addr, cfg)
 	if err != nil {
-		return "", fmt.Errorf("ssh %s@127.0.0.1:%d: %w", user, port, err)
+		return "", fmt.Errorf("ssh %s@%s: %w", user, addr, err)
 	}
 	defer c.Close()
 	s, err := c.NewSession()
@@ -194,9 +175,9 @@ func SSH(port int, user string, key ssh.Signer, cmd string) (string, error) {
 }
 
 // MustSSH is SSH failing the test when the command fails.
-func MustSSH(t testing.TB, port int, user string, key ssh.Signer, cmd string) string {
+func MustSSH(t testing.TB, addr string, user string, key ssh.Signer, cmd string) string {
 	t.Helper()
-	out, err := SSH(port, user, key, cmd)
+	out, err := SSH(addr, user, key, cmd)
 	if err != nil {
 		t.Fatalf("ssh %s: %v\n%s", cmd, err, out)
 	}
