@@ -113,7 +113,7 @@ attach() {
 	r=$(losetup -f --show -o $((133120 * 512)) "$disk"); loops+=("$r")
 	if [ "${1:-}" = new ]; then
 		mkfs.ext4 -q -O ^64bit -L cairn-boot "$b"
-		mkfs.btrfs -q -L cairn-demo "$r"
+		mkfs.btrfs -q -L cairn-demo "$r" >/dev/null
 	fi
 	mount "$b" "$boot"; mounts+=("$boot")
 	mount -o subvolid=5 "$r" "$top"; mounts+=("$top")
@@ -121,7 +121,7 @@ attach() {
 detach() { cleanup; }
 attach new
 mkdir -p "$boot/extlinux"
-extlinux --install "$boot/extlinux" 2>&1 | grep -v '^$' || true
+extlinux --install "$boot/extlinux" >/dev/null 2>&1
 "$cairn" init "$top"
 
 # The machine: qemu through cairn vm, sshd forwarded to a local port.
@@ -146,7 +146,7 @@ start_vm() {
 # show_boot: what the console said, the interesting lines.
 show_boot() {
 	echo "-- the serial console (OpenRC's lines and cairn's):"
-	grep -a -E 'cairn-init: (choosing|a getty|switching)|^ \* .*\[ (ok|!!) \]|\[ !! \]|hotplug|ERROR|  ok  |  FAIL  |confirmed|not confirmed|warning|login: ' "$console" |
+	grep -a -E 'cairn-init: (choosing|a getty|switching)|^ \* .*\[ (ok|!!) \]|\[ !! \]|kernel/hotplug|ERROR|  ok  |  FAIL  |confirmed|not confirmed|warning|login: ' "$console" |
 		sed -e 's/\r//g' -e 's/^/   | /'
 	if grep -q 'kernel/hotplug' "$console"; then
 		say "the one [ !! ] above is known: busybox mdev's init script writes /proc/sys/kernel/hotplug,"
