@@ -42,10 +42,12 @@ type alpineNode struct {
 // login prompt.
 func bootAlpine(t *testing.T, img string, key ssh.Signer) *alpineNode {
 	t.Helper()
+	start := time.Now()
 	v := vmtest.Start(t, vm.Config{MemoryMiB: 512, Disks: []vm.Disk{{Path: img}}, NoReboot: true, Forwards: []vm.Forward{{GuestPort: 22}}})
 	if _, err := v.Expect(regexp.MustCompile(`alpine login: $`), alpineBootTimeout); err != nil {
 		t.Fatalf("no login prompt on the serial console: %v", err)
 	}
+	t.Logf("qemu start to the login prompt: %.1f s", time.Since(start).Seconds())
 	return &alpineNode{t: t, v: v, addr: v.Forwards()[0].Host(), key: key}
 }
 
