@@ -142,6 +142,10 @@ func TestPowerCuts(t *testing.T) {
 			t.Errorf("%s: cairn fsck: %v\n%s", step, err, out)
 		}
 		t.Logf("%s: %s; %s; fsck: %d problems", step, grepLines(lines, "cairn-init: choosing"), strings.Join(confirmed, " "), len(fsck.Problems))
+		// What the boot's first cairn command (cairn-confirm) repaired.
+		if r := grepLines(lines, "fsck: repaired"); r != "" {
+			t.Logf("%s: repaired at boot:\n%s", step, r)
+		}
 		return n
 	}
 
