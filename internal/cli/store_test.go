@@ -220,16 +220,22 @@ func runStore(t *testing.T, s *store.Store, args ...string) (int, string, string
 // mkstore makes.
 func TestScripts(t *testing.T) {
 	requireRoot(t)
+	alpine := filepath.Join(testutil.Fixtures(t), "alpine-v3.19")
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TZ", "UTC")
 			env.Setenv("CAIRN_STORE", "")
+			// Real Alpine packages: $ALPINE/iso is a repository, $ALPINE/keys
+			// its keys.
+			env.Setenv("ALPINE", alpine)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mkstore": cmdMkstore,
+			"expand":  cmdExpand,
+			"inroot":  cmdInRoot,
 		},
 	})
 }

@@ -84,10 +84,13 @@ type Artifact struct {
 
 // Services are the OpenRC runlevels and the services cairn writes.
 type Services struct {
-	// Runlevels maps a runlevel (sysinit, boot, default, shutdown or a
-	// custom one) to the services in it.
-	Runlevels map[string][]string `yaml:",inline" doc:"Runlevel name to the services started in it: sysinit, boot, default, shutdown, or a custom runlevel."`
-	Define    map[string]Service  `yaml:"define,omitempty" doc:"Services without an init script of their own: cairn writes /etc/init.d/NAME and /etc/conf.d/NAME."`
+	// Runlevels maps a runlevel (one of OpenRC's, or one of Declared) to
+	// the services in it.
+	Runlevels map[string][]string `yaml:",inline" doc:"Runlevel name to the services started in it: sysinit, boot, default, nonetwork, shutdown, or a runlevel declared in runlevels."`
+	// Declared are runlevels of the manifest's own, besides OpenRC's: a
+	// runlevel key that is neither is a typo.
+	Declared []string           `yaml:"runlevels,omitempty" doc:"Runlevels of your own besides OpenRC's (sysinit, boot, default, nonetwork, shutdown); cairn makes /etc/runlevels/NAME for each."`
+	Define   map[string]Service `yaml:"define,omitempty" doc:"Services without an init script of their own: cairn writes /etc/init.d/NAME and /etc/conf.d/NAME."`
 }
 
 // Service is a service defined by a few fields; cairn renders its OpenRC

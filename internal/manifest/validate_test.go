@@ -74,7 +74,14 @@ func TestValidate(t *testing.T) {
 			`services.define.nomad.supervisor: "systemd" is not a supervisor (use supervise-daemon or start-stop-daemon)`},
 		{"service name", func(s *System) { s.Services.Define["no/pe"] = Service{Command: "/bin/x"} }, `services.define["no/pe"]: "no/pe" is not a service name`},
 		{"runlevel service name", func(s *System) { s.Services.Runlevels["default"] = []string{"a b"} }, `services.default[0]: "a b" is not a service name`},
-		{"custom runlevel", func(s *System) { s.Services.Runlevels["maintenance"] = []string{"sshd"} }, ""},
+		{"custom runlevel", func(s *System) {
+			s.Services.Runlevels["maintenance"] = []string{"sshd"}
+			s.Services.Declared = []string{"maintenance"}
+		}, ""},
+		{"undeclared runlevel", func(s *System) { s.Services.Runlevels["defualt"] = []string{"sshd"} },
+			`services.defualt: "defualt" is not a runlevel; did you mean default?`},
+		{"declared OpenRC runlevel", func(s *System) { s.Services.Declared = []string{"boot"} },
+			`services.runlevels[0]: boot is one of OpenRC's runlevels, which need no declaration`},
 		{"after all", func(s *System) {
 			svc := s.Services.Define["nomad"]
 			svc.After = []string{"*"}

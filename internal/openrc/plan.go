@@ -70,6 +70,17 @@ func makePlan(services manifest.Services) (*plan, error) {
 		}
 		p.runlevels[level] = list
 	}
+	// A declared runlevel is made even when no service is in it yet:
+	// `openrc NAME` switches to it.
+	for i, level := range services.Declared {
+		if !ValidName(level) {
+			errs = append(errs, &Error{Path: indexPath("services.runlevels", i), Msg: "not a valid runlevel name: use " + nameRule})
+			continue
+		}
+		if _, ok := p.runlevels[level]; !ok {
+			p.runlevels[level] = []string{}
+		}
+	}
 	return p, errors.Join(errs...)
 }
 
