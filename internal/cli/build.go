@@ -77,11 +77,28 @@ func lockPath(manifestPath string) string {
 func loadManifest(file string) (*manifest.System, error) {
 	sys, err := manifest.Load(file)
 	if err != nil {
+		var errs manifest.Errors
+		if errors.As(err, &errs) {
+			return nil, withCode(ExitUsage, &manifestError{file: file, errs: errs})
+		}
 		return nil, withCode(ExitUsage, err)
 	}
 	sys.ApplyDefaults()
 	return sys, nil
 }
+
+// manifestError is a manifest's problems. Run prints them one a line, as
+// cairn validate does, then how many there are.
+type manifestError struct {
+	file string
+	errs manifest.Errors
+}
+
+func (e *manifestError) Error() string {
+	return fmt.Sprintf("%s in %s", plural(len(e.errs), "problem"), e.file)
+}
+
+func (e *manifestError) Unwrap() error { return e.errs }
 
 func readLockBeside(file string) (*manifest.Lock, error) {
 	l, err := manifest.ReadLock(lockPath(file))

@@ -81,6 +81,12 @@ func Run(ctx context.Context, args []string, stdio Stdio) int {
 	if err == nil {
 		return ExitOK
 	}
+	var me *manifestError
+	if errors.As(err, &me) {
+		for _, e := range me.errs {
+			fmt.Fprintln(stdio.Stderr, e.Error())
+		}
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if !ee.silent {
