@@ -80,18 +80,10 @@ func (v *validator) service(p, name string, s Service) {
 		v.add(keyPath(p, "group"), "%s is not a group name: use lower-case letters, digits, _ and -", quoted(s.Group))
 	}
 	v.optAbsPath(keyPath(p, "directory"), s.Directory, "/var/lib/"+name)
-	for i, a := range s.Args {
-		if strings.ContainsAny(a, "\n\x00") {
-			v.add(indexPath(keyPath(p, "args"), i), "an argument cannot contain a newline or NUL")
-		}
-	}
 	for _, k := range sortedKeys(s.Environment) {
 		ep := keyPath(keyPath(p, "environment"), k)
 		if !envName.MatchString(k) {
 			v.add(ep, "%s is not an environment variable name: use letters, digits and _, not starting with a digit", quoted(k))
-		}
-		if strings.ContainsAny(s.Environment[k], "\n\x00") {
-			v.add(ep, "a value cannot contain a newline or NUL")
 		}
 	}
 	for _, dep := range []struct {

@@ -73,9 +73,6 @@ func (v *validator) network(n *Network) {
 			if k == "" || strings.ContainsAny(k, "=\n") {
 				v.add(keyPath(p, k), "%s is not an iwd setting name, like EnableNetworkConfiguration", quoted(k))
 			}
-			if strings.ContainsAny(n.IWD[section][k], "\n\x00") {
-				v.add(keyPath(p, k), "a value must be one line")
-			}
 		}
 	}
 }
@@ -204,9 +201,6 @@ func (v *validator) kernel(s *System) {
 }
 
 func (v *validator) files(f *Files) {
-	if strings.ContainsAny(f.Skeleton, "\n\x00") {
-		v.add("files.skeleton", "a path cannot contain a newline or NUL")
-	}
 	paths := unique{}
 	for i, in := range f.Inline {
 		p := indexPath("files.inline", i)
@@ -229,8 +223,6 @@ func (v *validator) setup(scripts []Script) {
 		switch {
 		case s.Name == "":
 			v.add(keyPath(p, "name"), "missing: name the script for the build log, like enable-ip-forwarding")
-		case strings.ContainsAny(s.Name, "\n\x00"):
-			v.add(keyPath(p, "name"), "must be one line")
 		default:
 			names.seen(v, keyPath(p, "name"), s.Name, "script")
 		}

@@ -130,6 +130,21 @@ func TestValidate(t *testing.T) {
 		{"inline path", func(s *System) { s.Files.Inline = []InlineFile{{Path: "etc/motd"}} }, `files.inline[0].path: "etc/motd" is not an absolute path`},
 		{"empty inline content", func(s *System) { s.Files.Inline = []InlineFile{{Path: "/etc/empty"}} }, ""},
 		{"setup both", func(s *System) { s.Setup = []Script{{Name: "a", Run: "x", File: "y"}} }, "setup[0].file: give run or file, not both"},
+		{"description with a line break", func(s *System) { s.Description = "a\nb" }, "description: must be one line, but it contains a line break"},
+		{"hostname with an escape", func(s *System) { s.Hostname = "node\x1b[2J" }, "hostname: contains the control character U+001B: remove it"},
+		{"name with a bidi override", func(s *System) { s.Name = "web\u202Eexe.txt" }, "name: contains the bidirectional control U+202E"},
+		{"sysctl key with a line break", func(s *System) { s.Sysctl = map[string]string{"a\nb": "1"} }, `sysctl["a\nb"]: the key must be one line`},
+		{"environment value with a tab", func(s *System) {
+			svc := s.Services.Define["nomad"]
+			svc.Environment = map[string]string{"A": "x\ty"}
+			s.Services.Define["nomad"] = svc
+		}, "services.define.nomad.environment.A: contains the control character U+0009"},
+		{"script of several lines", func(s *System) { s.Setup = []Script{{Name: "a", Run: "set -x\n\tdate\n"}} }, ""},
+		{"script with an escape", func(s *System) { s.Setup = []Script{{Name: "a", Run: "echo \x1b"}} }, "setup[0].run: contains the control character U+001B"},
+		{"file content with escapes", func(s *System) {
+			s.Files.Inline = []InlineFile{{Path: "/etc/issue", Content: "\x1b[1mhello\x1b[0m\r\n"}}
+		}, ""},
+		{"gecos with a line break", func(s *System) { s.Users[0].Gecos = "A\nB" }, "users[0].gecos: must be one line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := goodSystem()
