@@ -41,11 +41,10 @@ func fetchArtifact(ctx context.Context, a manifest.Artifact, manifestDir, cacheD
 	case strings.HasPrefix(a.URL, "http://") || strings.HasPrefix(a.URL, "https://"):
 		data, err = download(ctx, client, a.URL)
 	default:
-		p := strings.TrimPrefix(a.URL, "file://")
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(manifestDir, p)
+		var p string
+		if p, err = manifest.ResolveLocal(manifestDir, strings.TrimPrefix(a.URL, "file://")); err == nil {
+			data, err = os.ReadFile(p)
 		}
-		data, err = os.ReadFile(p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", a.URL, err)

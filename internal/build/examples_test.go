@@ -28,13 +28,13 @@ func TestBuildExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newWorld(t)
-	examples, err := filepath.Glob(filepath.Join(testutil.ModuleRoot(t), "examples", "*", "system.yaml"))
+	examples, err := filepath.Glob(filepath.Join(testutil.ModuleRoot(t), "examples", "*", "*.yaml"))
 	if err != nil || len(examples) == 0 {
 		t.Fatalf("no examples: %v", err)
 	}
 	built := 0
 	for _, ex := range examples {
-		name := filepath.Base(filepath.Dir(ex))
+		name := filepath.Base(filepath.Dir(ex)) + "/" + filepath.Base(ex)
 		sys, err := manifest.Load(ex)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -58,9 +58,9 @@ func (b *builder) gatherKeys() (string, error) {
 		return "", errors.New("alpine.keys is empty: name the public keys that sign your repositories (for Alpine's, the keys of the alpine-keys package, e.g. /etc/apk/keys on an Alpine machine)")
 	}
 	for i, k := range b.sys.Alpine.Keys {
-		p := k
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(b.manifestDir, p)
+		p, err := manifest.ResolveLocal(b.manifestDir, k)
+		if err != nil {
+			return "", fmt.Errorf("alpine.keys[%d]: %w", i, err)
 		}
 		st, err := os.Stat(p)
 		if err != nil {

@@ -69,10 +69,8 @@ renamed into place. Either way a failed build leaves nothing behind.`,
 	return cmd
 }
 
-// lockPath is cairn.lock beside the manifest.
-func lockPath(manifestPath string) string {
-	return filepath.Join(filepath.Dir(manifestPath), "cairn.lock")
-}
+// lockPath is the manifest's lock beside it (manifest.LockPath).
+func lockPath(manifestPath string) string { return manifest.LockPath(manifestPath) }
 
 func loadManifest(file string) (*manifest.System, error) {
 	sys, err := manifest.Load(file)

@@ -110,7 +110,7 @@ func TestValidateCommandJSON(t *testing.T) {
 // TestValidateExamples runs cairn validate on the examples a user starts
 // from.
 func TestValidateExamples(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(testutil.ModuleRoot(t), "examples", "*", "system.yaml"))
+	files, err := filepath.Glob(filepath.Join(testutil.ModuleRoot(t), "examples", "*", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples: %v", err)
 	}

@@ -35,7 +35,7 @@ func Parse(name string, data []byte) (*System, error) {
 }
 
 func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*System, error) {
-	l := &loader{readFile: readFile, files: map[*yaml.Node]string{}, localPaths: map[*yaml.Node]string{}, done: map[string]bool{}}
+	l := &loader{readFile: readFile, files: map[*yaml.Node]string{}, localPaths: map[*yaml.Node]string{}, done: map[string]bool{}, topDir: filepath.Dir(name)}
 	l.enter(name)
 	root := l.file(name, data)
 	if root == nil || l.fatal {
@@ -75,9 +75,22 @@ func (l *loader) decode(root *yaml.Node) (*System, map[string]position) {
 // were written, leaving out those about values that did not decode.
 func (l *loader) validate(s *System, positions map[string]position) {
 	decodeErrs := slices.Clone(l.errs)
-	for _, e := range s.problems() {
+	problems := s.problems()
+	for _, e := range problems {
 		if !covered(e.Path, decodeErrs) {
 			e.refer(positions)
+			locate(e, positions, l.localPaths)
+			l.errs = append(l.errs, e)
+		}
+	}
+	// Where a path stays in the manifest's directory as written, a
+	// symlink may still lead out of it.
+	for _, lp := range s.localPaths() {
+		if lp.problem() != "" || covered(lp.path, decodeErrs) {
+			continue
+		}
+		if _, err := ResolveLocal(l.topDir, lp.value); err != nil {
+			e := &Error{Path: lp.path, Msg: err.Error()}
 			locate(e, positions, l.localPaths)
 			l.errs = append(l.errs, e)
 		}
@@ -104,6 +117,9 @@ type loader struct {
 	// merged manifest is then incomplete and is not validated.
 	fatal bool
 	nodes int
+	// topDir is the directory of the manifest being built: what any of
+	// the files names stays inside it.
+	topDir string
 }
 
 func (l *loader) result() error {

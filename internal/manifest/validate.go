@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"reflect"
 	"slices"
 )
@@ -39,6 +40,7 @@ func (s *System) problems() Errors {
 	v.kernel(s)
 	v.files(&s.Files)
 	v.setup(s.Setup)
+	v.localPaths(s)
 	return v.errs
 }
 
@@ -123,8 +125,14 @@ func (v *validator) header(s *System) {
 		}
 	}
 	for i, inc := range s.Include {
-		if inc == "" {
-			v.add(indexPath("include", i), "empty: give a manifest path relative to this file")
+		p := indexPath("include", i)
+		switch {
+		case inc == "":
+			v.add(p, "empty: give a manifest path relative to this file")
+		case filepath.IsAbs(inc):
+			v.add(p, "%s is an absolute path: include manifests by paths relative to this file, inside the directory of the manifest you build", quoted(inc))
+		case leavesDir(inc):
+			v.add(p, "%s", (&OutsideError{Path: inc}).Error())
 		}
 	}
 }
