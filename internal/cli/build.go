@@ -72,8 +72,9 @@ renamed into place. Either way a failed build leaves nothing behind.`,
 // lockPath is the manifest's lock beside it (manifest.LockPath).
 func lockPath(manifestPath string) string { return manifest.LockPath(manifestPath) }
 
-func loadManifest(file string) (*manifest.System, error) {
-	sys, err := manifest.Load(file)
+// loadManifest reads and validates a manifest and applies its defaults.
+func loadManifest(file string) (*manifest.File, error) {
+	f, err := manifest.LoadFile(file)
 	if err != nil {
 		var errs manifest.Errors
 		if errors.As(err, &errs) {
@@ -81,8 +82,21 @@ func loadManifest(file string) (*manifest.System, error) {
 		}
 		return nil, withCode(ExitUsage, err)
 	}
-	sys.ApplyDefaults()
-	return sys, nil
+	f.ApplyDefaults()
+	return f, nil
+}
+
+// explain turns an error of work on the manifest f (a build, a lock)
+// that names keys of the manifest into those problems, each at its
+// file:line:column, reported as cairn validate reports them.
+func explain(f *manifest.File, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errs := f.Locate(err); len(errs) > 0 {
+		return withCode(ExitUsage, &manifestError{file: f.Path, errs: errs})
+	}
+	return err
 }
 
 // manifestError is a manifest's problems. Run prints them one a line, as
@@ -107,10 +121,11 @@ func readLockBeside(file string) (*manifest.Lock, error) {
 }
 
 func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
-	sys, err := loadManifest(o.File)
+	mf, err := loadManifest(o.File)
 	if err != nil {
 		return err
 	}
+	sys := mf.System
 	lock, err := readLockBeside(o.File)
 	if err != nil {
 		return err
@@ -153,7 +168,7 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 		}
 		var sealed store.Generation
 		if res, sealed, err = build.IntoStore(cmd.Context(), st, req); err != nil {
-			return fullHint(err, "the file system holding the store is full; nothing was kept: free some space, for example with `cairn gc`, and try again")
+			return explain(mf, fullHint(err, "the file system holding the store is full; nothing was kept: free some space, for example with `cairn gc`, and try again"))
 		}
 		gen = sealed.Number
 		state, err := st.State()
@@ -164,7 +179,7 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 			return fmt.Errorf("built generation %d, but %w", gen, err)
 		}
 	} else if res, err = build.Build(cmd.Context(), req); err != nil {
-		return fullHint(err, "the file system holding the root is full: free some space and try again")
+		return explain(mf, fullHint(err, "the file system holding the root is full: free some space and try again"))
 	}
 	if !o.NoLock && (lock == nil || lock.Digest() != res.Lock.Digest()) {
 		if err := manifest.WriteLock(lockPath(o.File), res.Lock); err != nil {
@@ -203,10 +218,11 @@ version and checksum in cairn.lock beside the manifest. An existing lock that
 matches the manifest is kept unless --update asks for the newest packages.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sys, err := loadManifest(o.File)
+			mf, err := loadManifest(o.File)
 			if err != nil {
 				return err
 			}
+			sys := mf.System
 			old, err := readLockBeside(o.File)
 			if err != nil {
 				return err
@@ -221,7 +237,7 @@ matches the manifest is kept unless --update asks for the newest packages.`,
 			}
 			l, err := build.Lock(cmd.Context(), build.Request{Manifest: sys, ManifestPath: o.File, CacheDir: cache, Err: g.Stderr})
 			if err != nil {
-				return err
+				return explain(mf, err)
 			}
 			if err := manifest.WriteLock(lockPath(o.File), l); err != nil {
 				return err

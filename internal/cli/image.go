@@ -255,10 +255,11 @@ func systemSource(ctx context.Context, o *SourceOptions, g *Globals, quiet bool)
 		meta := gen.Meta
 		return src, &meta, none, nil
 	}
-	sys, err := loadManifest(o.File)
+	mf, err := loadManifest(o.File)
 	if err != nil {
 		return image.Source{}, nil, none, err
 	}
+	sys := mf.System
 	lock, err := readLockBeside(o.File)
 	if err != nil {
 		return image.Source{}, nil, none, err
@@ -278,7 +279,7 @@ func systemSource(ctx context.Context, o *SourceOptions, g *Globals, quiet bool)
 	res, err := build.Build(ctx, req)
 	if err != nil {
 		cleanup()
-		return image.Source{}, nil, none, err
+		return image.Source{}, nil, none, explain(mf, err)
 	}
 	arch := sys.Alpine.Arch
 	if arch == "" {

@@ -14,11 +14,67 @@ import (
 // validates the result (see Parse). Defaults are not applied: call
 // ApplyDefaults on the result.
 func Load(path string) (*System, error) {
+	f, err := LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return f.System, nil
+}
+
+// File is a manifest read from a file, valid, with the place where each
+// of its values was written: problems found later, by the build or
+// against the packages, name a key path (services.default[2]), and
+// Locate gives them their file:line:column.
+type File struct {
+	*System
+	Path string
+	// positions and localPaths are the loader's (see loader).
+	positions  map[string]position
+	localPaths map[*yaml.Node]string
+}
+
+// LoadFile is Load, keeping where each value was written.
+func LoadFile(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load manifest: %w", err)
 	}
-	return Parse(path, data)
+	return parseFile(path, data, os.ReadFile)
+}
+
+// Locate gives every *Error in err's tree (errors.Join, %w) that has a
+// key path but no file the position of that path, or of the nearest
+// enclosing key that was written. It returns the problems found, in the
+// order of the tree; none when err holds no *Error.
+func (f *File) Locate(err error) Errors {
+	var out Errors
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+			return
+		case *Error:
+			if e.File == "" && e.Path != "" {
+				e.refer(f.positions)
+				locate(e, f.positions, f.localPaths)
+			}
+			out = append(out, e)
+			return
+		case Errors:
+			for _, x := range e {
+				walk(x)
+			}
+			return
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return out
 }
 
 // Parse reads data as the manifest named name (the name appears in
@@ -35,6 +91,14 @@ func Parse(name string, data []byte) (*System, error) {
 }
 
 func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*System, error) {
+	f, err := parseFile(name, data, readFile)
+	if err != nil {
+		return nil, err
+	}
+	return f.System, nil
+}
+
+func parseFile(name string, data []byte, readFile func(string) ([]byte, error)) (*File, error) {
 	l := &loader{readFile: readFile, files: map[*yaml.Node]string{}, localPaths: map[*yaml.Node]string{}, done: map[string]bool{}, topDir: filepath.Dir(name)}
 	l.enter(name)
 	root := l.file(name, data)
@@ -49,7 +113,7 @@ func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*Sy
 	if err := l.result(); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &File{System: s, Path: name, positions: positions, localPaths: l.localPaths}, nil
 }
 
 // decode decodes the merged tree, recording the position of every key
