@@ -222,15 +222,16 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 		lock.Artifacts = arts
 	}
 
-	// 4. Services, system settings, files.
+	// 4. System settings, files, then services: a runlevel may list an
+	// init script that the manifest's own files (or an artifact) bring.
 	b.logf("== system")
-	if err := openrc.Install(b.root, b.sys.Services, b.epoch); err != nil {
-		return nil, err
-	}
 	if err := compose.System(b.root, b.sys, b.epoch); err != nil {
 		return nil, err
 	}
 	if err := compose.Files(b.root, b.manifestDir, b.sys.Files, b.epoch); err != nil {
+		return nil, err
+	}
+	if err := openrc.Install(b.root, b.sys.Services, b.epoch); err != nil {
 		return nil, err
 	}
 	if b.req.Self != "" && b.sys.Kernel.Package != "" {

@@ -44,7 +44,8 @@ func LoadFile(path string) (*File, error) {
 
 // Locate gives every *Error in err's tree (errors.Join, %w) that has a
 // key path but no file the position of that path, or of the nearest
-// enclosing key that was written. It returns the problems found, in the
+// enclosing key that was written. Errors of other packages about a key
+// of the manifest take part through a method ManifestError() *Error. It returns the problems found, in the
 // order of the tree; none when err holds no *Error.
 func (f *File) Locate(err error) Errors {
 	var out Errors
@@ -59,6 +60,9 @@ func (f *File) Locate(err error) Errors {
 				locate(e, f.positions, f.localPaths)
 			}
 			out = append(out, e)
+			return
+		case interface{ ManifestError() *Error }:
+			walk(e.ManifestError())
 			return
 		case Errors:
 			for _, x := range e {
@@ -146,6 +150,10 @@ func (l *loader) validate(s *System, positions map[string]position) {
 			locate(e, positions, l.localPaths)
 			l.errs = append(l.errs, e)
 		}
+	}
+	for _, e := range s.skeletonScripts(l.topDir) {
+		locate(e, positions, l.localPaths)
+		l.errs = append(l.errs, e)
 	}
 	// Where a path stays in the manifest's directory as written, a
 	// symlink may still lead out of it.

@@ -41,6 +41,7 @@ func (s *System) problems() Errors {
 	v.files(&s.Files)
 	v.setup(s.Setup)
 	v.localPaths(s)
+	v.ownScripts(s)
 	return v.errs
 }
 
