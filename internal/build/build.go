@@ -47,7 +47,10 @@ type Request struct {
 	FileCache string
 	// NoScripts skips package scripts and setup scripts.
 	NoScripts bool
-	HTTP      *http.Client
+	// Offline reads only local repositories and the cache (Check, for
+	// cairn validate).
+	Offline bool
+	HTTP    *http.Client
 	// Out receives the build log; Err warnings.
 	Out, Err io.Writer
 	// Version is cairn's version, recorded in the generation.
@@ -192,6 +195,10 @@ func (b *builder) logf(format string, args ...any) {
 func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 	var err error
 	if b.keysDir, err = b.gatherKeys(); err != nil {
+		return nil, err
+	}
+	// What the packages make of the manifest, before anything is built.
+	if _, err := b.check(lock); err != nil {
 		return nil, err
 	}
 

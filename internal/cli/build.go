@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/build"
 	"github.com/cairnlinux/cairn/internal/manifest"
 	"github.com/cairnlinux/cairn/internal/store"
@@ -94,7 +95,11 @@ func explain(f *manifest.File, err error) error {
 		return nil
 	}
 	if errs := f.Locate(err); len(errs) > 0 {
-		return withCode(ExitUsage, &manifestError{file: f.Path, errs: errs})
+		code := ExitUsage
+		if errors.Is(err, solver.ErrUnsatisfiable) {
+			code = ExitUnsatisfiable
+		}
+		return withCode(code, &manifestError{file: f.Path, errs: errs})
 	}
 	return err
 }

@@ -236,6 +236,7 @@ func TestScripts(t *testing.T) {
 			"mkstore": cmdMkstore,
 			"expand":  cmdExpand,
 			"inroot":  cmdInRoot,
+			"exits":   cmdExits,
 		},
 	})
 }
