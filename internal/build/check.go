@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -174,9 +175,12 @@ func (b *builder) openIndexes(res *CheckResult, p *problems) (*database.Database
 			return nil, nil
 		case b.ctx.Err() != nil:
 			return nil, b.ctx.Err()
-		case err != nil:
-			p.add(fmt.Sprintf("alpine.repositories[%d].url", i), "cannot read the repository: %v", err)
+		case errors.Is(err, fs.ErrNotExist) && !r.IsRemote():
+			p.add(fmt.Sprintf("alpine.repositories[%d].url", i), "no repository there: %v", err)
 			bad = true
+		case err != nil:
+			// Untrusted, damaged or out of reach: not the manifest's fault.
+			return nil, fmt.Errorf("alpine.repositories[%d]: %w", i, err)
 		default:
 			loaded[r.URL] = arc
 		}

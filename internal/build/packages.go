@@ -275,6 +275,11 @@ func (b *builder) installArtifacts(lock *manifest.Lock) ([]manifest.LockedArtifa
 	for i, a := range b.sys.Artifacts {
 		pkg, info, err := b.artifact(a, key)
 		if err != nil {
+			var ce *ChecksumError
+			if errors.As(err, &ce) {
+				ce.Key = fmt.Sprintf("artifacts[%d].sha256", i)
+				return nil, ce
+			}
 			return nil, fmt.Errorf("artifacts[%d] (%s): %w", i, a.Name, err)
 		}
 		pkgs[a.Name] = pkg

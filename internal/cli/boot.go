@@ -116,7 +116,7 @@ rollback, gc and confirm keep the entries in line with the store.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Config.Check(); err != nil {
-				return withCode(ExitUsage, err)
+				return asUsage(err)
 			}
 			ss, err := lockStore(cmd.Context(), g, &o.Store, fsckRepair)
 			if err != nil {

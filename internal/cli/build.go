@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/build"
 	"github.com/cairnlinux/cairn/internal/manifest"
 	"github.com/cairnlinux/cairn/internal/store"
@@ -79,9 +78,9 @@ func loadManifest(file string) (*manifest.File, error) {
 	if err != nil {
 		var errs manifest.Errors
 		if errors.As(err, &errs) {
-			return nil, withCode(ExitUsage, &manifestError{file: file, errs: errs})
+			return nil, &manifestError{file: file, errs: errs}
 		}
-		return nil, withCode(ExitUsage, err)
+		return nil, asUsage(err)
 	}
 	f.ApplyDefaults()
 	return f, nil
@@ -95,11 +94,7 @@ func explain(f *manifest.File, err error) error {
 		return nil
 	}
 	if errs := f.Locate(err); len(errs) > 0 {
-		code := ExitUsage
-		if errors.Is(err, solver.ErrUnsatisfiable) {
-			code = ExitUnsatisfiable
-		}
-		return withCode(code, &manifestError{file: f.Path, errs: errs})
+		return &manifestError{file: f.Path, errs: errs, cause: err}
 	}
 	return err
 }
@@ -109,13 +104,21 @@ func explain(f *manifest.File, err error) error {
 type manifestError struct {
 	file string
 	errs manifest.Errors
+	// cause is the error the problems were found in, if any (it says,
+	// for one, whether the packages are unsatisfiable).
+	cause error
 }
 
 func (e *manifestError) Error() string {
 	return fmt.Sprintf("%s in %s", plural(len(e.errs), "problem"), e.file)
 }
 
-func (e *manifestError) Unwrap() error { return e.errs }
+func (e *manifestError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.errs}
+	}
+	return []error{e.errs, e.cause}
+}
 
 func readLockBeside(file string) (*manifest.Lock, error) {
 	l, err := manifest.ReadLock(lockPath(file))

@@ -121,7 +121,7 @@ func runImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 	}
 	comp, err := image.ParseCompression(o.Compression)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return asUsage(err)
 	}
 	size, err := parseSize(o.Size)
 	if err != nil {
@@ -173,7 +173,7 @@ func runImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 	res, err := format.Write(ctx, src, o.Output)
 	var small *image.TooSmallError
 	if errors.As(err, &small) {
-		return withCode(ExitUsage, fmt.Errorf("%w: give --size %dM or more", err, (small.Need+(1<<20)-1)>>20))
+		return usagef("%w: give --size %dM or more", err, (small.Need+(1<<20)-1)>>20)
 	}
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/cairnlinux/cairn/internal/store"
 )
 
 // cmdExpand is the script command `expand SRC DST`: DST is SRC with
@@ -90,4 +93,17 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
+}
+
+// cmdLockStore is the script command `lockstore DIR`: the test holds the
+// write lock of the store in DIR until the script ends.
+func cmdLockStore(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: lockstore DIR")
+	}
+	s, err := store.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	unlock, err := s.Lock(context.Background(), false)
+	ts.Check(err)
+	ts.Defer(unlock)
 }

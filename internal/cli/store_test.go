@@ -233,10 +233,11 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"mkstore": cmdMkstore,
-			"expand":  cmdExpand,
-			"inroot":  cmdInRoot,
-			"exits":   cmdExits,
+			"mkstore":   cmdMkstore,
+			"expand":    cmdExpand,
+			"inroot":    cmdInRoot,
+			"exits":     cmdExits,
+			"lockstore": cmdLockStore,
 		},
 	})
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/build"
 	"github.com/cairnlinux/cairn/internal/manifest"
 )
@@ -85,7 +84,8 @@ type manifestReport struct {
 
 func runValidate(ctx context.Context, o *ValidateOptions, g *Globals) error {
 	report := validateReport{Valid: true, Manifests: []manifestReport{}}
-	problems, unsatisfiable := 0, false
+	problems := 0
+	var causes []error
 	cache := o.CacheDir
 	if cache == "" {
 		cache = defaultCacheDir(g)
@@ -105,15 +105,15 @@ func runValidate(ctx context.Context, o *ValidateOptions, g *Globals) error {
 			if res != nil {
 				r.Unchecked = res.Unchecked
 			}
-			if errs := f.Locate(err); len(errs) > 0 {
-				unsatisfiable = unsatisfiable || errors.Is(err, solver.ErrUnsatisfiable)
-				err = errs
-			}
+			f.Locate(err)
+		} else if !isManifestProblem(err) {
+			err = asUsage(err) // a manifest that cannot be read
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			causes = append(causes, err)
 			var errs manifest.Errors
 			if !errors.As(err, &errs) {
 				errs = manifest.Errors{{File: file, Msg: err.Error()}}
@@ -147,16 +147,22 @@ func runValidate(ctx context.Context, o *ValidateOptions, g *Globals) error {
 	if report.Valid {
 		return nil
 	}
-	err := fmt.Errorf("%s in %s", plural(problems, "problem"), plural(len(o.Files), "manifest"))
-	code := ExitInvalidManifest
-	if unsatisfiable {
-		code = ExitUnsatisfiable
-	}
+	err := &summaryError{msg: fmt.Sprintf("%s in %s", plural(problems, "problem"), plural(len(o.Files), "manifest")), causes: causes}
 	if o.JSON {
-		return reported(code, err)
+		return reported(0, err)
 	}
-	return withCode(code, err)
+	return err
 }
+
+// summaryError sums up the errors of several inputs; its exit code is
+// theirs (see exitCode).
+type summaryError struct {
+	msg    string
+	causes []error
+}
+
+func (e *summaryError) Error() string   { return e.msg }
+func (e *summaryError) Unwrap() []error { return e.causes }
 
 func plural(n int, noun string) string {
 	if n == 1 {

@@ -62,7 +62,9 @@ func (f *File) Locate(err error) Errors {
 			out = append(out, e)
 			return
 		case interface{ ManifestError() *Error }:
-			walk(e.ManifestError())
+			if me := e.ManifestError(); me != nil {
+				walk(me)
+			}
 			return
 		case Errors:
 			for _, x := range e {
