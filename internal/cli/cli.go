@@ -62,6 +62,7 @@ command.
 		newSchemaCommand(g),
 		newValidateCommand(g),
 		newInitCommand(g),
+		newStoreCommand(g),
 		newBuildCommand(g),
 		newBootCommand(g),
 		newConfirmCommand(g),
