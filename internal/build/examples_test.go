@@ -12,8 +12,9 @@ import (
 	"testing"
 
 	"github.com/cairnlinux/cairn/internal/apk"
-	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/apk/apktest"
+	"github.com/cairnlinux/cairn/internal/apk/database"
+	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/manifest"
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
@@ -150,40 +151,29 @@ func newISO(t *testing.T) *iso {
 	fx := filepath.Join(testutil.Fixtures(t), "alpine-v3.19")
 	i := &iso{dir: filepath.Join(fx, "iso"), keys: t.TempDir(), names: map[string]bool{}, scripts: map[string]bool{}}
 	copyFiles(t, filepath.Join(fx, "keys"), i.keys)
-	kr, err := apkfile.LoadKeyring(i.keys)
+	d, err := database.Open(context.Background(), database.Options{Repositories: []repo.Repository{{URL: i.dir}}, KeysDir: i.keys, Arch: "x86_64"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, n := range d.DB.Names() {
+		if len(n.Providers) > 0 {
+			i.names[n.Name] = true
+		}
 	}
 	pkgs, err := filepath.Glob(filepath.Join(i.dir, "x86_64", "*.apk"))
 	if err != nil || len(pkgs) == 0 {
 		t.Fatalf("no ISO packages: %v", err)
 	}
 	for _, p := range pkgs {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd, err := apkfile.Open(f, apkfile.Options{Keys: kr})
+		files, err := listPackage(p, d.Keys, false)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		i.names[rd.Info.Name] = true
-		for _, d := range rd.Info.Provides {
-			i.names[d.Name] = true
-		}
-		for {
-			h, err := rd.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
-			if name, ok := strings.CutPrefix(h.Name, "etc/init.d/"); ok && name != "" && !strings.Contains(name, "/") {
+		for _, f := range files {
+			if name, ok := strings.CutPrefix(f, "etc/init.d/"); ok && name != "" && !strings.Contains(name, "/") {
 				i.scripts[name] = true
 			}
 		}
-		f.Close()
 	}
 	return i
 }

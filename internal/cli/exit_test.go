@@ -17,11 +17,7 @@ import (
 // a store lock the test holds, gets SIGINT.
 func TestCancelledExitCode(t *testing.T) {
 	s := testStore(t, 2)
-	holder, err := store.Open(s.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock, err := holder.Lock(context.Background(), false)
+	unlock, err := holdLock(s.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}

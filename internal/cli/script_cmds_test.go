@@ -101,9 +101,17 @@ func cmdLockStore(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: lockstore DIR")
 	}
-	s, err := store.Open(ts.MkAbs(args[0]))
-	ts.Check(err)
-	unlock, err := s.Lock(context.Background(), false)
+	unlock, err := holdLock(ts.MkAbs(args[0]))
 	ts.Check(err)
 	ts.Defer(unlock)
+}
+
+// holdLock takes the writer lock of the store in dir, as another cairn
+// would hold it.
+func holdLock(dir string) (unlock func(), err error) {
+	s, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.Lock(context.Background(), false)
 }

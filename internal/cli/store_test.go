@@ -567,11 +567,7 @@ func (w *notifyWriter) String() string {
 func TestStoreLock(t *testing.T) {
 	s := testStore(t, 3)
 	permanent(t, s, 1)
-	holder, err := store.Open(s.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock, err := holder.Lock(context.Background(), false)
+	unlock, err := holdLock(s.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}
