@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -63,6 +64,10 @@ type Request struct {
 	// Init is the cairn-init binary installed beside it, from which the
 	// generation's initramfs is made; empty installs none.
 	Init string
+	// Sources are the manifest's files as they were read (the top one
+	// first; manifest.File.Sources). The generation keeps them, with the
+	// lock, in compose.ManifestDir; none keeps nothing.
+	Sources []manifest.Source
 }
 
 // Result is what a build made.
@@ -264,6 +269,17 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 		Kernel:         b.sys.Kernel.Package,
 		BuildTime:      b.epoch,
 		CairnVersion:   b.req.Version,
+	}
+	if len(b.req.Sources) > 0 {
+		files := make([]compose.ManifestFile, 0, len(b.req.Sources)+1)
+		for _, s := range b.req.Sources {
+			files = append(files, compose.ManifestFile{Path: s.Path, Data: s.Data})
+		}
+		gen.Manifest = b.req.Sources[0].Path
+		files = append(files, compose.ManifestFile{Path: path.Clean(filepath.ToSlash(manifest.LockPath(gen.Manifest))), Data: lock.Bytes()})
+		if err := compose.WriteManifest(b.root, files, b.epoch); err != nil {
+			return nil, err
+		}
 	}
 	for _, p := range lock.Packages {
 		gen.Packages = append(gen.Packages, compose.GenerationPackage{Name: p.Name, Version: p.Version})

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -25,6 +28,11 @@ type BuildOptions struct {
 	NoScripts bool
 	NoLock    bool
 	JSON      bool
+	// Switch makes the new generation the next boot (as cairn switch
+	// does), Permanent the default, a trial of Tries boots otherwise.
+	Switch    bool
+	Permanent bool
+	Tries     int
 }
 
 // Validate checks the options.
@@ -32,13 +40,22 @@ func (o *BuildOptions) Validate() error {
 	if o.Root != "" && o.Store.Path != "" {
 		return usagef("give --store DIR (a new generation in a store) or --root DIR (a plain tree), not both")
 	}
+	if o.Root != "" && o.Switch {
+		return usagef("--switch makes a generation of a store the next boot: build with --store, not --root")
+	}
+	if (o.Permanent || o.Tries != store.DefaultTries) && !o.Switch {
+		return usagef("--permanent and --tries go with --switch")
+	}
+	if o.Tries < 1 {
+		return usagef("--tries must be at least 1, not %d", o.Tries)
+	}
 	return nil
 }
 
 func newBuildCommand(g *Globals) *cobra.Command {
 	o := &BuildOptions{}
 	cmd := &cobra.Command{
-		Use:   "build [-f system.yaml] [--store DIR | --root DIR]",
+		Use:   "build [-f system.yaml] [--store DIR [--switch [--permanent]] | --root DIR]",
 		Short: "Build the system a manifest describes as a new generation or into a directory",
 		Long: `Resolve the manifest's packages (exactly those of cairn.lock beside it when
 the lock matches the manifest), install them, write what the manifest declares
@@ -46,9 +63,14 @@ and run its setup scripts. Writes cairn.lock when there was none.
 
 By default the system is built in the store's staging area (--store, or the
 running system's store) and sealed as its next generation (read-only, metadata written and synced); on btrfs its
-files share their data with earlier generations. The build does not change
-what boots: use cairn switch. With --root, the tree is built beside DIR and
-renamed into place. Either way a failed build leaves nothing behind.`,
+files share their data with earlier generations. The generation keeps the
+manifest's files and the lock it was built from (/usr/lib/cairn/manifest;
+cairn manifest N prints them). The build does not change what boots unless
+--switch is given: then the new generation boots next, as a trial that falls
+back by itself unless confirmed (--permanent: as the default at once), as
+cairn switch N would make it: the day-2 loop in one command. With --root, the
+tree is built beside DIR and renamed into place. Either way a failed build
+leaves nothing behind.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -66,6 +88,9 @@ renamed into place. Either way a failed build leaves nothing behind.`,
 	f.BoolVar(&o.NoScripts, "no-scripts", false, "run neither package nor setup scripts")
 	f.BoolVar(&o.NoLock, "no-lock", false, "do not write cairn.lock")
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON")
+	f.BoolVar(&o.Switch, "switch", false, "make the new generation the next boot (a trial, as cairn switch)")
+	f.BoolVar(&o.Permanent, "permanent", false, "with --switch: make it the default at once, without a trial")
+	f.IntVar(&o.Tries, "tries", store.DefaultTries, "with --switch: boots the trial gets before the default boots again")
 	return cmd
 }
 
@@ -157,6 +182,7 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 		Out:          out,
 		Err:          g.Stderr,
 		Version:      Version,
+		Sources:      mf.Sources,
 	}
 	req.Self, req.Init = selfAndInit(g)
 	if req.Init == "" && sys.Kernel.Package != "" {
@@ -169,7 +195,13 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 		if err != nil {
 			return err
 		}
-		defer ss.close()
+		// Closed before --switch, which takes the lock itself.
+		closed := false
+		defer func() {
+			if !closed {
+				ss.close()
+			}
+		}()
 		st := ss.s
 		if o.CacheDir == "" {
 			req.CacheDir = filepath.Join(st.CacheDir(), "downloads")
@@ -186,6 +218,8 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 		if err != nil {
 			return fmt.Errorf("built generation %d, but %w", gen, err)
 		}
+		ss.close()
+		closed = true
 	} else if res, err = build.Build(cmd.Context(), req); err != nil {
 		return explain(mf, fullHint(err, "the file system holding the root is full: free some space and try again"))
 	}
@@ -194,18 +228,47 @@ func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
 			return fmt.Errorf("write cairn.lock: %w", err)
 		}
 	}
+	report := buildReport{Root: res.Root, Generation: gen, LockDigest: res.Lock.Digest(), SourceDateEpoch: res.Lock.SourceDateEpoch,
+		Packages: len(res.Lock.Packages), Seconds: res.Duration.Seconds()}
+	if o.Switch {
+		sg := *g
+		var switched bytes.Buffer
+		if o.JSON {
+			sg.Stdout = &switched
+		} else {
+			fmt.Fprintf(g.Stdout, "built generation %d (%s): %d packages in %.1f s\n", gen, res.Root, report.Packages, report.Seconds)
+		}
+		so := &SwitchOptions{Store: o.Store, Permanent: o.Permanent, Tries: o.Tries, JSON: o.JSON}
+		if err := runSwitch(cmd.Context(), so, &sg, []string{strconv.Itoa(gen)}); err != nil {
+			return fmt.Errorf("built generation %d, but %w", gen, err)
+		}
+		if !o.JSON {
+			return nil
+		}
+		report.State = json.RawMessage(switched.Bytes())
+	}
 	if o.JSON {
-		return writeJSON(g.Stdout, map[string]any{
-			"root": res.Root, "generation": gen, "lockDigest": res.Lock.Digest(), "sourceDateEpoch": res.Lock.SourceDateEpoch,
-			"packages": len(res.Lock.Packages), "seconds": res.Duration.Seconds(),
-		})
+		return writeJSON(g.Stdout, report)
 	}
 	if gen != 0 {
-		fmt.Fprintf(g.Stdout, "built generation %d (%s): %d packages in %.1f s; cairn switch %d boots it next\n", gen, res.Root, len(res.Lock.Packages), res.Duration.Seconds(), gen)
+		fmt.Fprintf(g.Stdout, "built generation %d (%s): %d packages in %.1f s; cairn switch %d boots it next\n", gen, res.Root, report.Packages, report.Seconds, gen)
 		return nil
 	}
 	fmt.Fprintf(g.Stdout, "built %s: %d packages in %.1f s\n", res.Root, len(res.Lock.Packages), res.Duration.Seconds())
 	return nil
+}
+
+// buildReport is what cairn build --json prints.
+type buildReport struct {
+	Root            string  `json:"root"`
+	Generation      int     `json:"generation,omitempty"`
+	LockDigest      string  `json:"lockDigest"`
+	SourceDateEpoch int64   `json:"sourceDateEpoch"`
+	Packages        int     `json:"packages"`
+	Seconds         float64 `json:"seconds"`
+	// State is the store's state after --switch, as cairn switch --json
+	// prints it.
+	State json.RawMessage `json:"state,omitempty"`
 }
 
 // LockOptions are the options of `cairn lock`.

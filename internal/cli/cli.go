@@ -79,6 +79,7 @@ command.
 		newGCCommand(g),
 		newFsckCommand(g),
 		newDiffCommand(g),
+		newManifestCommand(g),
 	)
 	usageArgs(root)
 	return root

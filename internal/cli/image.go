@@ -273,7 +273,7 @@ func systemSource(ctx context.Context, o *SourceOptions, g *Globals, quiet bool)
 		return image.Source{}, nil, none, err
 	}
 	cleanup := func() { os.RemoveAll(work) }
-	req := build.Request{Manifest: sys, ManifestPath: o.File, Root: filepath.Join(work, "root"), Lock: lock, CacheDir: cache,
+	req := build.Request{Manifest: sys, ManifestPath: o.File, Root: filepath.Join(work, "root"), Lock: lock, CacheDir: cache, Sources: mf.Sources,
 		Out: logWriter(g, quiet), Err: g.Stderr, Version: Version}
 	req.Self, req.Init = selfAndInit(g)
 	res, err := build.Build(ctx, req)

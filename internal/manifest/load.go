@@ -28,6 +28,9 @@ func Load(path string) (*System, error) {
 type File struct {
 	*System
 	Path string
+	// Sources are the files the manifest was read from, as they were
+	// read: the top file first, then each included one.
+	Sources []Source
 	// positions and localPaths are the loader's (see loader).
 	positions  map[string]position
 	localPaths map[*yaml.Node]string
@@ -119,7 +122,7 @@ func parseFile(name string, data []byte, readFile func(string) ([]byte, error)) 
 	if err := l.result(); err != nil {
 		return nil, err
 	}
-	return &File{System: s, Path: name, positions: positions, localPaths: l.localPaths}, nil
+	return &File{System: s, Path: name, Sources: l.sources, positions: positions, localPaths: l.localPaths}, nil
 }
 
 // decode decodes the merged tree, recording the position of every key
@@ -194,6 +197,16 @@ type loader struct {
 	// topDir is the directory of the manifest being built: what any of
 	// the files names stays inside it.
 	topDir string
+	// sources are the files read, in order.
+	sources []Source
+}
+
+// Source is one file of a manifest: its path relative to the directory of
+// the top manifest (slash-separated; included files lie in it or below),
+// and its bytes.
+type Source struct {
+	Path string
+	Data []byte
 }
 
 func (l *loader) result() error {
@@ -226,6 +239,7 @@ func (l *loader) leave() {
 // file parses one manifest, checks it on its own, and returns its tree
 // with its includes merged under it, or nil when it cannot be read.
 func (l *loader) file(name string, data []byte) *yaml.Node {
+	l.sources = append(l.sources, Source{Path: l.relToTop(name), Data: data})
 	root, errs := readDocument(name, data)
 	if errs != nil {
 		l.errs = append(l.errs, errs...)
@@ -253,6 +267,18 @@ func (l *loader) file(name string, data []byte) *yaml.Node {
 		return root
 	}
 	return l.merge(base, root)
+}
+
+// relToTop names a file read relative to the top manifest's directory.
+func (l *loader) relToTop(name string) string {
+	top, err1 := filepath.Abs(l.topDir)
+	abs, err2 := filepath.Abs(name)
+	if err1 == nil && err2 == nil {
+		if rel, err := filepath.Rel(top, abs); err == nil && !leavesDir(rel) {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.Base(name)
 }
 
 // register records the file of every node of a parsed tree.
