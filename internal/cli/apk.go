@@ -104,6 +104,9 @@ func apkError(g *Globals, err error) error {
 	if err == nil {
 		return nil
 	}
+	if g.JSON {
+		return err // reported as JSON
+	}
 	if errors.Is(err, solver.ErrUnsatisfiable) {
 		return reported(0, err) // the solver printed apk's report
 	}

@@ -271,6 +271,14 @@ type buildReport struct {
 	State json.RawMessage `json:"state,omitempty"`
 }
 
+// lockReport is what cairn lock --json prints: the lock file, whether it
+// was written (false: it was up to date), and the lock.
+type lockReport struct {
+	Path    string         `json:"path"`
+	Written bool           `json:"written"`
+	Lock    *manifest.Lock `json:"lock"`
+}
+
 // LockOptions are the options of `cairn lock`.
 type LockOptions struct {
 	File     string
@@ -299,6 +307,9 @@ matches the manifest is kept unless --update asks for the newest packages.`,
 				return err
 			}
 			if old != nil && !o.Update && old.Matches(sys) == nil {
+				if o.JSON {
+					return writeJSON(g.Stdout, lockReport{Path: lockPath(o.File), Lock: old})
+				}
 				fmt.Fprintf(g.Stdout, "%s is up to date (%d packages)\n", lockPath(o.File), len(old.Packages))
 				return nil
 			}
@@ -314,7 +325,7 @@ matches the manifest is kept unless --update asks for the newest packages.`,
 				return err
 			}
 			if o.JSON {
-				return writeJSON(g.Stdout, l)
+				return writeJSON(g.Stdout, lockReport{Path: lockPath(o.File), Written: true, Lock: l})
 			}
 			fmt.Fprintf(g.Stdout, "wrote %s: %d packages, %d artifacts\n", lockPath(o.File), len(l.Packages), len(l.Artifacts))
 			return nil

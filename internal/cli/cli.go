@@ -17,28 +17,52 @@ type Stdio struct {
 	Stdout, Stderr io.Writer
 }
 
+// countingWriter counts what is written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // Globals are the state shared by all commands of one invocation.
 type Globals struct {
 	Stdio
 	// Getenv reads the environment (tests substitute their own).
 	Getenv func(string) string
+	// JSON is set when the command runs with --json: its errors are
+	// reported as JSON (see reportJSON), not printed as text.
+	JSON bool
 }
 
 // Run executes cairn with args (without the program name) and returns the
 // process exit code.
 func Run(ctx context.Context, args []string, stdio Stdio) int {
+	// Under --json an error is a JSON document on standard output, unless
+	// the command wrote its own there (a report that says what failed).
+	out := &countingWriter{w: stdio.Stdout}
+	stdio.Stdout = out
 	g := &Globals{Stdio: stdio, Getenv: os.Getenv}
 	root := newRootCommand(g)
 	root.SetArgs(args)
 	root.SetIn(stdio.Stdin)
 	root.SetOut(stdio.Stdout)
 	root.SetErr(stdio.Stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
-	report(stdio.Stderr, err)
-	return exitCode(err)
+	code := exitCode(err)
+	if wantsJSON(cmd) && out.n == 0 {
+		reportJSON(stdio.Stdout, err, code)
+	} else {
+		report(stdio.Stderr, err)
+	}
+	return code
 }
 
 func newRootCommand(g *Globals) *cobra.Command {
@@ -56,6 +80,7 @@ command.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return asUsage(err)
 	})
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.JSON = wantsJSON(cmd) }
 	root.AddCommand(
 		newVersionCommand(g),
 		newAPKCommand(g),

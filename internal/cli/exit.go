@@ -87,6 +87,45 @@ func report(w io.Writer, err error) {
 	}
 }
 
+// wantsJSON reports whether cmd runs with --json.
+func wantsJSON(cmd *cobra.Command) bool {
+	if cmd == nil {
+		return false
+	}
+	f := cmd.Flags().Lookup("json")
+	return f != nil && f.Value.String() == "true"
+}
+
+// jsonError is how a failed command reports under --json, on standard
+// output where its result would have gone: what went wrong, the exit
+// code, and a manifest's problems each with its place.
+type jsonError struct {
+	Error struct {
+		Message  string            `json:"message"`
+		ExitCode int               `json:"exitCode"`
+		Problems []*manifest.Error `json:"problems,omitempty"`
+	} `json:"error"`
+}
+
+// reportJSON writes err as a jsonError, unless the command reported it
+// already (cairn validate --json prints its problems in its report).
+func reportJSON(w io.Writer, err error, code int) {
+	var ee *exitError
+	if errors.As(err, &ee) && ee.silent {
+		return
+	}
+	var je jsonError
+	je.Error.Message, je.Error.ExitCode = err.Error(), code
+	if errors.Is(err, context.Canceled) {
+		je.Error.Message = "cancelled"
+	}
+	var me *manifestError
+	if errors.As(err, &me) {
+		je.Error.Problems = me.errs
+	}
+	writeJSON(w, je)
+}
+
 // exitError carries an exit code other than exitCode's (0: exitCode's);
 // its message has already been printed when silent is set.
 type exitError struct {

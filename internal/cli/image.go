@@ -179,7 +179,7 @@ func runImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 		return err
 	}
 	if o.JSON {
-		return writeJSON(g.Stdout, res)
+		return writeJSONFields(g.Stdout, res)
 	}
 	fmt.Fprintf(g.Stdout, "wrote %s image %s: %.1f MB, %d entries, in %.1f s\n", o.Format, strings.Join(res.Outputs, ", "),
 		float64(res.Size)/1e6, res.Entries, time.Since(start).Seconds())
@@ -201,7 +201,7 @@ func explainImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 		return fmt.Errorf("explain: %w", err)
 	}
 	if o.JSON {
-		return writeJSON(g.Stdout, ex)
+		return writeJSONFields(g.Stdout, ex)
 	}
 	return ex.WriteText(g.Stdout, o.Top)
 }
@@ -340,6 +340,7 @@ type InstallOptions struct {
 	Wipe     bool
 	DryRun   bool
 	Firmware string
+	JSON     bool
 }
 
 func newInstallCommand(g *Globals) *cobra.Command {
@@ -362,7 +363,7 @@ that holds a partition table or a file system is refused unless --wipe.
 			if err != nil {
 				return err
 			}
-			src, meta, cleanup, err := systemSource(cmd.Context(), &o.Source, g, false)
+			src, meta, cleanup, err := systemSource(cmd.Context(), &o.Source, g, o.JSON)
 			if err != nil {
 				return err
 			}
@@ -371,7 +372,11 @@ that holds a partition table or a file system is refused unless --wipe.
 				Device: o.Device, Disk: image.Disk{Meta: meta, Firmware: firmware, Log: g.Stderr}, Source: src,
 				Wipe: o.Wipe, DryRun: o.DryRun, Log: g.Stderr,
 			})
-			if plan != nil {
+			switch {
+			case plan == nil:
+			case o.JSON && err == nil:
+				return writeJSONFields(g.Stdout, plan)
+			case !o.JSON:
 				fmt.Fprint(g.Stdout, plan.String())
 			}
 			return err
@@ -383,5 +388,6 @@ that holds a partition table or a file system is refused unless --wipe.
 	f.BoolVar(&o.Wipe, "wipe", false, "overwrite a device that holds a partition table or file system")
 	f.BoolVar(&o.DryRun, "dry-run", false, "show what would be done; write nothing")
 	addFirmwareFlag(cmd, &o.Firmware)
+	f.BoolVar(&o.JSON, "json", false, "print the plan as JSON")
 	return cmd
 }
