@@ -105,7 +105,9 @@ command.
 		newFsckCommand(g),
 		newDiffCommand(g),
 		newManifestCommand(g),
+		newManCommand(g),
 	)
 	usageArgs(root)
+	registerCompletions(root, g)
 	return root
 }
