@@ -79,7 +79,7 @@ func TestBuildExamples(t *testing.T) {
 		})
 		built[name] = true
 	}
-	for _, want := range []string{"minimal/system.yaml", "homelab/system.yaml", "offline/system.yaml", "offline/bootable.yaml", "nas/system.yaml", "vps/system.yaml"} {
+	for _, want := range []string{"minimal/system.yaml", "homelab/system.yaml", "offline/system.yaml", "offline/bootable.yaml", "nas/system.yaml", "vps/system.yaml", "demo/system.yaml"} {
 		if !built[want] {
 			t.Errorf("%s was not built offline", want)
 		}
