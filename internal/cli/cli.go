@@ -7,6 +7,8 @@ import (
 	"context"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -43,9 +45,13 @@ type Globals struct {
 // process exit code.
 func Run(ctx context.Context, args []string, stdio Stdio) int {
 	// Under --json an error is a JSON document on standard output, unless
-	// the command wrote its own there (a report that says what failed).
+	// the command wrote its own there (a report that says what failed):
+	// what it writes is counted. Only then, since a command may look at
+	// its standard output for a terminal (cairn vm).
 	out := &countingWriter{w: stdio.Stdout}
-	stdio.Stdout = out
+	if slices.ContainsFunc(args, func(a string) bool { return a == "--json" || strings.HasPrefix(a, "--json=") }) {
+		stdio.Stdout = out
+	}
 	g := &Globals{Stdio: stdio, Getenv: os.Getenv}
 	root := newRootCommand(g)
 	root.SetArgs(args)
