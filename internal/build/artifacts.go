@@ -41,17 +41,16 @@ func fetchArtifact(ctx context.Context, a manifest.Artifact, manifestDir, cacheD
 	case strings.HasPrefix(a.URL, "http://") || strings.HasPrefix(a.URL, "https://"):
 		data, err = download(ctx, client, a.URL)
 	default:
-		p := strings.TrimPrefix(a.URL, "file://")
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(manifestDir, p)
+		var p string
+		if p, err = manifest.ResolveLocal(manifestDir, strings.TrimPrefix(a.URL, "file://")); err == nil {
+			data, err = os.ReadFile(p)
 		}
-		data, err = os.ReadFile(p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", a.URL, err)
 	}
 	if got := sha256Hex(data); got != want {
-		return nil, fmt.Errorf("%s: sha256 is %s, the manifest says %s: the download is not the file the manifest names", a.URL, got, want)
+		return nil, &ChecksumError{URL: a.URL, Got: got, Want: want}
 	}
 	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err == nil {
 		tmp := cached + ".tmp"
@@ -249,4 +248,25 @@ func linkOrCopy(from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// ChecksumError is an artifact whose SHA-256 is not the manifest's.
+type ChecksumError struct {
+	URL       string
+	Got, Want string
+	// Key is the manifest key of the checksum, once known.
+	Key string
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("%s: sha256 is %s, the manifest says %s: the download is not the file the manifest names", e.URL, e.Got, e.Want)
+}
+
+// ManifestError is e as a problem of the manifest's key, for the caller
+// to place (manifest.File.Locate).
+func (e *ChecksumError) ManifestError() *manifest.Error {
+	if e.Key == "" {
+		return nil
+	}
+	return &manifest.Error{Path: e.Key, Msg: e.Error()}
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -47,7 +48,10 @@ type Request struct {
 	FileCache string
 	// NoScripts skips package scripts and setup scripts.
 	NoScripts bool
-	HTTP      *http.Client
+	// Offline reads only local repositories and the cache (Check, for
+	// cairn validate).
+	Offline bool
+	HTTP    *http.Client
 	// Out receives the build log; Err warnings.
 	Out, Err io.Writer
 	// Version is cairn's version, recorded in the generation.
@@ -60,6 +64,10 @@ type Request struct {
 	// Init is the cairn-init binary installed beside it, from which the
 	// generation's initramfs is made; empty installs none.
 	Init string
+	// Sources are the manifest's files as they were read (the top one
+	// first; manifest.File.Sources). The generation keeps them, with the
+	// lock, in compose.ManifestDir; none keeps nothing.
+	Sources []manifest.Source
 }
 
 // Result is what a build made.
@@ -194,6 +202,10 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 	if b.keysDir, err = b.gatherKeys(); err != nil {
 		return nil, err
 	}
+	// What the packages make of the manifest, before anything is built.
+	if _, err := b.check(lock); err != nil {
+		return nil, err
+	}
 
 	// 1. Packages, exactly those of the lock when there is one.
 	b.logf("== packages")
@@ -222,15 +234,16 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 		lock.Artifacts = arts
 	}
 
-	// 4. Services, system settings, files.
+	// 4. System settings, files, then services: a runlevel may list an
+	// init script that the manifest's own files (or an artifact) bring.
 	b.logf("== system")
-	if err := openrc.Install(b.root, b.sys.Services, b.epoch); err != nil {
-		return nil, err
-	}
 	if err := compose.System(b.root, b.sys, b.epoch); err != nil {
 		return nil, err
 	}
 	if err := compose.Files(b.root, b.manifestDir, b.sys.Files, b.epoch); err != nil {
+		return nil, err
+	}
+	if err := openrc.Install(b.root, b.sys.Services, b.epoch); err != nil {
 		return nil, err
 	}
 	if b.req.Self != "" && b.sys.Kernel.Package != "" {
@@ -256,6 +269,17 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 		Kernel:         b.sys.Kernel.Package,
 		BuildTime:      b.epoch,
 		CairnVersion:   b.req.Version,
+	}
+	if len(b.req.Sources) > 0 {
+		files := make([]compose.ManifestFile, 0, len(b.req.Sources)+1)
+		for _, s := range b.req.Sources {
+			files = append(files, compose.ManifestFile{Path: s.Path, Data: s.Data})
+		}
+		gen.Manifest = b.req.Sources[0].Path
+		files = append(files, compose.ManifestFile{Path: path.Clean(filepath.ToSlash(manifest.LockPath(gen.Manifest))), Data: lock.Bytes()})
+		if err := compose.WriteManifest(b.root, files, b.epoch); err != nil {
+			return nil, err
+		}
 	}
 	for _, p := range lock.Packages {
 		gen.Packages = append(gen.Packages, compose.GenerationPackage{Name: p.Name, Version: p.Version})

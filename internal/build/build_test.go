@@ -210,7 +210,7 @@ func TestBuildFailuresLeaveNothing(t *testing.T) {
 	}{
 		{"failing setup script", "", strings.Replace(w.manifestText(""), "echo set up > /etc/setup-ran", "exit 3", 1), "setup[0] (mark): exited with error 3"},
 		{"wrong sha256", artifactYAML(art, strings.Repeat("0", 64)), "", "sha256 is " + sum},
-		{"missing package", "", strings.Replace(w.manifestText(""), "hello]", "hello, no-such-package]", 1), "unable to select packages"},
+		{"missing package", "", strings.Replace(w.manifestText(""), "hello]", "hello, no-such-package]", 1), "packages[4]: no package no-such-package in the repositories"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := tc.text

@@ -55,16 +55,17 @@ func (b *builder) gatherKeys() (string, error) {
 		return "", err
 	}
 	if len(b.sys.Alpine.Keys) == 0 && !b.sys.Alpine.AllowUntrusted {
-		return "", errors.New("alpine.keys is empty: name the public keys that sign your repositories (for Alpine's, the keys of the alpine-keys package, e.g. /etc/apk/keys on an Alpine machine)")
+		return "", &manifest.Error{Path: "alpine.keys", Msg: "empty: name the public keys that sign your repositories (for Alpine's, the keys of the alpine-keys package, e.g. /etc/apk/keys on an Alpine machine)"}
 	}
 	for i, k := range b.sys.Alpine.Keys {
-		p := k
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(b.manifestDir, p)
+		key := fmt.Sprintf("alpine.keys[%d]", i)
+		p, err := manifest.ResolveLocal(b.manifestDir, k)
+		if err != nil {
+			return "", &manifest.Error{Path: key, Msg: err.Error()}
 		}
 		st, err := os.Stat(p)
 		if err != nil {
-			return "", fmt.Errorf("alpine.keys[%d]: %w", i, err)
+			return "", &manifest.Error{Path: key, Msg: err.Error()}
 		}
 		files := []string{p}
 		if st.IsDir() {
@@ -85,7 +86,7 @@ func (b *builder) gatherKeys() (string, error) {
 				return "", fmt.Errorf("alpine.keys[%d]: %w", i, err)
 			}
 			if _, err := apkfile.ParsePublicKey(data); err != nil {
-				return "", fmt.Errorf("alpine.keys[%d]: %s is not an RSA public key: %w", i, f, err)
+				return "", &manifest.Error{Path: key, Msg: fmt.Sprintf("%s is not an RSA public key: %v", f, err)}
 			}
 			if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
 				return "", err
@@ -274,6 +275,11 @@ func (b *builder) installArtifacts(lock *manifest.Lock) ([]manifest.LockedArtifa
 	for i, a := range b.sys.Artifacts {
 		pkg, info, err := b.artifact(a, key)
 		if err != nil {
+			var ce *ChecksumError
+			if errors.As(err, &ce) {
+				ce.Key = fmt.Sprintf("artifacts[%d].sha256", i)
+				return nil, ce
+			}
 			return nil, fmt.Errorf("artifacts[%d] (%s): %w", i, a.Name, err)
 		}
 		pkgs[a.Name] = pkg

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cairnlinux/cairn/internal/manifest"
 	"github.com/cairnlinux/cairn/internal/sandbox"
 )
 
@@ -32,9 +33,9 @@ func (b *builder) runSetup() error {
 	for i, s := range b.sys.Setup {
 		body := []byte(s.Run)
 		if s.File != "" {
-			p := s.File
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(b.manifestDir, p)
+			p, err := manifest.ResolveLocal(b.manifestDir, s.File)
+			if err != nil {
+				return fmt.Errorf("setup[%d] (%s): file: %w", i, s.Name, err)
 			}
 			data, err := os.ReadFile(p)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk/install"
 	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
+	"github.com/cairnlinux/cairn/internal/build"
 )
 
 // APKOptions are the options every `cairn apk` command accepts, named as
@@ -87,11 +88,14 @@ checking cairn against apk-tools. Options and output follow apk-tools 2.14.`,
 // isVerifyError reports whether err means that a package or index did not
 // verify: a bad or missing signature, a checksum or size that does not
 // match, or damaged data.
+// isVerifyError reports whether err is something that did not verify: a
+// signature, a checksum, a damaged package or index, an artifact.
 func isVerifyError(err error) bool {
 	var fe *apkfile.FormatError
 	var me *repo.MismatchError
 	var ie *install.IdentityError
-	return apkfile.IsUntrusted(err) || errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &ie)
+	var ce *build.ChecksumError
+	return apkfile.IsUntrusted(err) || errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &ie) || errors.As(err, &ce)
 }
 
 // apkError prints an error the way apk does ("ERROR: ...") and returns it
@@ -100,8 +104,11 @@ func apkError(g *Globals, err error) error {
 	if err == nil {
 		return nil
 	}
+	if g.JSON {
+		return err // reported as JSON
+	}
 	if errors.Is(err, solver.ErrUnsatisfiable) {
-		return reported(ExitUnsatisfiable, err)
+		return reported(0, err) // the solver printed apk's report
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
@@ -111,12 +118,5 @@ func apkError(g *Globals, err error) error {
 		return reported(ee.code, ee.err)
 	}
 	fmt.Fprintf(g.Stderr, "ERROR: %v\n", err)
-	code := ExitFailure
-	switch {
-	case isUsageError(err):
-		code = ExitUsage
-	case isVerifyError(err):
-		code = ExitUntrusted
-	}
-	return reported(code, err)
+	return reported(0, err)
 }

@@ -229,9 +229,10 @@ func TestAPKIndexUsage(t *testing.T) {
 		{[]string{"apk", "index", "--rewrite-arch", "x 86", "a.apk"}, "is not an architecture name"},
 		{[]string{"apk", "--keys-dir", "/nonexistent/keys", "index", "a.apk"}, "no trusted keys: /nonexistent/keys does not exist"},
 	} {
-		code, _, stderr := runAPKTool(t, tt.args...)
-		if code == 0 || !strings.Contains(stderr, tt.want) {
-			t.Errorf("cairn %s: exit %d, stderr %q, want %q", strings.Join(tt.args, " "), code, stderr, tt.want)
+		code, stdout, stderr := runAPKTool(t, tt.args...)
+		// Under --json the error is JSON on standard output.
+		if code == 0 || !strings.Contains(stderr+stdout, tt.want) {
+			t.Errorf("cairn %s: exit %d, stdout %q, stderr %q, want %q", strings.Join(tt.args, " "), code, stdout, stderr, tt.want)
 		}
 	}
 }

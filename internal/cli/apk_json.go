@@ -10,8 +10,8 @@ import (
 type jsonChange struct {
 	Action     string `json:"action"` // as apk says it: Installing, Upgrading, Purging...
 	Name       string `json:"name"`
-	OldVersion string `json:"old_version,omitempty"`
-	NewVersion string `json:"new_version,omitempty"`
+	OldVersion string `json:"oldVersion,omitempty"`
+	NewVersion string `json:"newVersion,omitempty"`
 	Tag        string `json:"tag,omitempty"`
 }
 

@@ -59,7 +59,7 @@ type resolvedPackage struct {
 	Repository string `json:"repository,omitempty"`
 	Checksum   string `json:"checksum"`
 	Size       int64  `json:"size"`
-	Installed  int64  `json:"installed_size"`
+	Installed  int64  `json:"installedSize"`
 }
 
 type resolveResult struct {

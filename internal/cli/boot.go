@@ -96,6 +96,7 @@ func changeStateBoot(g *Globals, s *store.Store, change func(store.State) (store
 type BootSetupOptions struct {
 	Store  StoreOptions
 	Config boot.Config
+	JSON   bool
 }
 
 func newBootCommand(g *Globals) *cobra.Command {
@@ -116,7 +117,7 @@ rollback, gc and confirm keep the entries in line with the store.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Config.Check(); err != nil {
-				return withCode(ExitUsage, err)
+				return asUsage(err)
 			}
 			ss, err := lockStore(cmd.Context(), g, &o.Store, fsckRepair)
 			if err != nil {
@@ -138,6 +139,9 @@ rollback, gc and confirm keep the entries in line with the store.`,
 			if err := syncBootDir(g, ss.s, nil, st, true); err != nil {
 				return err
 			}
+			if o.JSON {
+				return writeJSON(g.Stdout, bootReport{Store: ss.s.Dir(), Config: &o.Config, NextBoot: st.NextBoot()})
+			}
 			fmt.Fprintf(g.Stdout, "boot entries written to %s (%s); generation %d boots next\n", o.Config.BootDir, o.Config.Loader, st.NextBoot())
 			return nil
 		},
@@ -152,23 +156,33 @@ rollback, gc and confirm keep the entries in line with the store.`,
 	f.IntVar(&o.Config.Timeout, "timeout", 0, "seconds the menu waits")
 	f.BoolVar(&o.Config.Serial, "serial", false, "the loader also uses the serial console ttyS0")
 	f.StringSliceVar(&o.Config.Modules, "modules", nil, "kernel modules the initramfs carries besides the default ones")
+	f.BoolVar(&o.JSON, "json", false, "print the boot configuration as JSON")
 	f.StringVar(&o.Config.Initramfs, "initramfs", boot.InitramfsCairn, "cairn (cairn-init: trial boots that fall back) or mkinitfs (each generation's own /boot/initramfs-<flavor>, no trials)")
 
 	var syncStore StoreOptions
+	var syncJSON bool
 	sync := &cobra.Command{
 		Use:   "sync",
 		Short: "Rewrite the boot directory from the store",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runBootSync(cmd.Context(), g, &syncStore)
+			return runBootSync(cmd.Context(), g, &syncStore, syncJSON)
 		},
 	}
 	addStoreFlags(sync, &syncStore, true)
+	sync.Flags().BoolVar(&syncJSON, "json", false, "print the boot configuration as JSON")
 	cmd.AddCommand(setup, sync)
 	return cmd
 }
 
-func runBootSync(ctx context.Context, g *Globals, o *StoreOptions) error {
+// bootReport is what cairn boot setup and sync print with --json.
+type bootReport struct {
+	Store    string       `json:"store"`
+	Config   *boot.Config `json:"config"`
+	NextBoot int          `json:"nextBoot"`
+}
+
+func runBootSync(ctx context.Context, g *Globals, o *StoreOptions, asJSON bool) error {
 	ss, err := lockStore(ctx, g, o, fsckRepair)
 	if err != nil {
 		return err
@@ -187,6 +201,9 @@ func runBootSync(ctx context.Context, g *Globals, o *StoreOptions) error {
 	}
 	if err := syncBootDir(g, ss.s, nil, st, true); err != nil {
 		return err
+	}
+	if asJSON {
+		return writeJSON(g.Stdout, bootReport{Store: ss.s.Dir(), Config: cfg, NextBoot: st.NextBoot()})
 	}
 	fmt.Fprintf(g.Stdout, "boot entries in %s are in line with the store\n", cfg.BootDir)
 	return nil

@@ -5,10 +5,10 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -19,98 +19,56 @@ type Stdio struct {
 	Stdout, Stderr io.Writer
 }
 
+// countingWriter counts what is written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // Globals are the state shared by all commands of one invocation.
 type Globals struct {
 	Stdio
 	// Getenv reads the environment (tests substitute their own).
 	Getenv func(string) string
+	// JSON is set when the command runs with --json: its errors are
+	// reported as JSON (see reportJSON), not printed as text.
+	JSON bool
 }
-
-// Exit codes, listed in `cairn --help`.
-const (
-	ExitOK            = 0
-	ExitFailure       = 1
-	ExitUsage         = 2
-	ExitUnsatisfiable = 3
-	ExitUntrusted     = 4
-	ExitLocked        = 5
-	ExitCancelled     = 130
-)
-
-const exitCodeHelp = `Exit codes:
-  0    success
-  1    failure
-  2    bad command line
-  3    the requested packages cannot be satisfied
-  4    a package or index did not verify (signature, checksum, damage)
-  5    the store is locked by another cairn and --no-wait was given
-  130  cancelled
-`
-
-// exitError carries an exit code; its message has already been printed
-// when silent is set.
-type exitError struct {
-	code   int
-	err    error
-	silent bool
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func withCode(code int, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &exitError{code: code, err: err}
-}
-
-// reported wraps an error whose report the command already wrote.
-func reported(code int, err error) error { return &exitError{code: code, err: err, silent: true} }
 
 // Run executes cairn with args (without the program name) and returns the
 // process exit code.
 func Run(ctx context.Context, args []string, stdio Stdio) int {
+	// Under --json an error is a JSON document on standard output, unless
+	// the command wrote its own there (a report that says what failed):
+	// what it writes is counted. Only then, since a command may look at
+	// its standard output for a terminal (cairn vm).
+	out := &countingWriter{w: stdio.Stdout}
+	if slices.ContainsFunc(args, func(a string) bool { return a == "--json" || strings.HasPrefix(a, "--json=") }) {
+		stdio.Stdout = out
+	}
 	g := &Globals{Stdio: stdio, Getenv: os.Getenv}
 	root := newRootCommand(g)
 	root.SetArgs(args)
 	root.SetIn(stdio.Stdin)
 	root.SetOut(stdio.Stdout)
 	root.SetErr(stdio.Stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if !ee.silent {
-			fmt.Fprintf(stdio.Stderr, "cairn: %v\n", ee.err)
-		}
-		return ee.code
+	code := exitCode(err)
+	if wantsJSON(cmd) && out.n == 0 {
+		reportJSON(stdio.Stdout, err, code)
+	} else {
+		report(stdio.Stderr, err)
 	}
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(stdio.Stderr, "cairn: cancelled")
-		return ExitCancelled
-	}
-	fmt.Fprintf(stdio.Stderr, "cairn: %v\n", err)
-	if isUsageError(err) {
-		return ExitUsage
-	}
-	return ExitFailure
-}
-
-// usageError marks command line mistakes.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
-
-func isUsageError(err error) bool {
-	var ue *usageError
-	return errors.As(err, &ue)
+	return code
 }
 
 func newRootCommand(g *Globals) *cobra.Command {
@@ -126,14 +84,16 @@ command.
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{msg: err.Error()}
+		return asUsage(err)
 	})
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.JSON = wantsJSON(cmd) }
 	root.AddCommand(
 		newVersionCommand(g),
 		newAPKCommand(g),
 		newSchemaCommand(g),
 		newValidateCommand(g),
 		newInitCommand(g),
+		newStoreCommand(g),
 		newBuildCommand(g),
 		newBootCommand(g),
 		newConfirmCommand(g),
@@ -150,6 +110,10 @@ command.
 		newGCCommand(g),
 		newFsckCommand(g),
 		newDiffCommand(g),
+		newManifestCommand(g),
+		newManCommand(g),
 	)
+	usageArgs(root)
+	registerCompletions(root, g)
 	return root
 }

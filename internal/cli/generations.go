@@ -117,7 +117,7 @@ func runGenerations(o *GenerationsOptions, g *Globals) error {
 	}
 	fmt.Fprintln(tw, header+"STATUS\tDESCRIPTION")
 	for _, e := range report.Generations {
-		pkgs, kernel := strconv.Itoa(e.Packages), orDash(e.Kernel)
+		pkgs, kernel := strconv.Itoa(e.Packages), orDash(printable(e.Kernel))
 		if e.Recovered {
 			pkgs, kernel = "?", "?"
 		}
@@ -125,7 +125,7 @@ func runGenerations(o *GenerationsOptions, g *Globals) error {
 		if e.Size != nil {
 			line += humanBytes(e.Size.Exclusive) + "\t" + humanBytes(e.Size.Shared) + "\t"
 		}
-		fmt.Fprintln(tw, line+orDash(statusText(e))+"\t"+e.Description)
+		fmt.Fprintln(tw, line+orDash(statusText(e))+"\t"+printable(e.Description))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

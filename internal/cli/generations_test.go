@@ -121,3 +121,39 @@ func TestGenerationsMarks(t *testing.T) {
 		t.Errorf("generations after recovery: exit %d\n%s", code, out)
 	}
 }
+
+// A generation's description and kernel come from a manifest; one sealed
+// before cairn refused control characters in them is printed with those
+// escaped, so it can neither break the table nor drive the terminal.
+func TestGenerationsPrintsTextSafely(t *testing.T) {
+	s := testStore(t, 0)
+	unlock, err := s.Lock(t.Context(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.BeginStaging()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeTree(st.Dir(), fixtureTree(1)); err != nil {
+		t.Fatal(err)
+	}
+	meta := fixtureMeta(1)
+	meta.Description = "evil\x1b[2J\nsecond line \u202eexe.txt"
+	meta.Kernel = "linux\tvirt"
+	if _, err := st.Seal(meta); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	code, out, _ := runStore(t, s, "generations")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) < 2 || !strings.HasSuffix(lines[1], `evil\x1b[2J\nsecond line \u202eexe.txt`) || !strings.Contains(lines[1], `linux\tvirt`) {
+		t.Errorf("generations printed\n%s", out)
+	}
+	if strings.ContainsAny(out, "\x1b\u202e\t") {
+		t.Errorf("control characters reached the terminal: %q", out)
+	}
+}

@@ -121,7 +121,7 @@ func runImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 	}
 	comp, err := image.ParseCompression(o.Compression)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return asUsage(err)
 	}
 	size, err := parseSize(o.Size)
 	if err != nil {
@@ -173,13 +173,13 @@ func runImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 	res, err := format.Write(ctx, src, o.Output)
 	var small *image.TooSmallError
 	if errors.As(err, &small) {
-		return withCode(ExitUsage, fmt.Errorf("%w: give --size %dM or more", err, (small.Need+(1<<20)-1)>>20))
+		return usagef("%w: give --size %dM or more", err, (small.Need+(1<<20)-1)>>20)
 	}
 	if err != nil {
 		return err
 	}
 	if o.JSON {
-		return writeJSON(g.Stdout, res)
+		return writeJSONFields(g.Stdout, res)
 	}
 	fmt.Fprintf(g.Stdout, "wrote %s image %s: %.1f MB, %d entries, in %.1f s\n", o.Format, strings.Join(res.Outputs, ", "),
 		float64(res.Size)/1e6, res.Entries, time.Since(start).Seconds())
@@ -201,7 +201,7 @@ func explainImage(ctx context.Context, o *ImageOptions, g *Globals) error {
 		return fmt.Errorf("explain: %w", err)
 	}
 	if o.JSON {
-		return writeJSON(g.Stdout, ex)
+		return writeJSONFields(g.Stdout, ex)
 	}
 	return ex.WriteText(g.Stdout, o.Top)
 }
@@ -255,10 +255,11 @@ func systemSource(ctx context.Context, o *SourceOptions, g *Globals, quiet bool)
 		meta := gen.Meta
 		return src, &meta, none, nil
 	}
-	sys, err := loadManifest(o.File)
+	mf, err := loadManifest(o.File)
 	if err != nil {
 		return image.Source{}, nil, none, err
 	}
+	sys := mf.System
 	lock, err := readLockBeside(o.File)
 	if err != nil {
 		return image.Source{}, nil, none, err
@@ -272,13 +273,13 @@ func systemSource(ctx context.Context, o *SourceOptions, g *Globals, quiet bool)
 		return image.Source{}, nil, none, err
 	}
 	cleanup := func() { os.RemoveAll(work) }
-	req := build.Request{Manifest: sys, ManifestPath: o.File, Root: filepath.Join(work, "root"), Lock: lock, CacheDir: cache,
+	req := build.Request{Manifest: sys, ManifestPath: o.File, Root: filepath.Join(work, "root"), Lock: lock, CacheDir: cache, Sources: mf.Sources,
 		Out: logWriter(g, quiet), Err: g.Stderr, Version: Version}
 	req.Self, req.Init = selfAndInit(g)
 	res, err := build.Build(ctx, req)
 	if err != nil {
 		cleanup()
-		return image.Source{}, nil, none, err
+		return image.Source{}, nil, none, explain(mf, err)
 	}
 	arch := sys.Alpine.Arch
 	if arch == "" {
@@ -339,6 +340,7 @@ type InstallOptions struct {
 	Wipe     bool
 	DryRun   bool
 	Firmware string
+	JSON     bool
 }
 
 func newInstallCommand(g *Globals) *cobra.Command {
@@ -361,7 +363,7 @@ that holds a partition table or a file system is refused unless --wipe.
 			if err != nil {
 				return err
 			}
-			src, meta, cleanup, err := systemSource(cmd.Context(), &o.Source, g, false)
+			src, meta, cleanup, err := systemSource(cmd.Context(), &o.Source, g, o.JSON)
 			if err != nil {
 				return err
 			}
@@ -370,7 +372,11 @@ that holds a partition table or a file system is refused unless --wipe.
 				Device: o.Device, Disk: image.Disk{Meta: meta, Firmware: firmware, Log: g.Stderr}, Source: src,
 				Wipe: o.Wipe, DryRun: o.DryRun, Log: g.Stderr,
 			})
-			if plan != nil {
+			switch {
+			case plan == nil:
+			case o.JSON && err == nil:
+				return writeJSONFields(g.Stdout, plan)
+			case !o.JSON:
 				fmt.Fprint(g.Stdout, plan.String())
 			}
 			return err
@@ -382,5 +388,6 @@ that holds a partition table or a file system is refused unless --wipe.
 	f.BoolVar(&o.Wipe, "wipe", false, "overwrite a device that holds a partition table or file system")
 	f.BoolVar(&o.DryRun, "dry-run", false, "show what would be done; write nothing")
 	addFirmwareFlag(cmd, &o.Firmware)
+	f.BoolVar(&o.JSON, "json", false, "print the plan as JSON")
 	return cmd
 }

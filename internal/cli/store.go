@@ -155,7 +155,7 @@ func lockStore(ctx context.Context, g *Globals, o *StoreOptions, mode fsckMode) 
 		unlock, err = s.Lock(ctx, true)
 	}
 	if errors.Is(err, store.ErrLocked) {
-		return nil, withCode(ExitLocked, fmt.Errorf("%w: --no-wait was given; try again when it is done", err))
+		return nil, fmt.Errorf("%w: --no-wait was given; try again when it is done", err)
 	}
 	if err != nil {
 		return nil, err

@@ -220,16 +220,24 @@ func runStore(t *testing.T, s *store.Store, args ...string) (int, string, string
 // mkstore makes.
 func TestScripts(t *testing.T) {
 	requireRoot(t)
+	alpine := filepath.Join(testutil.Fixtures(t), "alpine-v3.19")
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TZ", "UTC")
 			env.Setenv("CAIRN_STORE", "")
+			// Real Alpine packages: $ALPINE/iso is a repository, $ALPINE/keys
+			// its keys.
+			env.Setenv("ALPINE", alpine)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"mkstore": cmdMkstore,
+			"mkstore":   cmdMkstore,
+			"expand":    cmdExpand,
+			"inroot":    cmdInRoot,
+			"exits":     cmdExits,
+			"lockstore": cmdLockStore,
 		},
 	})
 }
@@ -559,11 +567,7 @@ func (w *notifyWriter) String() string {
 func TestStoreLock(t *testing.T) {
 	s := testStore(t, 3)
 	permanent(t, s, 1)
-	holder, err := store.Open(s.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock, err := holder.Lock(context.Background(), false)
+	unlock, err := holdLock(s.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}

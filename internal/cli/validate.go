@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/build"
 	"github.com/cairnlinux/cairn/internal/manifest"
 )
 
@@ -16,8 +18,9 @@ const ExitInvalidManifest = ExitUsage
 
 // ValidateOptions are the options of `cairn validate`.
 type ValidateOptions struct {
-	Files []string
-	JSON  bool
+	Files    []string
+	CacheDir string
+	JSON     bool
 }
 
 func (o *ValidateOptions) Validate() error {
@@ -38,19 +41,28 @@ func newValidateCommand(g *Globals) *cobra.Command {
 and bad values are all reported at once, each with file:line:column, the key
 path and what would be valid.
 
+Then, without downloading anything, check the manifest against its packages
+where the repositories are local or in the cache (and the packages, for
+services and the time zone): package names no repository has, packages that
+cannot be installed together (apk's report), services that no package,
+artifact or file provides, a time zone tzdata does not have. What could not
+be checked is said on stderr.
+
 Exit codes:
   0    every manifest is valid
   2    a manifest is invalid or cannot be read
+  3    a manifest's packages cannot be satisfied
 `,
 		Args: noArgsUsage("validate (give manifests with -f)"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return runValidate(o, g)
+			return runValidate(cmd.Context(), o, g)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&o.Files, "file", "f", []string{"system.yaml"}, "manifest to check (repeatable)")
+	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", "", "the download cache to check against (`DIR`; default the build's)")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the result as JSON")
 	return cmd
 }
@@ -66,24 +78,51 @@ type manifestReport struct {
 	Valid  bool              `json:"valid"`
 	Digest string            `json:"digest,omitempty"`
 	Errors []*manifest.Error `json:"errors"`
+	// Unchecked says what could not be checked against the packages.
+	Unchecked []string `json:"unchecked,omitempty"`
 }
 
-func runValidate(o *ValidateOptions, g *Globals) error {
+func runValidate(ctx context.Context, o *ValidateOptions, g *Globals) error {
 	report := validateReport{Valid: true, Manifests: []manifestReport{}}
 	problems := 0
+	var causes []error
+	cache := o.CacheDir
+	if cache == "" {
+		cache = defaultCacheDir(g)
+	}
 	for _, file := range o.Files {
 		r := manifestReport{File: file, Errors: []*manifest.Error{}}
-		s, err := manifest.Load(file)
+		f, err := manifest.LoadFile(file)
+		if err == nil {
+			r.Digest = f.Digest()
+			f.ApplyDefaults()
+			lock, lerr := readLockBeside(file)
+			if lerr != nil {
+				lock = nil // a lock that cannot be read pins nothing here
+			}
+			var res *build.CheckResult
+			res, err = build.Check(ctx, build.Request{Manifest: f.System, ManifestPath: file, Lock: lock, CacheDir: cache, Offline: true})
+			if res != nil {
+				r.Unchecked = res.Unchecked
+			}
+			f.Locate(err)
+		} else if !isManifestProblem(err) {
+			err = asUsage(err) // a manifest that cannot be read
+		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			causes = append(causes, err)
 			var errs manifest.Errors
 			if !errors.As(err, &errs) {
 				errs = manifest.Errors{{File: file, Msg: err.Error()}}
 			}
 			r.Errors = errs
+			r.Digest = ""
 			problems += len(errs)
 		} else {
 			r.Valid = true
-			r.Digest = s.Digest()
 		}
 		report.Valid = report.Valid && r.Valid
 		report.Manifests = append(report.Manifests, r)
@@ -100,17 +139,30 @@ func runValidate(o *ValidateOptions, g *Globals) error {
 			for _, e := range r.Errors {
 				fmt.Fprintln(g.Stderr, e.Error())
 			}
+			for _, u := range r.Unchecked {
+				fmt.Fprintf(g.Stderr, "%s: not checked: %s\n", r.File, u)
+			}
 		}
 	}
 	if report.Valid {
 		return nil
 	}
-	err := fmt.Errorf("%s in %s", plural(problems, "problem"), plural(len(o.Files), "manifest"))
+	err := &summaryError{msg: fmt.Sprintf("%s in %s", plural(problems, "problem"), plural(len(o.Files), "manifest")), causes: causes}
 	if o.JSON {
-		return reported(ExitInvalidManifest, err)
+		return reported(0, err)
 	}
-	return withCode(ExitInvalidManifest, err)
+	return err
 }
+
+// summaryError sums up the errors of several inputs; its exit code is
+// theirs (see exitCode).
+type summaryError struct {
+	msg    string
+	causes []error
+}
+
+func (e *summaryError) Error() string   { return e.msg }
+func (e *summaryError) Unwrap() []error { return e.causes }
 
 func plural(n int, noun string) string {
 	if n == 1 {

@@ -38,9 +38,9 @@ func Files(root, manifestDir string, f manifest.Files, mtime time.Time) error {
 	}
 	defer r.close()
 	if f.Skeleton != "" {
-		src := f.Skeleton
-		if !filepath.IsAbs(src) {
-			src = filepath.Join(manifestDir, src)
+		src, err := manifest.ResolveLocal(manifestDir, f.Skeleton)
+		if err != nil {
+			return fmt.Errorf("files.skeleton: %w", err)
 		}
 		if err := copySkeleton(r, src); err != nil {
 			return fmt.Errorf("files.skeleton: %w", err)

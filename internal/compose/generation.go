@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ type Generation struct {
 	// WriteGeneration when zero. Recorded in UTC.
 	BuildTime    time.Time `json:"buildTime"`
 	CairnVersion string    `json:"cairnVersion"`
+	// Manifest is the top manifest's file in ManifestDir, "" when the
+	// build kept none.
+	Manifest string `json:"manifest,omitempty"`
 }
 
 // GenerationPackage is an installed package.
@@ -92,4 +96,50 @@ func renderGeneration(g Generation, mtime time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("generation: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+// ManifestDir is where a generation keeps the manifest it was built from
+// and the lock: a node can say what it runs, and cairn diff shows what
+// changed in the manifest between two generations.
+const ManifestDir = "/usr/lib/cairn/manifest"
+
+// ManifestFile is a file of ManifestDir: its path below it
+// (slash-separated) and its bytes.
+type ManifestFile struct {
+	Path string
+	Data []byte
+}
+
+// WriteManifest writes files into ManifestDir in the root: the manifest's
+// own files (the top one and those it includes, where they lie relative
+// to the top one) and the lock. Only root reads them (directories 0700,
+// files 0600): a manifest may hold password hashes.
+func WriteManifest(root string, files []ManifestFile, mtime time.Time) error {
+	if len(files) == 0 {
+		return nil
+	}
+	r, err := openRoot(root, mtime)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	dir := strings.TrimPrefix(ManifestDir, "/")
+	if err := r.mkdirAll(dir, 0o700, 0, 0); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	for _, f := range files {
+		if !fs.ValidPath(f.Path) || f.Path == "." {
+			return fmt.Errorf("manifest: %q is not a path below %s", f.Path, ManifestDir)
+		}
+		rel := f.Path
+		if parent, _ := splitRel(rel); parent != "" {
+			if err := r.mkdirAll(dir+"/"+parent, 0o700, 0, 0); err != nil {
+				return fmt.Errorf("manifest: %w", err)
+			}
+		}
+		if err := r.writeFile(dir+"/"+rel, f.Data, 0o600, 0, 0); err != nil {
+			return fmt.Errorf("manifest: %w", err)
+		}
+	}
+	return r.finish()
 }

@@ -4,6 +4,8 @@ package compose
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -109,4 +111,33 @@ func TestReproducible(t *testing.T) {
 		t.Errorf("composing again changed the tree:\n%s", again)
 	}
 	golden(t, "all/tree", la)
+}
+
+func TestWriteManifest(t *testing.T) {
+	needRoot(t)
+	root := t.TempDir()
+	files := []ManifestFile{
+		{Path: "system.yaml", Data: []byte("apiVersion: cairn/v1\n")},
+		{Path: "base/common.yaml", Data: []byte("kind: System\n")},
+		{Path: "cairn.lock", Data: []byte("lockVersion: 1\n")},
+	}
+	if err := WriteManifest(root, files, buildTime); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		p := filepath.Join(root, ManifestDir, f.Path)
+		data, err := os.ReadFile(p)
+		fi, _ := os.Stat(p)
+		if err != nil || string(data) != string(f.Data) || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %q %v %v", f.Path, data, fi.Mode(), err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(root, ManifestDir, "base")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("base/: %v %v", fi.Mode(), err)
+	}
+	for _, bad := range []string{"../escape", "/abs", "a/../../b", ""} {
+		if err := WriteManifest(root, []ManifestFile{{Path: bad}}, buildTime); err == nil {
+			t.Errorf("WriteManifest accepted %q", bad)
+		}
+	}
 }

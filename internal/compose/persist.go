@@ -36,12 +36,61 @@ func writePersist(r *rootFS, sys *manifest.System) error {
 		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\n\r") {
 			return fmt.Errorf("persist: %q is not an absolute path", p)
 		}
-		if err := r.mkdirAll(strings.TrimPrefix(p, "/"), 0o755, 0, 0); err != nil {
-			return fmt.Errorf("persist %s: %w", p, err)
+		key := "persist"
+		if i := slices.Index(sys.Persist, p); i >= 0 {
+			key = fmt.Sprintf("persist[%d]", i)
+		}
+		if err := mountPoint(r, key, p); err != nil {
+			return err
 		}
 		b.WriteString(p + "\n")
 	}
 	return writeConfig(r, PersistPath[1:], []byte(b.String()))
+}
+
+// mountPoint makes sure the directory p (absolute) exists in the tree for
+// something to be mounted on it at boot, as the read-only root cannot get
+// one later. A symlink on the way is refused: what is mounted there would
+// land where it points, which the manifest does not say. Problems are
+// *manifest.Error naming key.
+func mountPoint(r *rootFS, key, p string) error {
+	rel := strings.TrimPrefix(p, "/")
+	link, target, err := r.symlinkOn(rel)
+	if err != nil {
+		return &manifest.Error{Path: key, Msg: err.Error()}
+	}
+	if link != "" {
+		return &manifest.Error{Path: key, Msg: fmt.Sprintf("/%s is a symlink to %s in the built tree, so nothing can be mounted on %s as it is: name the directory it leads to", link, target, p)}
+	}
+	if err := r.mkdirAll(rel, 0o755, 0, 0); err != nil {
+		return &manifest.Error{Path: key, Msg: fmt.Sprintf("mount point %s: %v", p, err)}
+	}
+	return nil
+}
+
+// kernelFS are file systems the kernel fills: mount points below them
+// (/dev/shm, /sys/fs/cgroup) exist at boot without cairn.
+var kernelFS = []string{"/dev", "/proc", "/sys"}
+
+// writeFstabMountPoints makes the mount point of every declared fstab
+// entry, and /boot in a bootable tree (the boot partition is mounted
+// there).
+func writeFstabMountPoints(r *rootFS, sys *manifest.System) error {
+	if sys.Kernel.Package != "" {
+		if err := mountPoint(r, "kernel.package", "/boot"); err != nil {
+			return err
+		}
+	}
+	for i, m := range sys.Fstab {
+		mp := m.Mountpoint
+		if !strings.HasPrefix(mp, "/") || mp == "/" || slices.ContainsFunc(kernelFS, func(d string) bool { return strings.HasPrefix(mp, d+"/") }) {
+			continue // swap, none; or made by the kernel
+		}
+		if err := mountPoint(r, fmt.Sprintf("fstab[%d].mountpoint", i), mp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mountPoints are the directories a booted generation needs to mount on

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -146,6 +147,33 @@ func (r *rootFS) stat(rel string) (unix.Stat_t, error) {
 		return st, &os.PathError{Op: "stat", Path: "/" + rel, Err: err}
 	}
 	return st, nil
+}
+
+// symlinkOn returns the first part of rel (itself included) that is a
+// symlink in the root, and where it points; "" when there is none up to
+// where rel exists.
+func (r *rootFS) symlinkOn(rel string) (link, target string, err error) {
+	parts := strings.Split(rel, "/")
+	for i := range parts {
+		p := strings.Join(parts[:i+1], "/")
+		var st unix.Stat_t
+		err := unix.Fstatat(r.fd, p, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err == unix.ENOENT {
+			return "", "", nil
+		}
+		if err != nil {
+			return "", "", &os.PathError{Op: "stat", Path: "/" + p, Err: err}
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			buf := make([]byte, 4096)
+			n, err := unix.Readlinkat(r.fd, p, buf)
+			if err != nil {
+				return "", "", &os.PathError{Op: "readlink", Path: "/" + p, Err: err}
+			}
+			return p, string(buf[:n]), nil
+		}
+	}
+	return "", "", nil
 }
 
 // isDir reports whether rel is a directory (following symlinks inside the

@@ -21,6 +21,7 @@ func (r *rootFS) close()                                           {}
 func (r *rootFS) finish() error                                    { return errUnsupported }
 func (r *rootFS) readFile(string) ([]byte, error)                  { return nil, errUnsupported }
 func (r *rootFS) isDir(string) (bool, error)                       { return false, errUnsupported }
+func (r *rootFS) symlinkOn(string) (string, string, error)         { return "", "", errUnsupported }
 func (r *rootFS) mkdirAll(string, uint32, int, int) error          { return errUnsupported }
 func (r *rootFS) writeFile(string, []byte, uint32, int, int) error { return errUnsupported }
 func (r *rootFS) writeFrom(string, io.Reader, uint32, int, int) error {

@@ -11,7 +11,8 @@ import (
 // (and, for DHCP, /etc/resolv.conf linked into /run), /etc/iwd/main.conf, /etc/fstab, /etc/sysctl.d/00-cairn.conf,
 // /etc/modules-load.d/cairn.conf, /etc/cairn/cmdline,
 // /etc/cairn/health.json and /etc/cairn/persist, and the mount points
-// /dev, /proc, /sys, /run and /tmp where missing; for Alpine's sshd, host
+// /dev, /proc, /sys, /run and /tmp, those of fstab and the persisted
+// directories, and /boot in a bootable tree, where missing; for Alpine's sshd, host
 // keys outside the read-only /etc/ssh. Settings the manifest
 // leaves empty leave the root's files as they are (cmdline, health and
 // persist are always written).
@@ -38,6 +39,7 @@ func System(root string, sys *manifest.System, mtime time.Time) error {
 		writeHealth,
 		writePersist,
 		writeMountPoints,
+		writeFstabMountPoints,
 		writeSSHHostKeys,
 	}
 	for _, step := range steps {

@@ -1,6 +1,6 @@
 // Package gendiff compares two generation roots (two directories holding
 // a built root file system) and says what changed between them, in the
-// terms an operator thinks in: packages added, removed, upgraded or
+// terms an operator thinks in: the manifest they were built from; packages added, removed, upgraded or
 // downgraded; the kernel and its command line; services per runlevel;
 // users and groups; mounts; and files changed outside what the packages
 // explain.
@@ -32,7 +32,10 @@ const (
 // Diff is what changed from tree A to tree B. Every list is sorted and
 // never nil, so the JSON form always has every key.
 type Diff struct {
-	Packages []PackageChange `json:"packages"`
+	// Manifest is what changed in the manifest the generations were
+	// built from (the files they keep in usr/lib/cairn/manifest).
+	Manifest []ManifestChange `json:"manifest"`
+	Packages []PackageChange  `json:"packages"`
 	// Kernel is the kernel package and version ("linux-virt 6.6.58-r0"),
 	// nil when unchanged.
 	Kernel *Change `json:"kernel,omitempty"`
@@ -152,7 +155,7 @@ type FileChange struct {
 
 // Empty reports whether the trees do not differ in anything Diff covers.
 func (d *Diff) Empty() bool {
-	return len(d.Packages) == 0 && d.Kernel == nil && d.Cmdline == nil && len(d.Services) == 0 &&
+	return len(d.Manifest) == 0 && len(d.Packages) == 0 && d.Kernel == nil && d.Cmdline == nil && len(d.Services) == 0 &&
 		len(d.Users) == 0 && len(d.Groups) == 0 && len(d.Mounts) == 0 && len(d.Files) == 0
 }
 
@@ -178,6 +181,9 @@ func Compare(a, b string) (*Diff, error) {
 		return nil, err
 	}
 	d := &Diff{}
+	if d.Manifest, err = diffManifest(a, b); err != nil {
+		return nil, err
+	}
 	d.Packages = diffPackages(ta.packages, tb.packages)
 	if ta.kernel != tb.kernel {
 		d.Kernel = &Change{Old: ta.kernel, New: tb.kernel}

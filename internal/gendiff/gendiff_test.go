@@ -308,6 +308,24 @@ func TestCompare(t *testing.T) {
 		a:    files{"usr/lib/cairn/generation.json": `{"packages": [{"name": "musl", "version": "1.2.4-r2"}]}`},
 		b:    files{"usr/lib/cairn/generation.json": `{"packages": [{"name": "musl", "version": "1.2.4_git20230717-r4"}]}`},
 		want: Diff{Packages: []PackageChange{{Name: "musl", Change: Upgraded, Old: "1.2.4-r2", New: "1.2.4_git20230717-r4"}}},
+	}, {
+		name: "manifest",
+		a: files{
+			"usr/lib/cairn/manifest/system.yaml":      "apiVersion: cairn/v1\nkind: System\ninclude: [base/common.yaml]\nhostname: node-1\ntimezone: UTC\npackages: [openssh]\n",
+			"usr/lib/cairn/manifest/base/common.yaml": "apiVersion: cairn/v1\nkind: System\n",
+			"usr/lib/cairn/manifest/cairn.lock":       "lockVersion: 1\n",
+		},
+		b: files{
+			"usr/lib/cairn/manifest/system.yaml":     "apiVersion: cairn/v1\nkind: System\ninclude: [base/common.yaml]\nhostname: node-1\ntimezone: Europe/Berlin\npackages: [openssh]\n",
+			"usr/lib/cairn/manifest/cairn.lock":      "lockVersion: 1\n# other\n",
+			"usr/lib/cairn/manifest/monitoring.yaml": "kind: System\n",
+		},
+		want: Diff{Manifest: []ManifestChange{
+			{Path: "base/common.yaml", Change: Removed, Lines: []string{"@@ -1,2 +0,0 @@", "-apiVersion: cairn/v1", "-kind: System"}},
+			{Path: "cairn.lock", Change: Changed},
+			{Path: "monitoring.yaml", Change: Added, Lines: []string{"@@ -0,0 +1 @@", "+kind: System"}},
+			{Path: "system.yaml", Change: Changed, Lines: []string{"@@ -3,4 +3,4 @@", " include: [base/common.yaml]", " hostname: node-1", "-timezone: UTC", "+timezone: Europe/Berlin", " packages: [openssh]"}},
+		}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := write(t, tc.a), write(t, tc.b)
@@ -333,6 +351,9 @@ func TestCompare(t *testing.T) {
 
 // normal gives a wanted diff the empty lists Compare returns.
 func normal(d Diff) Diff {
+	if d.Manifest == nil {
+		d.Manifest = []ManifestChange{}
+	}
 	if d.Packages == nil {
 		d.Packages = []PackageChange{}
 	}
@@ -454,6 +475,31 @@ func TestIgnoredDocumented(t *testing.T) {
 	} {
 		if got := ignored(tc.path); got != tc.want {
 			t.Errorf("ignored(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}
+
+// unifiedDiff writes what diff -u writes (GNU diffutils, checked by hand
+// for each case), without the file header.
+func TestUnifiedDiff(t *testing.T) {
+	lines := func(s string) []string { return splitLines(s) }
+	for _, tc := range []struct {
+		name string
+		a, b string
+		want []string
+	}{
+		{"same", "a\nb\n", "a\nb\n", nil},
+		{"one changed in the middle", "1\n2\n3\n4\n5\n6\n7\n", "1\n2\n3\nX\n5\n6\n7\n",
+			[]string{"@@ -2,5 +2,5 @@", " 2", " 3", "-4", "+X", " 5", " 6"}},
+		{"two hunks", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n", "X\n2\n3\n4\n5\n6\n7\n8\n9\nY\n",
+			[]string{"@@ -1,3 +1,3 @@", "-1", "+X", " 2", " 3", "@@ -8,3 +8,3 @@", " 8", " 9", "-10", "+Y"}},
+		{"hunks merged", "1\n2\n3\n4\n5\n", "X\n2\n3\n4\nY\n",
+			[]string{"@@ -1,5 +1,5 @@", "-1", "+X", " 2", " 3", " 4", "-5", "+Y"}},
+		{"added at the end", "a\n", "a\nb\n", []string{"@@ -1 +1,2 @@", " a", "+b"}},
+		{"from nothing", "", "a\nb\n", []string{"@@ -0,0 +1,2 @@", "+a", "+b"}},
+	} {
+		if got := unifiedDiff(lines(tc.a), lines(tc.b), 2); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

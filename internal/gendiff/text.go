@@ -10,6 +10,15 @@ import (
 // changed. An empty diff renders as "".
 func (d *Diff) Text() string {
 	var b strings.Builder
+	if len(d.Manifest) > 0 {
+		fmt.Fprintf(&b, "manifest:\n")
+		for _, m := range d.Manifest {
+			fmt.Fprintf(&b, "  %s %s\n", mark(m.Change), m.Path)
+			for _, l := range m.Lines {
+				fmt.Fprintf(&b, "      %s\n", l)
+			}
+		}
+	}
 	if len(d.Packages) > 0 {
 		fmt.Fprintf(&b, "packages:\n")
 		width := 0

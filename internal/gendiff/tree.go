@@ -37,6 +37,7 @@ var Ignored = []struct{ Path, Why string }{
 	{passwdPath, "reported as users"},
 	{groupPath, "reported as groups"},
 	{fstabPath, "reported as mounts"},
+	{manifestPath + "/", "the manifest the generation was built from: reported as manifest changes"},
 }
 
 func ignored(rel string) bool {

@@ -318,9 +318,8 @@ func unknownKey(key string, fields []field) string {
 }
 
 // suggest returns the candidate closest to key when it is close enough to
-// be a likely typo, or "".
+// be a likely typo, or "": a candidate key starts, or the Closest.
 func suggest(key string, candidates []string) string {
-	best, bestDist := "", 0
 	if len(key) > 64 {
 		return ""
 	}
@@ -328,8 +327,24 @@ func suggest(key string, candidates []string) string {
 		if len(key) >= 3 && strings.HasPrefix(strings.ToLower(c), strings.ToLower(key)) {
 			return c
 		}
-		dist := editDistance(strings.ToLower(key), strings.ToLower(c))
+	}
+	return Closest(key, candidates)
+}
+
+// Closest returns the candidate with the fewest edits from key (ignoring
+// case) when that is few enough to be a typo (a third of the shorter
+// length, at least one), or "". Of equally close ones the first wins.
+func Closest(key string, candidates []string) string {
+	best, bestDist := "", 0
+	if len(key) > 64 {
+		return ""
+	}
+	for _, c := range candidates {
 		limit := max(1, min(len(c), len(key))/3)
+		if d := len(c) - len(key); d > limit || -d > limit {
+			continue // more edits than that apart
+		}
+		dist := editDistance(strings.ToLower(key), strings.ToLower(c))
 		if dist <= limit && (best == "" || dist < bestDist) {
 			best, bestDist = c, dist
 		}

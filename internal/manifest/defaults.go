@@ -43,6 +43,9 @@ func (s *System) ApplyDefaults() {
 	}
 	for i := range s.Files.Inline {
 		f := &s.Files.Inline[i]
+		if _, ok := initScriptName(f.Path); ok {
+			f.Mode = or(f.Mode, DefaultExecMode) // an init script
+		}
 		f.Mode = or(f.Mode, DefaultFileMode)
 		f.Owner = or(f.Owner, DefaultOwner)
 	}

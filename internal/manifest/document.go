@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"unicode/utf8"
 
@@ -64,49 +63,6 @@ func safeDecode(dec *yaml.Decoder, n *yaml.Node) (err error) {
 		}
 	}()
 	return dec.Decode(n)
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// syntaxError positions an error of the YAML parser, which reports lines
-// but no columns.
-func syntaxError(file string, data []byte, err error) *Error {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		e := &Error{File: file, Line: max(line, 1), Msg: "YAML syntax: " + m[2]}
-		tabHint(e, data)
-		return e
-	}
-	if rest, ok := bytes.CutPrefix([]byte(msg), []byte("yaml: ")); ok {
-		msg = string(rest)
-	}
-	e := &Error{File: file, Line: 1, Msg: "YAML syntax: " + msg}
-	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
-		// The parser names the anchor but not where it is used.
-		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
-			e.Line = 1 + bytes.Count(data[:i], []byte("\n"))
-			e.Column = 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:i], '\n')+1:i])
-		}
-	}
-	return e
-}
-
-var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
-
-// tabHint explains the most common cause of a syntax error: a tab in the
-// indentation of the line the parser names.
-func tabHint(e *Error, data []byte) {
-	lines := bytes.Split(data, []byte("\n"))
-	if e.Line > len(lines) {
-		return
-	}
-	line := lines[e.Line-1]
-	indent := line[:len(line)-len(bytes.TrimLeft(line, " \t"))]
-	if i := bytes.IndexByte(indent, '\t'); i >= 0 {
-		e.Column = i + 1
-		e.Msg += " (a tab: YAML indents with spaces only)"
-	}
 }
 
 // checkText finds what YAML refuses in a stream (invalid UTF-8, control

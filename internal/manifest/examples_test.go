@@ -10,7 +10,7 @@ import (
 // TestExamples checks that every manifest in examples/ validates, also
 // once completed with defaults.
 func TestExamples(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(testutil.ModuleRoot(t), "examples", "*", "system.yaml"))
+	files, err := filepath.Glob(filepath.Join(testutil.ModuleRoot(t), "examples", "*", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +18,7 @@ func TestExamples(t *testing.T) {
 		t.Fatalf("want at least 3 examples, found %v", files)
 	}
 	for _, file := range files {
-		t.Run(filepath.Base(filepath.Dir(file)), func(t *testing.T) {
+		t.Run(filepath.Base(filepath.Dir(file))+"/"+filepath.Base(file), func(t *testing.T) {
 			s, err := Load(file)
 			if err != nil {
 				t.Fatal(err)

@@ -16,6 +16,8 @@ type field struct {
 	// name itself (the runlevels of Services).
 	inline bool
 	doc    string
+	// text is the field's `text` tag: "", "lines" or "any" (see System).
+	text string
 }
 
 // structFields lists the YAML keys of struct type t in declaration order.
@@ -31,7 +33,7 @@ func structFields(t reflect.Type) []field {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		f := field{name: name, index: i, doc: sf.Tag.Get("doc")}
+		f := field{name: name, index: i, doc: sf.Tag.Get("doc"), text: sf.Tag.Get("text")}
 		for _, o := range strings.Split(opts, ",") {
 			switch o {
 			case "omitempty":

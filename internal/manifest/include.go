@@ -41,13 +41,20 @@ func (l *loader) include(name string, item *yaml.Node, path string) *yaml.Node {
 		l.errorf(item, path, "empty: give a manifest path relative to this file")
 		return nil
 	}
-	target := rel
-	if !filepath.IsAbs(target) {
-		target = filepath.Join(filepath.Dir(name), rel)
+	if filepath.IsAbs(rel) {
+		l.errorf(item, path, "%s is an absolute path: include manifests by paths relative to this file, inside the directory of the manifest you build", quoted(rel))
+		l.fatal = true
+		return nil
 	}
+	target := filepath.Join(filepath.Dir(name), rel)
 	abs, err := filepath.Abs(target)
 	if err != nil {
 		abs = target
+	}
+	if msg := l.outside(rel, target); msg != "" {
+		l.errorf(item, path, "%s", msg)
+		l.fatal = true
+		return nil
 	}
 	if i := slices.Index(l.active, abs); i >= 0 {
 		chain := append(slices.Clone(l.activeNames[i:]), target)
@@ -77,4 +84,26 @@ func (l *loader) include(name string, item *yaml.Node, path string) *yaml.Node {
 	child = l.withoutKey(child, "include")
 	rebase(child, filepath.Dir(target), filepath.Dir(name))
 	return child
+}
+
+// outside says why the included file target (rel as written) lies
+// outside the top manifest's directory, or "".
+func (l *loader) outside(rel, target string) string {
+	top, err1 := filepath.Abs(l.topDir)
+	abs, err2 := filepath.Abs(target)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	fromTop, err := filepath.Rel(top, abs)
+	if err != nil || leavesDir(fromTop) {
+		return (&OutsideError{Path: rel, Dir: top}).Error()
+	}
+	if _, err := ResolveLocal(top, fromTop); err != nil {
+		var oe *OutsideError
+		if errors.As(err, &oe) {
+			oe.Path = rel
+		}
+		return err.Error()
+	}
+	return ""
 }

@@ -90,7 +90,7 @@ func TestIncludeErrors(t *testing.T) {
 			name:  "syntax error in an include is reported there, and nothing else",
 			top:   header + "include: [base.yaml]\n",
 			files: map[string]string{"base.yaml": header + "alpine: [\n"},
-			want:  []string{"base.yaml:3: YAML syntax:"},
+			want:  []string{"base.yaml:3:9: YAML syntax:"},
 		},
 		{
 			name:  "included file of another kind",

@@ -14,11 +14,76 @@ import (
 // validates the result (see Parse). Defaults are not applied: call
 // ApplyDefaults on the result.
 func Load(path string) (*System, error) {
+	f, err := LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return f.System, nil
+}
+
+// File is a manifest read from a file, valid, with the place where each
+// of its values was written: problems found later, by the build or
+// against the packages, name a key path (services.default[2]), and
+// Locate gives them their file:line:column.
+type File struct {
+	*System
+	Path string
+	// Sources are the files the manifest was read from, as they were
+	// read: the top file first, then each included one.
+	Sources []Source
+	// positions and localPaths are the loader's (see loader).
+	positions  map[string]position
+	localPaths map[*yaml.Node]string
+}
+
+// LoadFile is Load, keeping where each value was written.
+func LoadFile(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load manifest: %w", err)
 	}
-	return Parse(path, data)
+	return parseFile(path, data, os.ReadFile)
+}
+
+// Locate gives every *Error in err's tree (errors.Join, %w) that has a
+// key path but no file the position of that path, or of the nearest
+// enclosing key that was written. Errors of other packages about a key
+// of the manifest take part through a method ManifestError() *Error. It returns the problems found, in the
+// order of the tree; none when err holds no *Error.
+func (f *File) Locate(err error) Errors {
+	var out Errors
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+			return
+		case *Error:
+			if e.File == "" && e.Path != "" {
+				e.refer(f.positions)
+				locate(e, f.positions, f.localPaths)
+			}
+			out = append(out, e)
+			return
+		case interface{ ManifestError() *Error }:
+			if me := e.ManifestError(); me != nil {
+				walk(me)
+			}
+			return
+		case Errors:
+			for _, x := range e {
+				walk(x)
+			}
+			return
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return out
 }
 
 // Parse reads data as the manifest named name (the name appears in
@@ -35,7 +100,15 @@ func Parse(name string, data []byte) (*System, error) {
 }
 
 func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*System, error) {
-	l := &loader{readFile: readFile, files: map[*yaml.Node]string{}, localPaths: map[*yaml.Node]string{}, done: map[string]bool{}}
+	f, err := parseFile(name, data, readFile)
+	if err != nil {
+		return nil, err
+	}
+	return f.System, nil
+}
+
+func parseFile(name string, data []byte, readFile func(string) ([]byte, error)) (*File, error) {
+	l := &loader{readFile: readFile, files: map[*yaml.Node]string{}, localPaths: map[*yaml.Node]string{}, done: map[string]bool{}, topDir: filepath.Dir(name)}
 	l.enter(name)
 	root := l.file(name, data)
 	if root == nil || l.fatal {
@@ -49,7 +122,7 @@ func parse(name string, data []byte, readFile func(string) ([]byte, error)) (*Sy
 	if err := l.result(); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &File{System: s, Path: name, Sources: l.sources, positions: positions, localPaths: l.localPaths}, nil
 }
 
 // decode decodes the merged tree, recording the position of every key
@@ -75,9 +148,26 @@ func (l *loader) decode(root *yaml.Node) (*System, map[string]position) {
 // were written, leaving out those about values that did not decode.
 func (l *loader) validate(s *System, positions map[string]position) {
 	decodeErrs := slices.Clone(l.errs)
-	for _, e := range s.problems() {
+	problems := s.problems()
+	for _, e := range problems {
 		if !covered(e.Path, decodeErrs) {
 			e.refer(positions)
+			locate(e, positions, l.localPaths)
+			l.errs = append(l.errs, e)
+		}
+	}
+	for _, e := range s.skeletonScripts(l.topDir) {
+		locate(e, positions, l.localPaths)
+		l.errs = append(l.errs, e)
+	}
+	// Where a path stays in the manifest's directory as written, a
+	// symlink may still lead out of it.
+	for _, lp := range s.localPaths() {
+		if lp.problem() != "" || covered(lp.path, decodeErrs) {
+			continue
+		}
+		if _, err := ResolveLocal(l.topDir, lp.value); err != nil {
+			e := &Error{Path: lp.path, Msg: err.Error()}
 			locate(e, positions, l.localPaths)
 			l.errs = append(l.errs, e)
 		}
@@ -104,6 +194,19 @@ type loader struct {
 	// merged manifest is then incomplete and is not validated.
 	fatal bool
 	nodes int
+	// topDir is the directory of the manifest being built: what any of
+	// the files names stays inside it.
+	topDir string
+	// sources are the files read, in order.
+	sources []Source
+}
+
+// Source is one file of a manifest: its path relative to the directory of
+// the top manifest (slash-separated; included files lie in it or below),
+// and its bytes.
+type Source struct {
+	Path string
+	Data []byte
 }
 
 func (l *loader) result() error {
@@ -136,6 +239,7 @@ func (l *loader) leave() {
 // file parses one manifest, checks it on its own, and returns its tree
 // with its includes merged under it, or nil when it cannot be read.
 func (l *loader) file(name string, data []byte) *yaml.Node {
+	l.sources = append(l.sources, Source{Path: l.relToTop(name), Data: data})
 	root, errs := readDocument(name, data)
 	if errs != nil {
 		l.errs = append(l.errs, errs...)
@@ -163,6 +267,18 @@ func (l *loader) file(name string, data []byte) *yaml.Node {
 		return root
 	}
 	return l.merge(base, root)
+}
+
+// relToTop names a file read relative to the top manifest's directory.
+func (l *loader) relToTop(name string) string {
+	top, err1 := filepath.Abs(l.topDir)
+	abs, err2 := filepath.Abs(name)
+	if err1 == nil && err2 == nil {
+		if rel, err := filepath.Rel(top, abs); err == nil && !leavesDir(rel) {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.Base(name)
 }
 
 // register records the file of every node of a parsed tree.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -17,11 +18,24 @@ import (
 )
 
 // LockVersion is the format version of cairn.lock this cairn writes and
-// reads; LockFile is its name beside the manifest.
+// reads; LockFile is its name beside a manifest named system.yaml.
 const (
 	LockVersion = 1
 	LockFile    = "cairn.lock"
 )
+
+// LockPath is where the lock of the manifest at manifestPath is kept,
+// beside it: cairn.lock for system.yaml, NAME.lock for any other
+// NAME.yaml, so that several manifests can share a directory (a fleet's
+// nodes beside the base they include).
+func LockPath(manifestPath string) string {
+	dir, base := filepath.Split(manifestPath)
+	if base == "system.yaml" || base == "system.yml" {
+		return filepath.Join(dir, LockFile)
+	}
+	name := strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
+	return filepath.Join(dir, name+".lock")
+}
 
 // ErrLockMismatch is returned (wrapped) by Matches when the lock was made
 // for another manifest.

@@ -117,3 +117,16 @@ func TestLockMatches(t *testing.T) {
 		t.Errorf("old lock version: got %v", err)
 	}
 }
+
+func TestLockPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"system.yaml":             "cairn.lock",
+		"fleet/system.yaml":       "fleet/cairn.lock",
+		"fleet/node-1.yaml":       "fleet/node-1.lock",
+		"/etc/cairn/bootable.yml": "/etc/cairn/bootable.lock",
+	} {
+		if got := LockPath(in); got != want {
+			t.Errorf("LockPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -13,6 +13,13 @@ import (
 
 var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// KeyPath is the path of key inside the mapping at parent, for packages
+// that report problems of a manifest's keys.
+func KeyPath(parent, key string) string { return keyPath(parent, key) }
+
+// IndexPath is the path of item i of the list at parent.
+func IndexPath(parent string, i int) string { return indexPath(parent, i) }
+
 // keyPath is the path of key inside the mapping at parent.
 func keyPath(parent, key string) string {
 	if !plainKey.MatchString(key) {

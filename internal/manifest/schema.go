@@ -62,6 +62,21 @@ var schemaExtras = map[string]map[string]any{
 	"Mount.Pass":         {"minimum": 0, "maximum": 2},
 }
 
+// runlevelSnippets let editors (the YAML language server) complete
+// OpenRC's runlevels, which are entries of an inline map the schema cannot
+// list as properties: one snippet per runlevel.
+func runlevelSnippets() []any {
+	var out []any
+	for _, level := range OpenRCRunlevels {
+		out = append(out, map[string]any{
+			"label":       level,
+			"description": "services started in OpenRC's " + level + " runlevel",
+			"body":        map[string]any{level: []string{"$1"}},
+		})
+	}
+	return out
+}
+
 // mayComeFromInclude are required keys that a manifest may leave to the
 // manifests it includes: the schema, which sees one file, cannot require
 // them; cairn validate checks them after merging.
@@ -90,6 +105,9 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 				entry["description"] = f.doc
 			}
 			s["additionalProperties"] = entry
+			if t == reflect.TypeOf(Services{}) {
+				s["defaultSnippets"] = runlevelSnippets()
+			}
 			continue
 		}
 		props[f.name] = fs

@@ -132,7 +132,7 @@ func TestSchemaShape(t *testing.T) {
 func TestSchemaAgreesWithParser(t *testing.T) {
 	root := loadSchema(t)
 	files, _ := filepath.Glob("testdata/valid/*.yaml")
-	examples, _ := filepath.Glob(filepath.Join(testutil.ModuleRoot(t), "examples", "*", "system.yaml"))
+	examples, _ := filepath.Glob(filepath.Join(testutil.ModuleRoot(t), "examples", "*", "*.yaml"))
 	for _, file := range append(files, examples...) {
 		if problems := checkAgainstSchema(t, root, file); len(problems) > 0 {
 			t.Errorf("%s does not match the schema:\n%s", file, strings.Join(problems, "\n"))

@@ -12,7 +12,9 @@ const (
 
 // System is a `kind: System` manifest after includes are merged. Field tags
 // give the YAML key (lowerCamelCase) and the JSON Schema; `doc` is the
-// description published in the schema and in docs/manifest.md.
+// description published in the schema and in docs/manifest.md; `text`
+// says what a string may hold: one line of text without control
+// characters unless it is "lines" (line breaks and tabs too) or "any".
 type System struct {
 	APIVersion string `yaml:"apiVersion" doc:"Always cairn/v1."`
 	Kind       string `yaml:"kind" doc:"Always System."`
@@ -47,7 +49,7 @@ type System struct {
 type HealthCheck struct {
 	Name    string `yaml:"name,omitempty" doc:"A name for the check, shown when it fails; the service or command when empty."`
 	Service string `yaml:"service,omitempty" doc:"An OpenRC service that must be started. Give service or command."`
-	Command string `yaml:"command,omitempty" doc:"A shell command (/bin/sh -c) that must exit 0."`
+	Command string `yaml:"command,omitempty" text:"lines" doc:"A shell command (/bin/sh -c) that must exit 0."`
 	Timeout string `yaml:"timeout,omitempty" doc:"How long the check is retried until it passes: 30s, 2m. 60s by default, at most 1h."`
 }
 
@@ -84,10 +86,13 @@ type Artifact struct {
 
 // Services are the OpenRC runlevels and the services cairn writes.
 type Services struct {
-	// Runlevels maps a runlevel (sysinit, boot, default, shutdown or a
-	// custom one) to the services in it.
-	Runlevels map[string][]string `yaml:",inline" doc:"Runlevel name to the services started in it: sysinit, boot, default, shutdown, or a custom runlevel."`
-	Define    map[string]Service  `yaml:"define,omitempty" doc:"Services without an init script of their own: cairn writes /etc/init.d/NAME and /etc/conf.d/NAME."`
+	// Runlevels maps a runlevel (one of OpenRC's, or one of Declared) to
+	// the services in it.
+	Runlevels map[string][]string `yaml:",inline" doc:"Runlevel name to the services started in it: sysinit, boot, default, nonetwork, shutdown, or a runlevel declared in runlevels."`
+	// Declared are runlevels of the manifest's own, besides OpenRC's: a
+	// runlevel key that is neither is a typo.
+	Declared []string           `yaml:"runlevels,omitempty" doc:"Runlevels of your own besides OpenRC's (sysinit, boot, default, nonetwork, shutdown); cairn makes /etc/runlevels/NAME for each."`
+	Define   map[string]Service `yaml:"define,omitempty" doc:"Services without an init script of their own: cairn writes /etc/init.d/NAME and /etc/conf.d/NAME."`
 }
 
 // Service is a service defined by a few fields; cairn renders its OpenRC
@@ -152,7 +157,7 @@ type HostEntry struct {
 // Network configures interfaces and wireless.
 type Network struct {
 	// Interfaces is ifupdown-ng's /etc/network/interfaces text, verbatim.
-	Interfaces string      `yaml:"interfaces,omitempty" doc:"/etc/network/interfaces verbatim (ifupdown-ng syntax). Not together with ifaces."`
+	Interfaces string      `yaml:"interfaces,omitempty" text:"lines" doc:"/etc/network/interfaces verbatim (ifupdown-ng syntax). Not together with ifaces."`
 	Ifaces     []Interface `yaml:"ifaces,omitempty" doc:"Interfaces in a simple structured form, rendered to /etc/network/interfaces."`
 	// IWD holds /etc/iwd/main.conf sections: section -> key -> value.
 	IWD map[string]map[string]string `yaml:"iwd,omitempty" doc:"/etc/iwd/main.conf: section name to keys and values."`
@@ -202,7 +207,7 @@ type Files struct {
 // InlineFile is a file whose content is in the manifest.
 type InlineFile struct {
 	Path    string `yaml:"path" doc:"Absolute path."`
-	Content string `yaml:"content" doc:"The file's content."`
+	Content string `yaml:"content" text:"any" doc:"The file's content."`
 	Mode    string `yaml:"mode,omitempty" doc:"Octal mode, 0644 by default."`
 	Owner   string `yaml:"owner,omitempty" doc:"user:group, root:root by default."`
 }
@@ -211,7 +216,7 @@ type InlineFile struct {
 // scripts run in (internal/sandbox).
 type Script struct {
 	Name  string `yaml:"name" doc:"Name shown in the build log."`
-	Run   string `yaml:"run,omitempty" doc:"Shell script text (run with /bin/sh -e)."`
+	Run   string `yaml:"run,omitempty" text:"lines" doc:"Shell script text (run with /bin/sh -e)."`
 	File  string `yaml:"file,omitempty" doc:"Or a script file relative to the manifest."`
 	Shell string `yaml:"shell,omitempty" doc:"Interpreter, /bin/sh by default."`
 	// Network lets the script use the build host's network; without it

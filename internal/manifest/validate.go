@@ -3,8 +3,9 @@ package manifest
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
+	"reflect"
 	"slices"
-	"strings"
 )
 
 // Validate checks a manifest and returns every problem at once as Errors,
@@ -23,6 +24,7 @@ func (s *System) Validate() error {
 // Error.other, for the caller to describe.
 func (s *System) problems() Errors {
 	v := &validator{}
+	v.text(reflect.ValueOf(s).Elem(), "", "")
 	v.header(s)
 	v.alpine(&s.Alpine)
 	v.packages(s.Packages, s.Alpine.Repositories)
@@ -38,20 +40,30 @@ func (s *System) problems() Errors {
 	v.kernel(s)
 	v.files(&s.Files)
 	v.setup(s.Setup)
+	v.localPaths(s)
+	v.ownScripts(s)
 	return v.errs
 }
 
 // validator collects problems.
 type validator struct {
 	errs Errors
+	// bad are the paths of text that failed the text check: other checks
+	// of these values would only say the same in other words.
+	bad []string
 }
 
 func (v *validator) add(path, format string, args ...any) {
-	v.errs = append(v.errs, &Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+	v.addRef(path, "", format, args...)
 }
 
 // addRef reports a problem that also involves the value at path other.
 func (v *validator) addRef(path, other, format string, args ...any) {
+	for _, b := range v.bad {
+		if within(path, b) {
+			return
+		}
+	}
 	v.errs = append(v.errs, &Error{Path: path, Msg: fmt.Sprintf(format, args...), other: other})
 }
 
@@ -114,12 +126,15 @@ func (v *validator) header(s *System) {
 		}
 	}
 	for i, inc := range s.Include {
-		if inc == "" {
-			v.add(indexPath("include", i), "empty: give a manifest path relative to this file")
+		p := indexPath("include", i)
+		switch {
+		case inc == "":
+			v.add(p, "empty: give a manifest path relative to this file")
+		case filepath.IsAbs(inc):
+			v.add(p, "%s is an absolute path: include manifests by paths relative to this file, inside the directory of the manifest you build", quoted(inc))
+		case leavesDir(inc):
+			v.add(p, "%s", (&OutsideError{Path: inc}).Error())
 		}
-	}
-	if strings.ContainsAny(s.Name, "\n\x00") {
-		v.add("name", "must be one line")
 	}
 }
 

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -13,11 +14,40 @@ func (v *validator) serviceName(p, name, what string) bool {
 	return true
 }
 
+// OpenRCRunlevels are the runlevels OpenRC itself knows and Alpine's
+// openrc package ships.
+var OpenRCRunlevels = []string{"sysinit", "boot", "default", "nonetwork", "shutdown"}
+
+// AllRunlevels returns the runlevels a manifest may list services in:
+// OpenRC's and those it declares.
+func (s *Services) AllRunlevels() []string {
+	return append(slices.Clone(OpenRCRunlevels), s.Declared...)
+}
+
 func (v *validator) services(s *Services) {
+	declared := unique{}
+	for i, level := range s.Declared {
+		p := indexPath("services.runlevels", i)
+		switch {
+		case slices.Contains(OpenRCRunlevels, level):
+			v.add(p, "%s is one of OpenRC's runlevels, which need no declaration: remove it here", level)
+		case level == "define" || level == "runlevels":
+			v.add(p, "%s is a key of services, not a runlevel name: choose another name", quoted(level))
+		case !serviceName.MatchString(level):
+			v.add(p, "%s is not a runlevel name: use letters, digits and . _ - (like maintenance)", quoted(level))
+		default:
+			declared.seen(v, p, level, "runlevel")
+		}
+	}
+	known := s.AllRunlevels()
 	for _, level := range sortedKeys(s.Runlevels) {
 		p := keyPath("services", level)
-		if !serviceName.MatchString(level) {
-			v.add(p, "%s is not a runlevel name: use sysinit, boot, default, shutdown or a name of letters, digits and . _ -", quoted(level))
+		if !slices.Contains(known, level) {
+			msg := fmt.Sprintf("%s is not a runlevel", quoted(level))
+			if d := suggest(level, known); d != "" {
+				msg += "; did you mean " + d + "?"
+			}
+			v.add(p, "%s (OpenRC's runlevels: %s; declare a runlevel of your own in services.runlevels)", msg, strings.Join(OpenRCRunlevels, ", "))
 			continue
 		}
 		seen := unique{}
@@ -50,18 +80,10 @@ func (v *validator) service(p, name string, s Service) {
 		v.add(keyPath(p, "group"), "%s is not a group name: use lower-case letters, digits, _ and -", quoted(s.Group))
 	}
 	v.optAbsPath(keyPath(p, "directory"), s.Directory, "/var/lib/"+name)
-	for i, a := range s.Args {
-		if strings.ContainsAny(a, "\n\x00") {
-			v.add(indexPath(keyPath(p, "args"), i), "an argument cannot contain a newline or NUL")
-		}
-	}
 	for _, k := range sortedKeys(s.Environment) {
 		ep := keyPath(keyPath(p, "environment"), k)
 		if !envName.MatchString(k) {
 			v.add(ep, "%s is not an environment variable name: use letters, digits and _, not starting with a digit", quoted(k))
-		}
-		if strings.ContainsAny(s.Environment[k], "\n\x00") {
-			v.add(ep, "a value cannot contain a newline or NUL")
 		}
 	}
 	for _, dep := range []struct {

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -73,9 +74,6 @@ func (v *validator) network(n *Network) {
 			if k == "" || strings.ContainsAny(k, "=\n") {
 				v.add(keyPath(p, k), "%s is not an iwd setting name, like EnableNetworkConfiguration", quoted(k))
 			}
-			if strings.ContainsAny(n.IWD[section][k], "\n\x00") {
-				v.add(keyPath(p, k), "a value must be one line")
-			}
 		}
 	}
 }
@@ -105,6 +103,9 @@ func (v *validator) fstab(mounts []Mount) {
 			v.add(mp, "%s contains white space, which separates fstab fields: write a space as \\040", quoted(m.Mountpoint))
 		default:
 			v.absPath(mp, m.Mountpoint, "/srv")
+			if why := unmountable(m.Mountpoint); why != "" {
+				v.add(mp, "%s", why)
+			}
 			if m.Mountpoint != "" {
 				points.seen(v, mp, m.Mountpoint, "mount point")
 			}
@@ -138,6 +139,28 @@ var notPersistable = map[string]string{
 // virtualDirs are kernel file systems, never on disk.
 var virtualDirs = []string{"/proc", "/sys", "/dev", "/run"}
 
+// bootTmpfs are the file systems cairn-init mounts afresh, empty, at
+// every boot (docs/boot.md), and what they are.
+var bootTmpfs = map[string]string{
+	"/run": "a tmpfs cairn-init mounts at every boot (it holds /run/cairn)",
+	"/tmp": "a tmpfs cairn-init mounts empty at every boot",
+}
+
+// unmountable says why an fstab entry cannot be mounted at mountpoint at
+// boot, or "": below a tmpfs that is empty at every boot the mount point
+// does not exist, and /run itself holds what cairn-init hands over.
+func unmountable(mountpoint string) string {
+	if mountpoint == "/run" {
+		return "/run is " + bootTmpfs["/run"] + ": mount somewhere else"
+	}
+	for _, d := range sortedKeys(bootTmpfs) {
+		if strings.HasPrefix(mountpoint, d+"/") {
+			return fmt.Sprintf("%s is %s, so %s does not exist when fstab is mounted: mount somewhere else", d, bootTmpfs[d], mountpoint)
+		}
+	}
+	return ""
+}
+
 func (v *validator) persist(paths []string) {
 	seen := unique{}
 	for i, p := range paths {
@@ -154,6 +177,9 @@ func (v *validator) persist(paths []string) {
 			if p == d || strings.HasPrefix(p, d+"/") {
 				v.add(ip, "%s is on a kernel file system (%s), which is never stored", p, d)
 			}
+		}
+		if p == "/tmp" || strings.HasPrefix(p, "/tmp/") {
+			v.add(ip, "%s cannot be persisted: /tmp is %s (persist /var/tmp for files that must survive)", p, bootTmpfs["/tmp"])
 		}
 		seen.seen(v, ip, p, "persisted path")
 	}
@@ -204,9 +230,6 @@ func (v *validator) kernel(s *System) {
 }
 
 func (v *validator) files(f *Files) {
-	if strings.ContainsAny(f.Skeleton, "\n\x00") {
-		v.add("files.skeleton", "a path cannot contain a newline or NUL")
-	}
 	paths := unique{}
 	for i, in := range f.Inline {
 		p := indexPath("files.inline", i)
@@ -229,8 +252,6 @@ func (v *validator) setup(scripts []Script) {
 		switch {
 		case s.Name == "":
 			v.add(keyPath(p, "name"), "missing: name the script for the build log, like enable-ip-forwarding")
-		case strings.ContainsAny(s.Name, "\n\x00"):
-			v.add(keyPath(p, "name"), "must be one line")
 		default:
 			names.seen(v, keyPath(p, "name"), s.Name, "script")
 		}

@@ -74,7 +74,14 @@ func TestValidate(t *testing.T) {
 			`services.define.nomad.supervisor: "systemd" is not a supervisor (use supervise-daemon or start-stop-daemon)`},
 		{"service name", func(s *System) { s.Services.Define["no/pe"] = Service{Command: "/bin/x"} }, `services.define["no/pe"]: "no/pe" is not a service name`},
 		{"runlevel service name", func(s *System) { s.Services.Runlevels["default"] = []string{"a b"} }, `services.default[0]: "a b" is not a service name`},
-		{"custom runlevel", func(s *System) { s.Services.Runlevels["maintenance"] = []string{"sshd"} }, ""},
+		{"custom runlevel", func(s *System) {
+			s.Services.Runlevels["maintenance"] = []string{"sshd"}
+			s.Services.Declared = []string{"maintenance"}
+		}, ""},
+		{"undeclared runlevel", func(s *System) { s.Services.Runlevels["defualt"] = []string{"sshd"} },
+			`services.defualt: "defualt" is not a runlevel; did you mean default?`},
+		{"declared OpenRC runlevel", func(s *System) { s.Services.Declared = []string{"boot"} },
+			`services.runlevels[0]: boot is one of OpenRC's runlevels, which need no declaration`},
 		{"after all", func(s *System) {
 			svc := s.Services.Define["nomad"]
 			svc.After = []string{"*"}
@@ -116,6 +123,11 @@ func TestValidate(t *testing.T) {
 		{"persist /", func(s *System) { s.Persist = []string{"/"} }, "persist[0]: / cannot be persisted"},
 		{"persist /etc/ssh", func(s *System) { s.Persist = []string{"/etc/ssh"} }, ""},
 		{"persist /run", func(s *System) { s.Persist = []string{"/run/x"} }, "persist[0]: /run/x is on a kernel file system"},
+		{"persist /tmp", func(s *System) { s.Persist = []string{"/tmp"} }, "persist[0]: /tmp cannot be persisted: /tmp is a tmpfs cairn-init mounts empty at every boot"},
+		{"fstab below /tmp", func(s *System) { s.Fstab = []Mount{{Device: "tmpfs", Mountpoint: "/tmp/x", Type: "tmpfs"}} }, "fstab[0].mountpoint: /tmp is a tmpfs cairn-init mounts empty at every boot, so /tmp/x does not exist"},
+		{"fstab /run", func(s *System) { s.Fstab = []Mount{{Device: "tmpfs", Mountpoint: "/run", Type: "tmpfs"}} }, "fstab[0].mountpoint: /run is a tmpfs cairn-init mounts"},
+		{"fstab /tmp", func(s *System) { s.Fstab = []Mount{{Device: "tmpfs", Mountpoint: "/tmp", Type: "tmpfs"}} }, ""},
+		{"fstab /dev/shm", func(s *System) { s.Fstab = []Mount{{Device: "shm", Mountpoint: "/dev/shm", Type: "tmpfs"}} }, ""},
 		{"persist twice", func(s *System) { s.Persist = []string{"/home", "/home"} }, `persist[1]: persisted path "/home" is declared twice`},
 		{"sysctl", func(s *System) { s.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "-kernel.x": "1"} }, ""},
 		{"module", func(s *System) { s.Modules = []string{"a.ko"} }, `modules[0]: "a.ko" is not a module name`},
@@ -123,6 +135,21 @@ func TestValidate(t *testing.T) {
 		{"inline path", func(s *System) { s.Files.Inline = []InlineFile{{Path: "etc/motd"}} }, `files.inline[0].path: "etc/motd" is not an absolute path`},
 		{"empty inline content", func(s *System) { s.Files.Inline = []InlineFile{{Path: "/etc/empty"}} }, ""},
 		{"setup both", func(s *System) { s.Setup = []Script{{Name: "a", Run: "x", File: "y"}} }, "setup[0].file: give run or file, not both"},
+		{"description with a line break", func(s *System) { s.Description = "a\nb" }, "description: must be one line, but it contains a line break"},
+		{"hostname with an escape", func(s *System) { s.Hostname = "node\x1b[2J" }, "hostname: contains the control character U+001B: remove it"},
+		{"name with a bidi override", func(s *System) { s.Name = "web\u202Eexe.txt" }, "name: contains the bidirectional control U+202E"},
+		{"sysctl key with a line break", func(s *System) { s.Sysctl = map[string]string{"a\nb": "1"} }, `sysctl["a\nb"]: the key must be one line`},
+		{"environment value with a tab", func(s *System) {
+			svc := s.Services.Define["nomad"]
+			svc.Environment = map[string]string{"A": "x\ty"}
+			s.Services.Define["nomad"] = svc
+		}, "services.define.nomad.environment.A: contains the control character U+0009"},
+		{"script of several lines", func(s *System) { s.Setup = []Script{{Name: "a", Run: "set -x\n\tdate\n"}} }, ""},
+		{"script with an escape", func(s *System) { s.Setup = []Script{{Name: "a", Run: "echo \x1b"}} }, "setup[0].run: contains the control character U+001B"},
+		{"file content with escapes", func(s *System) {
+			s.Files.Inline = []InlineFile{{Path: "/etc/issue", Content: "\x1b[1mhello\x1b[0m\r\n"}}
+		}, ""},
+		{"gecos with a line break", func(s *System) { s.Users[0].Gecos = "A\nB" }, "users[0].gecos: must be one line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := goodSystem()

@@ -22,8 +22,9 @@ type plan struct {
 	// defined holds the services the plan writes an init script for.
 	defined map[string]bool
 	// runlevels maps each runlevel to its services, in the manifest's
-	// order without repeats.
+	// order without repeats; listed is the manifest's own lists.
 	runlevels map[string][]string
+	listed    map[string][]string
 }
 
 // plannedFile is a file to write: dir and name relative to the root.
@@ -36,7 +37,7 @@ type plannedFile struct {
 // makePlan validates services and renders the files of the defined ones.
 // It reports every problem at once.
 func makePlan(services manifest.Services) (*plan, error) {
-	p := &plan{defined: map[string]bool{}, runlevels: map[string][]string{}}
+	p := &plan{defined: map[string]bool{}, runlevels: map[string][]string{}, listed: services.Runlevels}
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(services.Define)) {
 		s := services.Define[name]
@@ -70,6 +71,17 @@ func makePlan(services manifest.Services) (*plan, error) {
 		}
 		p.runlevels[level] = list
 	}
+	// A declared runlevel is made even when no service is in it yet:
+	// `openrc NAME` switches to it.
+	for i, level := range services.Declared {
+		if !ValidName(level) {
+			errs = append(errs, &Error{Path: indexPath("services.runlevels", i), Msg: "not a valid runlevel name: use " + nameRule})
+			continue
+		}
+		if _, ok := p.runlevels[level]; !ok {
+			p.runlevels[level] = []string{}
+		}
+	}
 	return p, errors.Join(errs...)
 }
 
@@ -80,7 +92,7 @@ func (p *plan) needed() []MissingServiceError {
 	for _, level := range slices.Sorted(maps.Keys(p.runlevels)) {
 		for _, svc := range p.runlevels[level] {
 			if !p.defined[svc] {
-				out = append(out, MissingServiceError{Runlevel: level, Service: svc})
+				out = append(out, MissingServiceError{Runlevel: level, Index: slices.Index(p.listed[level], svc), Service: svc})
 			}
 		}
 	}

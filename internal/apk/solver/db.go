@@ -255,6 +255,11 @@ func (db *DB) GetName(n string) *Name {
 // LookupName returns the name if the DB knows it.
 func (db *DB) LookupName(n string) *Name { return db.names.lookup(n) }
 
+// Names returns every name the DB knows, in the order they were made
+// (package names and provided ones, also those only depended on). The
+// slice is the DB's own: do not change it.
+func (db *DB) Names() []*Name { return db.nameList }
+
 // TagID returns the id of a repository tag ("@edge" or "edge"), creating
 // it if needed; "" is the default tag 0.
 func (db *DB) TagID(tag string) int {

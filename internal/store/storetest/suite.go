@@ -47,6 +47,7 @@ func Run(t *testing.T, b Backend) {
 		{"FsckReportsUnknownEntries", testFsckUnknown},
 		{"FsckRebuildsStateAroundTheBootedGeneration", testFsckBooted},
 		{"GC", testGC},
+		{"Remove", testRemove},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, b) })

@@ -112,6 +112,7 @@ func testChangesNeedTheLock(t *testing.T, b Backend) {
 		"Delete": func() error { return s.Delete(1) },
 		"Fsck":   func() error { _, err := s.Fsck(false); return err },
 		"GC":     func() error { _, err := s.GC(store.Rules{Newest: 1}, time.Now(), false); return err },
+		"Remove": func() error { return s.Remove(true) },
 	}
 	for name, change := range changes {
 		if err := change(); !errors.Is(err, store.ErrNotLocked) {
