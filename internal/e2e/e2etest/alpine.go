@@ -38,9 +38,18 @@ var AlpineKernelModules = append(append([]string(nil), KernelModules...),
 // cairn.
 func MakeAlpineRepo(t testing.TB, cairn string) AlpineRepo {
 	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.alpine != nil && shared.cairn == cairn {
+		return *shared.alpine
+	}
 	b := newRepoBuilder(t, cairn)
 	b.kernel(AlpineKernelModules)
-	return AlpineRepo{ISO: filepath.Join(testutil.Fixtures(t), "alpine-v3.19", "iso"), Local: b.index()}
+	r := AlpineRepo{ISO: filepath.Join(testutil.Fixtures(t), "alpine-v3.19", "iso"), Local: b.index()}
+	if shared.dir != "" && shared.cairn == cairn {
+		shared.alpine = &r
+	}
+	return r
 }
 
 // AlpineSystem is a real Alpine 3.19 system as an operator would declare

@@ -27,9 +27,17 @@ import (
 // cairn's path.
 func Binaries(t testing.TB) (cairn string) {
 	t.Helper()
-	dir := t.TempDir()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.cairn != "" {
+		return shared.cairn
+	}
+	dir := sharedDir(t)
 	for _, name := range []string{"cairn", "cairn-init"} {
 		GoBuild(t, "./cmd/"+name, filepath.Join(dir, name))
+	}
+	if shared.dir != "" {
+		shared.cairn = filepath.Join(dir, "cairn")
 	}
 	return filepath.Join(dir, "cairn")
 }
@@ -105,6 +113,20 @@ var Applets = []string{"sh", "cat", "echo", "test", "[", "sync", "poweroff", "mo
 // MakeRepo builds the repository with the cairn binary at cairn.
 func MakeRepo(t testing.TB, cairn string) Repo {
 	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.repo != nil && shared.cairn == cairn {
+		return *shared.repo
+	}
+	r := makeRepo(t, cairn)
+	if shared.dir != "" && shared.cairn == cairn {
+		shared.repo = &r
+	}
+	return r
+}
+
+func makeRepo(t testing.TB, cairn string) Repo {
+	t.Helper()
 	b := newRepoBuilder(t, cairn)
 	busybox := debtest.Busybox(t)
 	bb := filepath.Join(b.work, "busybox")
@@ -142,7 +164,7 @@ type repoBuilder struct {
 
 func newRepoBuilder(t testing.TB, cairn string) *repoBuilder {
 	t.Helper()
-	work := t.TempDir()
+	work := sharedDir(t)
 	b := &repoBuilder{t: t, cairn: cairn, work: work, key: filepath.Join(work, "e2e.rsa"),
 		r: Repo{Dir: filepath.Join(work, "repo"), Keys: filepath.Join(work, "keys")}}
 	b.arch = filepath.Join(b.r.Dir, "x86_64")
