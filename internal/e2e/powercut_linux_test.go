@@ -29,8 +29,10 @@ mount -o ro /dev/vdb /mnt 2>/dev/null
 round=0
 while :; do
 	round=$((round + 1))
-	cairn build -f /mnt/m$((round % 2))/system.yaml --no-lock >/dev/null 2>&1
-	echo "CUTLOOP $round build $?"
+	cairn build -f /mnt/m$((round % 2))/system.yaml --no-lock >/tmp/build.log 2>&1
+	rc=$?
+	[ $rc = 0 ] || sed 's/^/CUTLOOP build: /' /tmp/build.log | tail -n 5
+	echo "CUTLOOP $round build $rc"
 	for i in 1 2 3 4 5 6; do
 		cairn switch >/dev/null 2>&1; echo "CUTLOOP $round switch $?"
 		cairn rollback >/dev/null 2>&1; echo "CUTLOOP $round rollback $?"
@@ -160,6 +162,9 @@ func TestPowerCuts(t *testing.T) {
 		last := ""
 		if l := grepLines(n.v.Lines(), "CUTLOOP"); l != "" {
 			last = l[strings.LastIndex(l, "\n")+1:]
+			if f := grepLines(n.v.Lines(), "CUTLOOP build: "); f != "" {
+				t.Logf("a build on the node failed:\n%s", f)
+			}
 		}
 		if err := d.Cut(rng, 0.5); err != nil {
 			t.Fatal(err)
