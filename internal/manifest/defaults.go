@@ -63,6 +63,7 @@ func (s *System) ApplyDefaults() {
 			s.Network.Ifaces[i].Auto = &auto
 		}
 	}
+	s.applySecretDefaults()
 }
 
 func (u *User) applyDefaults() {

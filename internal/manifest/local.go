@@ -107,6 +107,11 @@ func (s *System) localPaths() []localPath {
 			out = append(out, localPath{keyPath(indexPath("setup", i), "file"), sc.File, false})
 		}
 	}
+	for i, sec := range s.Secrets {
+		if sec.File != "" {
+			out = append(out, localPath{keyPath(indexPath("secrets", i), "file"), sec.File, false})
+		}
+	}
 	return out
 }
 

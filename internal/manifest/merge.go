@@ -112,6 +112,7 @@ func rebase(root *yaml.Node, from, to string) {
 		fix(value(files, "skeleton"))
 	}
 	each(value(root, "setup"), func(s *yaml.Node) { fix(value(s, "file")) })
+	each(value(root, "secrets"), func(s *yaml.Node) { fix(value(s, "file")) })
 }
 
 var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)

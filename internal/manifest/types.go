@@ -43,6 +43,19 @@ type System struct {
 	Files     Files             `yaml:"files,omitempty" doc:"Files copied into the system."`
 	Setup     []Script          `yaml:"setup,omitempty" doc:"Scripts run inside the new root at the end of the build, for what cannot be declared."`
 	Health    []HealthCheck     `yaml:"health,omitempty" doc:"Checks a new generation must pass after it boots before cairn-confirm makes it the default; besides them, no OpenRC service may have failed."`
+	Secrets   []Secret          `yaml:"secrets,omitempty" doc:"Files encrypted with age beside the manifest, decrypted only on the node, at boot, into /run/secrets (docs/secrets.md)."`
+}
+
+// Secret is an age-encrypted file kept beside the manifest (safe to
+// commit): generations and images carry it encrypted, and only the node
+// decrypts it, into memory (internal/secrets, docs/secrets.md).
+type Secret struct {
+	Name     string   `yaml:"name" doc:"The secret's name: lower-case letters, digits and . _ -."`
+	File     string   `yaml:"file" doc:"The age-encrypted file, relative to the manifest (cairn secrets edit makes it)."`
+	Path     string   `yaml:"path,omitempty" doc:"Where the node puts the decrypted file, below /run/secrets (a memory file system); /run/secrets/NAME by default."`
+	Owner    string   `yaml:"owner,omitempty" doc:"user:group of the decrypted file, root:root by default."`
+	Mode     string   `yaml:"mode,omitempty" doc:"Octal mode of the decrypted file, 0400 by default."`
+	Services []string `yaml:"services,omitempty" doc:"OpenRC services that need it: started only after it is in place, restarted when it changes."`
 }
 
 // HealthCheck is one check a freshly booted generation must pass.

@@ -40,6 +40,7 @@ func (s *System) problems() Errors {
 	v.kernel(s)
 	v.files(&s.Files)
 	v.setup(s.Setup)
+	v.secrets(s.Secrets)
 	v.localPaths(s)
 	v.ownScripts(s)
 	return v.errs
