@@ -246,6 +246,13 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 	if err := openrc.Install(b.root, b.sys.Services, b.epoch); err != nil {
 		return nil, err
 	}
+	// Secrets, encrypted, once every init script is there.
+	if err := compose.Secrets(b.root, b.manifestDir, b.sys.Secrets, b.epoch); err != nil {
+		return nil, err
+	}
+	if len(b.sys.Secrets) > 0 && (b.req.Self == "" || b.sys.Kernel.Package == "") && b.req.Err != nil {
+		fmt.Fprintln(b.req.Err, "cairn: warning: this system has secrets but no cairn in it (it has no kernel): nothing will decrypt them; the image carries them encrypted")
+	}
 	if b.req.Self != "" && b.sys.Kernel.Package != "" {
 		if err := compose.Confirm(b.root, b.req.Self, b.req.Init, b.epoch); err != nil {
 			return nil, err

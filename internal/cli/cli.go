@@ -108,6 +108,7 @@ command.
 		newPinCommand(g, true),
 		newPinCommand(g, false),
 		newGCCommand(g),
+		newSecretsCommand(g),
 		newFsckCommand(g),
 		newDiffCommand(g),
 		newManifestCommand(g),

@@ -151,7 +151,7 @@ func runConfirm(ctx context.Context, o *ConfirmOptions, g *Globals) error {
 // runChecks runs the health checks h and, on a terminal, prints each
 // result.
 func runChecks(ctx context.Context, o *ConfirmOptions, g *Globals, h compose.Health) []health.Result {
-	runner := &health.Runner{OpenRCDir: o.OpenRCDir, Ignore: []string{"cairn-confirm"}}
+	runner := &health.Runner{OpenRCDir: o.OpenRCDir, Ignore: []string{"cairn-confirm"}, Root: o.Root}
 	results := runner.Run(ctx, h)
 	if !o.JSON {
 		for _, r := range results {

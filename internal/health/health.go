@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/compose"
+	"github.com/cairnlinux/cairn/internal/secrets"
 )
 
 // Runner runs the checks; its fields let tests stand in for the system.
@@ -35,6 +36,9 @@ type Runner struct {
 	// Ignore are services whose failure does not count (cairn-confirm
 	// itself).
 	Ignore []string
+	// Root is the booted system ("/"): when set and its generation
+	// declares secrets, they must be in place (secrets.Check).
+	Root string
 }
 
 // Result is one check's outcome.
@@ -71,7 +75,28 @@ func (r *Runner) Run(ctx context.Context, h compose.Health) []Result {
 		wg.Go(func() { results[i] = r.check(ctx, c) })
 	}
 	wg.Wait()
-	return append(results, r.failedServices())
+	results = append(results, r.failedServices())
+	if res, ok := r.secrets(); ok {
+		results = append(results, res)
+	}
+	return results
+}
+
+// secrets is the check that the generation's secrets are in place, each
+// failure named; false when there is nothing to check.
+func (r *Runner) secrets() (Result, bool) {
+	if r.Root == "" {
+		return Result{}, false
+	}
+	spec, err := secrets.LoadSpec(r.Root)
+	if err == nil && len(spec.Secrets) == 0 {
+		return Result{}, false
+	}
+	res := Result{Name: "secrets", Tries: 1, Passed: true}
+	if problems := secrets.Check(r.Root); len(problems) > 0 {
+		res.Passed, res.Detail = false, strings.Join(problems, "; ")
+	}
+	return res, true
 }
 
 // Passed reports whether every result passed.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/compose"
+	"github.com/cairnlinux/cairn/internal/secrets"
 )
 
 func TestRun(t *testing.T) {
@@ -93,5 +94,40 @@ func TestLoad(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "etc/cairn/health.json"), []byte(`{"checks":[{"nme":"a"}]}`), 0o644)
 	if _, err := Load(root); err == nil || !strings.Contains(err.Error(), "health.json") {
 		t.Errorf("bad file: %v", err)
+	}
+}
+
+// TestSecretsCheck: a generation with secrets passes only when this
+// boot's activation put each in place; the failure names the secret.
+func TestSecretsCheck(t *testing.T) {
+	root := t.TempDir()
+	r := &Runner{OpenRCDir: t.TempDir(), Root: root}
+	if res := r.Run(context.Background(), compose.Health{}); len(res) != 1 {
+		t.Fatalf("without secrets there is no secrets check: %+v", res)
+	}
+	write := func(rel, content string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, rel)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, rel), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(secrets.SpecPath, `{"secrets": [{"name": "db", "path": "/run/secrets/db"}, {"name": "env", "path": "/run/secrets/env"}]}`)
+	res := r.Run(context.Background(), compose.Health{})
+	if len(res) != 2 || res[1].Name != "secrets" || res[1].Passed || !strings.Contains(res[1].Detail, "the cairn-secrets service did not run") {
+		t.Fatalf("no activation: %+v", res)
+	}
+	write(secrets.StatusPath, `{"secrets": [{"name": "db", "state": "failed", "error": "this node cannot decrypt it"}, {"name": "env", "state": "written"}]}`)
+	write("/run/secrets/env", "x")
+	res = r.Run(context.Background(), compose.Health{})
+	if Passed(res) || res[1].Detail != "secret db: this node cannot decrypt it" {
+		t.Fatalf("one failed: %+v", res)
+	}
+	write(secrets.StatusPath, `{"secrets": [{"name": "db", "state": "written"}, {"name": "env", "state": "unchanged"}]}`)
+	if res := r.Run(context.Background(), compose.Health{}); Passed(res) || !strings.Contains(res[1].Detail, "secret db: /run/secrets/db is missing") {
+		t.Fatalf("a missing file: %+v", res)
+	}
+	write("/run/secrets/db", "x")
+	if res := r.Run(context.Background(), compose.Health{}); !Passed(res) {
+		t.Fatalf("all in place: %+v", res)
 	}
 }
