@@ -20,12 +20,13 @@ cairn_setup() {
 		# cairn install put on a disk (from the build host unless the
 		# system carries it); zstd: the tar tests extract with tar --zstd;
 		# syslinux, mtools: the BIOS loader of disk images and reading
-		# their ESP; openssh-client: the demo logs in to its machine.
+		# their ESP; openssh-client: the demo logs in to its machine;
+		# age: the secrets tests check that age reads what cairn writes.
 		apt-get install -y -qq --no-install-recommends \
 			ca-certificates git openssl busybox-static time btrfs-progs \
 			qemu-system-x86 cpio extlinux syslinux-common e2fsprogs fdisk \
 			skopeo podman runc systemd-boot-efi zstd mtools syslinux \
-			openssh-client >/dev/null
+			openssh-client age >/dev/null
 	fi
 
 	# Go: the machine's /usr/local/go, or a toolchain from the Go module

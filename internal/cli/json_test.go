@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/secrets"
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
 
@@ -66,6 +67,10 @@ func TestJSONEverywhere(t *testing.T) {
 	writeFile(t, bad, []byte("apiVersion: cairn/v1\nkind: System\nhostname: a_b\n"))
 	cache := filepath.Join(dir, "cache")
 	st := s.Dir()
+	_, nodeKey, err := secrets.NewAgeIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"version"},
 		{"validate", "-f", mf, "--cache-dir", cache},
@@ -87,7 +92,12 @@ func TestJSONEverywhere(t *testing.T) {
 		{"store", "remove", "--dry-run", filepath.Join(dir, "st2")},
 		{"apk", "version", "-t", "1.0", "1.1"},
 		{"apk", "resolve", "--repository", alpine + "/iso", "--keys-dir", alpine + "/keys", "busybox"},
+		{"secrets", "list", "-f", mf},
+		{"secrets", "keygen", "-o", filepath.Join(dir, "age.key")},
+		{"secrets", "add-key", "-f", mf, "--name", "n", "--key", nodeKey.Key, "--recipients", filepath.Join(dir, "recipients")},
 		// Errors.
+		{"secrets", "identity", "--root", dir},
+		{"secrets", "edit", "nope", "-f", mf},
 		{"validate", "-f", bad},
 		{"build", "-f", bad, "--root", filepath.Join(dir, "r2")},
 		{"switch", "99", "--store", st},

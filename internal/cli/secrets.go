@@ -79,6 +79,25 @@ func (o *SecretsOptions) declared() ([]secrets.Declared, error) {
 	return secrets.DeclaredIn(f.System, filepath.Dir(o.File)), nil
 }
 
+// completeNames completes the names of the manifest's secrets, up to max
+// arguments (-1: any number).
+func (o *SecretsOptions) completeNames(max int) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if max >= 0 && len(args) >= max {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		declared, err := o.declared()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, d := range declared {
+			names = append(names, d.Name+"\t"+d.File)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
 // identities reads the operator's identities.
 func (o *SecretsOptions) identities(g *Globals) ([]secrets.Identity, error) {
 	files := o.Identities
@@ -189,8 +208,9 @@ instead, without a temporary file.
 
 Decrypting needs one of the secret's recipients' private keys: --identity,
 else $CAIRN_IDENTITY, ~/.config/cairn/identity, ~/.ssh/id_ed25519, ~/.ssh/id_rsa.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runSecretsEdit(cmd.Context(), o, g, args[0]) },
+		Args:              cobra.ExactArgs(1),
+		RunE:              func(cmd *cobra.Command, args []string) error { return runSecretsEdit(cmd.Context(), o, g, args[0]) },
+		ValidArgsFunction: o.completeNames(1),
 	}
 	addSecretsFlags(cmd, &o.SecretsOptions, true)
 	cmd.Flags().StringVar(&o.From, "from", "", "set the secret to the content of `FILE` (- for standard input) instead of editing it")
@@ -347,6 +367,7 @@ Decrypting needs one of each secret's present recipients' private keys.`,
 			return rerr
 		},
 	}
+	cmd.ValidArgsFunction = o.completeNames(-1)
 	addSecretsFlags(cmd, &o.SecretsOptions, true)
 	cmd.Flags().BoolVar(&o.All, "all", false, "re-encrypt also the secrets already in line")
 	return cmd
