@@ -717,7 +717,8 @@ func runSecretsActivate(ctx context.Context, o *SecretsActivateOptions, g *Globa
 		fmt.Fprintf(g.Stdout, "  made this node's key %s: %s\n", secrets.NodeSSHKey, rep.Created.Fingerprint())
 	}
 	for _, s := range rep.Secrets {
-		if s.State != secrets.StateFailed {
+		// At boot OpenRC's line says it all when it went well.
+		if s.State != secrets.StateFailed && !o.Boot {
 			fmt.Fprintf(g.Stdout, "  %-9s %s -> %s (%s %s)\n", s.State, s.Name, s.Path, s.Owner, s.Mode)
 		}
 	}

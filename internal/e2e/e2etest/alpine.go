@@ -71,6 +71,23 @@ type AlpineSystem struct {
 	Persist []string
 	// Files are more files.inline entries.
 	Files []File
+	// Default are more services of the default runlevel; Define is YAML
+	// of services.define's entries, Users of more users entries (both
+	// written unindented); Extra is YAML of more top-level keys.
+	Default []string
+	Define  string
+	Users   string
+	Extra   string
+}
+
+// indent indents every line of yaml by n spaces.
+func indent(yaml string, n int) string {
+	pad := strings.Repeat(" ", n)
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(yaml, "\n"), "\n") {
+		b.WriteString(pad + l + "\n")
+	}
+	return b.String()
 }
 
 // File is a file of the manifest's files.inline.
@@ -82,6 +99,13 @@ type File struct {
 // its path.
 func (r AlpineRepo) Manifest(t testing.TB, dir string, s AlpineSystem) string {
 	t.Helper()
+	users, define := "", ""
+	if s.Users != "" {
+		users = indent(s.Users, 2)
+	}
+	if s.Define != "" {
+		define = "  define:\n" + indent(s.Define, 4)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `apiVersion: cairn/v1
 kind: System
@@ -101,19 +125,20 @@ users:
   - name: alice
     groups: [wheel]
     sshAuthorizedKeys: [%q]
-network:
+%snetwork:
   ifaces:
     - name: eth0
       dhcp: true
 services:
   sysinit: [devfs, dmesg, mdev, hwdrivers]
   boot: [modules, sysctl, hostname, bootmisc, syslog, networking]
-  default: [sshd, chronyd]
+  default: [%s]
   shutdown: [mount-ro, killprocs, savecache]
-health:
+%shealth:
   - name: sshd
     command: rc-service sshd status
-`, s.Description, r.ISO, r.Local.Dir, r.Local.Keys, strings.Join(append([]string{"alpine-base", "openssh", "chrony", "doas", "tzdata"}, s.Packages...), ", "), s.Key)
+`, s.Description, r.ISO, r.Local.Dir, r.Local.Keys, strings.Join(append([]string{"alpine-base", "openssh", "chrony", "doas", "tzdata"}, s.Packages...), ", "), s.Key,
+		users, strings.Join(append([]string{"sshd", "chronyd"}, s.Default...), ", "), define)
 	for name, cmd := range s.Health {
 		fmt.Fprintf(&b, "  - name: %s\n    command: %q\n    timeout: 10s\n", name, cmd)
 	}
@@ -133,6 +158,7 @@ health:
 			fmt.Fprintf(&b, "      mode: %q\n", f.Mode)
 		}
 	}
+	b.WriteString(s.Extra)
 	p := filepath.Join(dir, "system.yaml")
 	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
