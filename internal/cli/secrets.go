@@ -408,6 +408,24 @@ type keyReport struct {
 	Unchanged []string `json:"unchanged"`
 }
 
+// changeRecipients changes each recipients file with change, which says
+// whether it changed the file.
+func changeRecipients(r secrets.Recipient, files []string, change func(string) (bool, error)) (keyReport, error) {
+	rep := keyReport{Recipient: r, Files: []string{}, Unchanged: []string{}}
+	for _, f := range files {
+		changed, err := change(f)
+		if err != nil {
+			return rep, err
+		}
+		if changed {
+			rep.Files = append(rep.Files, f)
+		} else {
+			rep.Unchanged = append(rep.Unchanged, f)
+		}
+	}
+	return rep, nil
+}
+
 func newSecretsAddKeyCommand(g *Globals) *cobra.Command {
 	o := &SecretsKeyOptions{}
 	cmd := &cobra.Command{
@@ -472,17 +490,9 @@ func runSecretsAddKey(ctx context.Context, o *SecretsKeyOptions, g *Globals) err
 	if err != nil {
 		return err
 	}
-	rep := keyReport{Recipient: r, Files: []string{}, Unchanged: []string{}}
-	for _, f := range files {
-		added, err := secrets.AddRecipient(f, r)
-		if err != nil {
-			return err
-		}
-		if added {
-			rep.Files = append(rep.Files, f)
-		} else {
-			rep.Unchanged = append(rep.Unchanged, f)
-		}
+	rep, err := changeRecipients(r, files, func(f string) (bool, error) { return secrets.AddRecipient(f, r) })
+	if err != nil {
+		return err
 	}
 	if o.JSON {
 		return writeJSON(g.Stdout, rep)
@@ -525,17 +535,9 @@ key may have kept what it decrypted, so change the secrets it could read too
 			if err != nil {
 				return err
 			}
-			rep := keyReport{Recipient: secrets.Recipient{Name: args[0]}, Files: []string{}, Unchanged: []string{}}
-			for _, f := range files {
-				removed, err := secrets.RemoveRecipient(f, args[0])
-				if err != nil {
-					return err
-				}
-				if removed {
-					rep.Files = append(rep.Files, f)
-				} else {
-					rep.Unchanged = append(rep.Unchanged, f)
-				}
+			rep, err := changeRecipients(secrets.Recipient{Name: args[0]}, files, func(f string) (bool, error) { return secrets.RemoveRecipient(f, args[0]) })
+			if err != nil {
+				return err
 			}
 			if o.JSON {
 				return writeJSON(g.Stdout, rep)

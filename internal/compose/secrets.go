@@ -122,8 +122,11 @@ func secretEntry(r *rootFS, ids *owners, manifestDir, p string, s manifest.Secre
 	}
 	defer f.Close()
 	var data bytes.Buffer
-	if _, err := io.Copy(&data, io.LimitReader(f, 16<<20+1)); err != nil {
+	if _, err := io.Copy(&data, io.LimitReader(f, secrets.MaxSize+1)); err != nil {
 		return secrets.Entry{}, fmt.Errorf("%s.file: %w", p, err)
+	}
+	if data.Len() > secrets.MaxSize {
+		return secrets.Entry{}, &manifest.Error{Path: p + ".file", Msg: fmt.Sprintf("%s is larger than %d MiB: a secret is held in the node's memory", s.File, secrets.MaxSize>>20)}
 	}
 	if !secrets.IsAge(data.Bytes()) {
 		return secrets.Entry{}, &manifest.Error{Path: p + ".file", Msg: fmt.Sprintf("%s is not an age-encrypted file, so it is not copied into the system: encrypt it with cairn secrets edit %s", s.File, s.Name)}

@@ -16,6 +16,9 @@ func Encrypt(plaintext []byte, to []Recipient) ([]byte, error) {
 	if len(to) == 0 {
 		return nil, errors.New("no recipients: add a key with cairn secrets add-key")
 	}
+	if len(plaintext) > MaxSize {
+		return nil, fmt.Errorf("the secret is larger than %d MiB: secrets are held in the node's memory", MaxSize>>20)
+	}
 	var rs []age.Recipient
 	pq := false
 	for _, r := range to {
@@ -82,12 +85,12 @@ func Decrypt(data []byte, ids []age.Identity) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(io.LimitReader(r, maxSecretSize+1))
+	out, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("decrypt: %w", err)
 	}
-	if len(out) > maxSecretSize {
-		return nil, fmt.Errorf("the secret is larger than %d MiB: secrets are held in memory", maxSecretSize>>20)
+	if len(out) > MaxSize {
+		return nil, fmt.Errorf("the secret is larger than %d MiB: secrets are held in memory", MaxSize>>20)
 	}
 	return out, nil
 }

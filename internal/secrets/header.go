@@ -30,9 +30,9 @@ type stanza struct {
 // ErrNotAge is returned for data that is not an age-encrypted file.
 var ErrNotAge = errors.New("not an age-encrypted file")
 
-// maxSecretSize bounds a secret file: secrets are keys, passwords and
+// MaxSize bounds a secret file: secrets are keys, passwords and
 // small configuration files, and the node holds them in memory.
-const maxSecretSize = 16 << 20
+const MaxSize = 16 << 20
 
 // binaryAge returns the binary form of an age file, unwrapping ASCII
 // armor.
@@ -41,7 +41,7 @@ func binaryAge(data []byte) ([]byte, error) {
 	if !bytes.HasPrefix(trimmed, []byte(armor.Header)) {
 		return data, nil
 	}
-	out, err := io.ReadAll(io.LimitReader(armor.NewReader(bytes.NewReader(trimmed)), maxSecretSize+1))
+	out, err := io.ReadAll(io.LimitReader(armor.NewReader(bytes.NewReader(trimmed)), MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: its armor: %v", ErrNotAge, err)
 	}
