@@ -20,7 +20,7 @@ func TestSetupSandbox(t *testing.T) {
     run: '{ hostname; ip -o link | cut -d: -f2; } > /etc/offline'
   - name: online
     network: true
-    run: 'ip -o link | cut -d: -f2 > /etc/online'
+    run: 'ip -o link | cut -d: -f2 | cut -d@ -f1 > /etc/online'
 `))
 	root := filepath.Join(t.TempDir(), "root")
 	if _, log, err := w.build(t, mp, sys, root, nil); err != nil {
@@ -29,6 +29,7 @@ func TestSetupSandbox(t *testing.T) {
 	if got := readFile(t, filepath.Join(root, "etc/offline")); got != "node1\n lo\n" {
 		t.Errorf("without the network, a setup script saw %q", got)
 	}
+	// ip names a link with a peer as NAME@PEER; the script keeps NAME.
 	got := readFile(t, filepath.Join(root, "etc/online"))
 	for _, i := range ifs {
 		if !strings.Contains(got, " "+i.Name+"\n") {

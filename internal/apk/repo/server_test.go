@@ -182,12 +182,14 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	hook := s.hook
 	s.mu.Unlock()
 
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	defer func() {
+	// The status is recorded when the header goes out, before the client
+	// can see the response, so a test reading the log after its request
+	// returned never races with the handler's end.
+	sw := &statusWriter{ResponseWriter: w, record: func(code int) {
 		s.mu.Lock()
-		s.log[i].Status = sw.status
+		s.log[i].Status = code
 		s.mu.Unlock()
-	}()
+	}}
 	if hook != nil && hook(sw, r, n) {
 		return
 	}
@@ -215,12 +217,23 @@ func (s *server) requests(suffix string) []request {
 
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	record func(status int)
+	sent   bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+	if !w.sent {
+		w.sent = true
+		w.record(code)
+	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if !w.sent {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
 }
 
 func (w *statusWriter) Flush() { w.ResponseWriter.(http.Flusher).Flush() }
