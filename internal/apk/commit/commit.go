@@ -29,6 +29,8 @@ type Options struct {
 	// FileCache, when set, shares file data between roots by reflink
 	// (install.FileCache).
 	FileCache string
+	// ScriptsTime is install.Installer.ScriptsTime.
+	ScriptsTime int64
 }
 
 // Committer fetches and installs the changesets it is given.
@@ -58,6 +60,7 @@ func New(ctx context.Context, d *database.Database, o Options) *Committer {
 		Out:            o.Out,
 		Err:            o.Err,
 		Arch:           d.Arch,
+		ScriptsTime:    o.ScriptsTime,
 	}
 	if o.FileCache != "" {
 		c.in.Files = &install.FileCache{Dir: o.FileCache}

@@ -28,6 +28,7 @@ const (
 	TriggersFile     = "lib/apk/db/triggers"
 	WorldFile        = "etc/apk/world"
 	ArchFile         = "etc/apk/arch"
+	LockFile         = "lib/apk/db/lock"
 	RepositoriesFile = "etc/apk/repositories"
 	KeysDir          = "etc/apk/keys"
 )
@@ -165,7 +166,7 @@ func Open(ctx context.Context, o Options) (*Database, error) {
 	var repos []repo.Repository
 	if o.Root != "" && o.Create && !o.Simulate {
 		if _, err := os.Stat(filepath.Join(o.Root, WorldFile)); errors.Is(err, fs.ErrNotExist) {
-			if err := Create(o.Root); err != nil {
+			if err := Create(o.Root, d.Arch); err != nil {
 				return nil, err
 			}
 			d.Created = true

@@ -34,11 +34,12 @@ func (t *txn) commit(ctx context.Context, db *solver.DB, cs *solver.Changeset, w
 		t.apply(ctx, st)
 		final = applyToList(final, st)
 	}
+	t.unhideAll()
 	t.updateDirPermissions(final)
 	t.runTriggers(ctx, steps, pl)
 
 	db.World = append([]solver.Dep(nil), world...)
-	if err := t.writeDatabase(renderDatabase(final, pl, worldLines(db, world))); err != nil {
+	if err := t.writeDatabase(renderDatabase(final, pl, worldLines(db, world), t.in.ScriptsTime)); err != nil {
 		return nil, fmt.Errorf("install: write database: %w", err)
 	}
 	// writeDatabase synced the file system: the cache's new entries are

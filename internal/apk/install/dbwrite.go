@@ -18,7 +18,7 @@ type dbFiles struct {
 
 // renderDatabase renders the database files for the packages installed
 // after the commit (in installation order) and the world.
-func renderDatabase(final []*pkgState, pl *planner, world []string) dbFiles {
+func renderDatabase(final []*pkgState, pl *planner, world []string, scriptsTime int64) dbFiles {
 	recs := make([]*apk.InstalledPackage, len(final))
 	var scripts []scriptsEntry
 	var triggers []triggersEntry
@@ -35,7 +35,7 @@ func renderDatabase(final []*pkgState, pl *planner, world []string) dbFiles {
 	return dbFiles{
 		world:     formatWorld(world),
 		installed: apk.FormatInstalledDB(recs),
-		scripts:   formatScriptsTar(scripts),
+		scripts:   formatScriptsTar(scripts, scriptsTime),
 		triggers:  formatTriggers(triggers),
 	}
 }

@@ -102,7 +102,9 @@ func (x *extractor) dirFD(dir string) (*dirFD, error) {
 	if d, ok := x.fds[dir]; ok {
 		return d, nil
 	}
-	d, err := x.t.root.openDir(dir)
+	x.t.mu.Lock()
+	d, err := x.t.openPkgDir(dir)
+	x.t.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}

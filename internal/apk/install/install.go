@@ -60,6 +60,11 @@ type Installer struct {
 	// runs it in cairn's sandbox (sandbox.Run), as every script must run
 	// outside tests that compare the sandbox with something else.
 	RunScript func(context.Context, sandbox.Command) error
+	// ScriptsTime, when not 0, is the time of every entry of
+	// lib/apk/db/scripts.tar, as SOURCE_DATE_EPOCH is for apk 2.14;
+	// otherwise each script has its package's build time (apk 2.14
+	// takes the current time, later versions the package's).
+	ScriptsTime int64
 }
 
 // Report describes a finished commit.

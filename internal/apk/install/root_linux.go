@@ -501,3 +501,29 @@ func (r *rootFS) readFile(rel string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// mkdir makes a directory; the process's umask applies.
+func (d *dirFD) mkdir(name string, mode uint32) error {
+	if err := d.check("mkdir", name); err != nil {
+		return err
+	}
+	if err := unix.Mkdirat(d.fd, name, mode); err != nil {
+		return d.err("mkdir", name, err)
+	}
+	return nil
+}
+
+// renameTo moves entry from of d to name to in directory to, never
+// replacing an existing entry.
+func (d *dirFD) renameTo(from string, to *dirFD, name string) error {
+	if err := errors.Join(d.check("rename", from), to.check("rename", name)); err != nil {
+		return err
+	}
+	if err := unix.Renameat2(d.fd, from, to.fd, name, unix.RENAME_NOREPLACE); err != nil {
+		return to.err("rename", name, err)
+	}
+	return nil
+}
+
+// isExist reports an entry that is already there.
+func isExist(err error) bool { return errors.Is(err, unix.EEXIST) }

@@ -45,6 +45,8 @@ func (d *dirFD) names() ([]string, error)                   { return nil, ErrUns
 func (d *dirFD) writeAtomic(string, []byte, uint32) error   { return ErrUnsupported }
 func (d *dirFD) sync() error                                { return ErrUnsupported }
 func (d *dirFD) lockFile(string) (func(), error)            { return nil, ErrUnsupported }
+func (d *dirFD) mkdir(string, uint32) error                 { return ErrUnsupported }
+func (d *dirFD) renameTo(string, *dirFD, string) error      { return ErrUnsupported }
 
 type fileFD struct{}
 
@@ -54,6 +56,7 @@ func (f *fileFD) setXattrs([]xattr) error { return ErrUnsupported }
 func (f *fileFD) Close() error            { return nil }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+func isExist(err error) bool    { return errors.Is(err, fs.ErrExist) }
 
 func (t *txn) execScript(context.Context, string, []byte, []string) ([]byte, error) {
 	return nil, ErrUnsupported
