@@ -59,7 +59,6 @@ type Metadata struct {
 // When Next returns io.EOF the datahash has been verified.
 type Reader struct {
 	Metadata
-	src      *memberReader
 	zr       *gzip.Reader
 	tr       *tar.Reader
 	dataHash hash.Hash
@@ -225,17 +224,22 @@ func Open(r io.Reader, o Options) (*Reader, error) {
 		control = first
 	}
 
-	rd := &Reader{src: src, zr: zr}
+	rd := &Reader{zr: zr}
 	if err := rd.parseControl(control); err != nil {
 		return nil, err
 	}
 
+	// The data part runs to the end of the file, and every byte of it is
+	// hashed: from here the decompressor reads through a bufio.Reader,
+	// which the deflate decoder reads fastest, with the hash fed as the
+	// buffer fills.
+	src.setSink(nil) // the control member's last bytes into its hashes
+	var sink io.Writer
 	if rd.DataHash == nil {
 		// Legacy package: identity and signature cover control and data.
 		rd.legacy = &legacyCheck{hashes: hashes, sigs: sigs, opts: o}
-		src.setSink(hashes)
+		sink = hashes
 	} else {
-		src.setSink(nil)
 		sums := hashes.sums()
 		rd.Info.Checksum = sums[crypto.SHA1]
 		signer, err := verifySignatures(sigs, sums, o.Keys)
@@ -244,10 +248,10 @@ func Open(r io.Reader, o Options) (*Reader, error) {
 		}
 		rd.Signer = signer
 		rd.dataHash = sha256.New()
-		src.setSink(rd.dataHash)
+		sink = rd.dataHash
 	}
-
-	if err := rd.zr.Reset(src); err != nil {
+	data := bufio.NewReaderSize(io.TeeReader(src.rest(), sink), 64<<10)
+	if err := rd.zr.Reset(data); err != nil {
 		if err == io.EOF {
 			return nil, formatErrorf("truncated package: no data part")
 		}
@@ -392,7 +396,6 @@ func (rd *Reader) finish() error {
 	if _, err := io.Copy(io.Discard, rd.zr); err != nil {
 		return truncated(err)
 	}
-	rd.src.flush()
 	rd.done = true
 	if rd.legacy != nil {
 		sums := multiHash(rd.legacy.hashes).sums()

@@ -88,7 +88,8 @@ func (c *Committer) Commit(db *solver.DB, cs *solver.Changeset, world []solver.D
 		if r == nil {
 			return fmt.Errorf("%s: no repository holds it", p.NameVersion())
 		}
-		reqs = append(reqs, repo.FetchRequest{Repo: r.Repository, Pkg: p.Info()})
+		// The installer verifies each package's data as it extracts it.
+		reqs = append(reqs, repo.FetchRequest{Repo: r.Repository, Pkg: p.Info(), ReaderVerifies: true})
 		pkgs = append(pkgs, p)
 	}
 	if len(reqs) > 0 {

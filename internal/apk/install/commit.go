@@ -42,8 +42,8 @@ func (t *txn) commit(ctx context.Context, db *solver.DB, cs *solver.Changeset, w
 	if err := t.writeDatabase(renderDatabase(final, pl, worldLines(db, world), t.in.ScriptsTime)); err != nil {
 		return nil, fmt.Errorf("install: write database: %w", err)
 	}
-	// writeDatabase synced the file system: the cache's new entries are
-	// on disk.
+	// writeDatabase synced the file system (it does with a file cache):
+	// the cache's new entries are on disk.
 	if err := t.files.publish(); err != nil {
 		t.warnf("%v", err)
 	}

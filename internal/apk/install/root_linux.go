@@ -414,9 +414,9 @@ func (d *dirFD) names() ([]string, error) {
 	return f.Readdirnames(-1)
 }
 
-// writeAtomic replaces name with data: it writes name.new, syncs it and
-// renames it over name.
-func (d *dirFD) writeAtomic(name string, data []byte, perm uint32) error {
+// writeAtomic replaces name with data: it writes name.new, syncs it when
+// sync is set, and renames it over name.
+func (d *dirFD) writeAtomic(name string, data []byte, perm uint32, sync bool) error {
 	if err := d.check("write", name); err != nil {
 		return err
 	}
@@ -430,7 +430,7 @@ func (d *dirFD) writeAtomic(name string, data []byte, perm uint32) error {
 	if err == nil {
 		err = unix.Fchmod(fd, perm)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -34,6 +34,9 @@ type txn struct {
 	notRun     map[string]bool
 	// files is the file cache, nil without one.
 	files *fileCache
+	// durable: flush the root before the database is written, and the
+	// database files themselves.
+	durable bool
 }
 
 func (in *Installer) begin() (*txn, error) {
@@ -55,6 +58,8 @@ func (in *Installer) begin() (*txn, error) {
 		notRun:     map[string]bool{},
 		files:      newFileCache(in.Files),
 	}
+	// The file cache publishes entries only once their data is on disk.
+	t.durable = in.Sync || t.files != nil
 	t.ids = newIDCache(root.readFile)
 	if err := t.lock(); err != nil {
 		t.rollback()

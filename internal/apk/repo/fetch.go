@@ -18,6 +18,12 @@ import (
 type FetchRequest struct {
 	Repo Repository
 	Pkg  *apk.Package
+	// ReaderVerifies says the caller reads the whole file through
+	// apkfile, which checks the data part against the datahash as it
+	// goes (the installer does): a local file is then checked as a
+	// cached one is, by its size, signature and identity, instead of
+	// being decompressed once more here.
+	ReaderVerifies bool
 }
 
 // fetchJob is one distinct package file to provide.
@@ -49,6 +55,7 @@ func (c *Client) Fetch(ctx context.Context, reqs []FetchRequest) ([]string, erro
 		}
 		key := j.local + "\x00" + j.dest
 		if prev, ok := byKey[key]; ok {
+			prev.req.ReaderVerifies = prev.req.ReaderVerifies && req.ReaderVerifies
 			slot[i] = prev
 			continue
 		}
@@ -165,7 +172,7 @@ func (c *Client) plan(req FetchRequest) (*fetchJob, error) {
 func (c *Client) fetchOne(ctx context.Context, j *fetchJob, prog *progress) (string, error) {
 	pkg := j.req.Pkg
 	if j.local != "" {
-		err := verifyFile(ctx, j.local, pkg, c.options(), true)
+		err := verifyFile(ctx, j.local, pkg, c.options(), !j.req.ReaderVerifies)
 		if err != nil {
 			return "", c.fetchError(ctx, j, err)
 		}
