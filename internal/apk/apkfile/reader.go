@@ -313,10 +313,11 @@ var pkgInfoFields = map[string]byte{
 }
 
 func (rd *Reader) parsePkgInfo(body []byte) error {
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for lineNo := 1; sc.Scan(); lineNo++ {
-		line := sc.Text()
+	text := string(body)
+	for lineNo := 1; text != ""; lineNo++ {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
+		line = strings.TrimSuffix(line, "\r")
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -349,7 +350,7 @@ func (rd *Reader) parsePkgInfo(body []byte) error {
 			return formatErrorf(".PKGINFO line %d: %s: %v", lineNo, key, err)
 		}
 	}
-	return sc.Err()
+	return nil
 }
 
 // Next advances to the next entry of the data part. At the end it checks

@@ -19,7 +19,7 @@ import (
 
 // copyBufferSize is the size of the buffer file contents are copied
 // through: large enough that a big file costs few write calls.
-const copyBufferSize = 1 << 20
+const copyBufferSize = 256 << 10
 
 // extract streams package p into temporary names in the root (phase 1),
 // copying file contents through buf. The stagedPkg is registered with the
