@@ -19,10 +19,11 @@ type RawDeps struct {
 // ScanOptions tune ScanIndex.
 type ScanOptions struct {
 	// DropDescriptive drops the descriptive fields (T: description, U:
-	// url, m: maintainer, c: commit) of packages with files, to save
-	// memory on large indexes: installing such a package takes them from
-	// its .PKGINFO. Meta packages (installed size 0), which are never
-	// unpacked, keep them for their installed-database record.
+	// url, m: maintainer, c: commit, L: license, o: origin) of packages
+	// with files, to save memory on large indexes: installing such a
+	// package takes them from its .PKGINFO. Meta packages (installed size
+	// 0), which are never unpacked, keep them for their installed-database
+	// record.
 	DropDescriptive bool
 	// Intern, when set, returns a shared copy of a short, often repeated
 	// value: the package name (field 'P'), arch, license or origin.
@@ -118,10 +119,15 @@ func (sc *indexScanner) line(l []byte) error {
 		p.Name = sc.o.Intern('P', v)
 	case 'A':
 		p.Arch = sc.o.Intern('A', v)
-	case 'L':
-		p.License = sc.o.Intern('L', v)
-	case 'o':
-		p.Origin = sc.o.Intern('o', v)
+	case 'L', 'o':
+		switch {
+		case sc.o.DropDescriptive:
+			sc.holdBack(l)
+		case l[0] == 'L':
+			p.License = sc.o.Intern('L', v)
+		default:
+			p.Origin = sc.o.Intern('o', v)
+		}
 	case 'C':
 		p.Checksum, err = sc.checksum(v)
 	case 'S':
@@ -138,8 +144,7 @@ func (sc *indexScanner) line(l []byte) error {
 		if !sc.o.DropDescriptive {
 			sc.keep(l)
 		} else {
-			sc.desc = append(append(sc.desc, l...), '\n')
-			sc.descNo = append(sc.descNo, sc.lineNo)
+			sc.holdBack(l)
 		}
 	default:
 		sc.keep(l)
@@ -168,6 +173,13 @@ func (sc *indexScanner) checksum(v []byte) (Checksum, error) {
 		return nil, nil
 	}
 	return ParseChecksum(string(v))
+}
+
+// holdBack keeps a descriptive line aside until the record's installed
+// size says whether it is needed.
+func (sc *indexScanner) holdBack(l []byte) {
+	sc.desc = append(append(sc.desc, l...), '\n')
+	sc.descNo = append(sc.descNo, sc.lineNo)
 }
 
 func (sc *indexScanner) keep(l []byte) {

@@ -242,6 +242,11 @@ func Open(ctx context.Context, o Options) (*Database, error) {
 		if err != nil {
 			return nil, fmt.Errorf("repository %s: %w", r.URL, err)
 		}
+		// Alpine's indexes hold one package per 85-100 compressed
+		// bytes, and about 2.3 names per package; beyond 100,000
+		// packages (four times Alpine's) the tables grow as needed.
+		est := min(len(arc.Data)/85, 100_000)
+		db.Reserve(est, est*5/2)
 		ra := newReadahead(ir)
 		count, err := db.AddIndex(ra, number)
 		ra.Close()

@@ -15,8 +15,8 @@ type readahead struct {
 }
 
 const (
-	readaheadBlock = 128 << 10
-	readaheadDepth = 4
+	readaheadBlock = 64 << 10
+	readaheadDepth = 2
 )
 
 func newReadahead(r io.Reader) *readahead {
