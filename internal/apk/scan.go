@@ -65,6 +65,8 @@ type indexScanner struct {
 	sums   []byte
 	lines  []recordLine
 	lineNo int
+	// recLines counts the lines of the current record.
+	recLines int
 }
 
 func (sc *indexScanner) pkg() *Package {
@@ -84,6 +86,9 @@ func (sc *indexScanner) run(r io.Reader) error {
 			// A line longer than the buffer: collect it whole.
 			long := append([]byte(nil), line...)
 			for err == bufio.ErrBufferFull {
+				if len(long) > maxIndexLine {
+					return &IndexError{Line: sc.lineNo + 1, Msg: fmt.Sprintf("line longer than %d MiB: refused", maxIndexLine>>20)}
+				}
 				line, err = br.ReadSlice('\n')
 				long = append(long, line...)
 			}
@@ -104,9 +109,20 @@ func (sc *indexScanner) run(r io.Reader) error {
 	}
 }
 
+// Bounds on one line and one record of an index: the longest lines of
+// Alpine's indexes (dependency lists) have a few KiB.
+const (
+	maxIndexLine   = 1 << 20
+	maxIndexRecord = 4 << 20
+	maxRecordLines = 1 << 16
+)
+
 func (sc *indexScanner) line(l []byte) error {
 	if len(l) < 2 {
 		return sc.flush()
+	}
+	if sc.recLines++; sc.recLines > maxRecordLines || len(sc.buf)+len(sc.desc)+len(l) > maxIndexRecord {
+		return &IndexError{Line: sc.lineNo, Msg: fmt.Sprintf("record longer than %d lines or %d MiB: refused", maxRecordLines, maxIndexRecord>>20)}
 	}
 	if l[1] != ':' {
 		return &IndexError{Line: sc.lineNo, Msg: fmt.Sprintf("%q is not a \"X:value\" line", truncate(string(l), 40))}
@@ -241,6 +257,7 @@ func (sc *indexScanner) flush() error {
 		return &IndexError{Line: sc.first, Msg: "record has no P: name or V: version"}
 	}
 	sc.cur = nil
+	sc.recLines = 0
 	sc.buf, sc.starts, sc.nums = sc.buf[:0], sc.starts[:0], sc.nums[:0]
 	return sc.fn(p, raw)
 }
