@@ -247,7 +247,7 @@ func Open(ctx context.Context, o Options) (*Database, error) {
 		// packages (four times Alpine's) the tables grow as needed.
 		est := min(len(arc.Data)/85, 100_000)
 		db.Reserve(est, est*5/2)
-		ra := newReadahead(ir)
+		ra := newReadahead(ctxReader{ctx, ir})
 		count, err := db.AddIndex(ra, number)
 		ra.Close()
 		if err != nil {

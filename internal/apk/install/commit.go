@@ -28,7 +28,11 @@ func (t *txn) commit(ctx context.Context, db *solver.DB, cs *solver.Changeset, w
 		return nil, err
 	}
 
-	// Phase 2: the changes, in changeset order.
+	// Phase 2: the changes, in changeset order. Once begun it is carried
+	// out to the end whatever happens to ctx: stopping half way (killing
+	// a package's script) would leave packages broken and the root
+	// neither before nor after; the commit takes its usual seconds.
+	ctx = context.WithoutCancel(ctx)
 	final := append([]*pkgState(nil), installed...)
 	for _, st := range steps {
 		t.apply(ctx, st)
