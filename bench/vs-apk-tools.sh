@@ -15,7 +15,8 @@
 # tools are on the same file system (the chroot's directory under TMPDIR),
 # and `sync` runs before each timed command so that neither pays for the
 # other's writeback. Prints medians and the median of the pairwise ratios.
-# Needs root (chroot), GNU time and Go.
+# NO_SCRIPTS=1 installs with --no-scripts (both tools), which shows what
+# the package scripts cost each. Needs root (chroot), GNU time and Go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-7}
@@ -51,8 +52,9 @@ newroot sim
 chroot "$ra" /sbin/apk add --quiet --root /sim --initdb --arch x86_64 >/dev/null
 world=$(sed -n '1s/^# world: //p' "$fx/resolve/node-cluster.txt")
 
-install_apk() { measure install-apk chroot "$ra" /sbin/apk add --root "/$1" --initdb --no-network --arch x86_64 --repository /repo alpine-base openssh chrony; }
-install_cairn() { measure install-cairn "$work/cairn" apk add --root "$ra/$1" --initdb --no-network --arch x86_64 --repository "$iso" alpine-base openssh chrony; }
+noscripts=${NO_SCRIPTS:+--no-scripts}
+install_apk() { measure install-apk chroot "$ra" /sbin/apk add $noscripts --root "/$1" --initdb --no-network --arch x86_64 --repository /repo alpine-base openssh chrony; }
+install_cairn() { measure install-cairn "$work/cairn" apk add $noscripts --root "$ra/$1" --initdb --no-network --arch x86_64 --repository "$iso" alpine-base openssh chrony; }
 resolve_apk() { measure resolve-apk chroot "$ra" /sbin/apk add --simulate --root /sim --repository /main --repository /community --arch x86_64 $world; }
 resolve_cairn() { measure resolve-cairn "$work/cairn" apk add --simulate --root "$ra/sim" --repository "$ra/main" --repository "$ra/community" --arch x86_64 $world; }
 

@@ -19,10 +19,9 @@ type FetchRequest struct {
 	Repo Repository
 	Pkg  *apk.Package
 	// ReaderVerifies says the caller reads the whole file through
-	// apkfile, which checks the data part against the datahash as it
-	// goes (the installer does): a local file is then checked as a
-	// cached one is, by its size, signature and identity, instead of
-	// being decompressed once more here.
+	// apkfile, which checks its signature, identity and datahash as it
+	// goes (the installer does): a local file is then only checked for
+	// its size here, instead of being read twice.
 	ReaderVerifies bool
 }
 
@@ -172,7 +171,13 @@ func (c *Client) plan(req FetchRequest) (*fetchJob, error) {
 func (c *Client) fetchOne(ctx context.Context, j *fetchJob, prog *progress) (string, error) {
 	pkg := j.req.Pkg
 	if j.local != "" {
-		err := verifyFile(ctx, j.local, pkg, c.options(), !j.req.ReaderVerifies)
+		var err error
+		if j.req.ReaderVerifies {
+			// The reader checks all of it: only what is free here.
+			err = checkSize(j.local, pkg)
+		} else {
+			err = verifyFile(ctx, j.local, pkg, c.options(), true)
+		}
 		if err != nil {
 			return "", c.fetchError(ctx, j, err)
 		}

@@ -584,9 +584,8 @@ func TestFetchRangeNotSatisfiable(t *testing.T) {
 }
 
 // A local package whose data part is damaged is refused by Fetch, unless
-// the caller verifies the data itself as it reads (ReaderVerifies): then
-// Fetch checks only what it can without decompressing it (size, signature,
-// identity), and reading the file finds the damage.
+// the caller verifies the file itself as it reads it (ReaderVerifies):
+// then Fetch checks only its size, and reading the file finds the damage.
 func TestFetchLocalReaderVerifies(t *testing.T) {
 	f := loadFixtures(t)
 	base := t.TempDir()
