@@ -14,8 +14,14 @@ CGO_ENABLED=0 go build -o /dev/null ./cmd/cairn-init
 # The boot tests take minutes under software emulation: a generous limit.
 go test -count=1 -timeout 60m ./...
 
-# Fuzz targets, a few seconds each.
-fuzztime=${CAIRN_FUZZTIME:-5s}
+# Fuzz targets, 20 seconds each (CAIRN_FUZZTIME), about 10 minutes in all
+# with the instrumented builds. Go minimizes every input that finds new
+# coverage for up to 60 s by default, which left a 5 s run 5-10
+# executions; 100 runs per minimization keep the time for fuzzing
+# (thousands of executions a second for the parsers). A failing input is
+# still written, minimized as far as those runs allow.
+fuzztime=${CAIRN_FUZZTIME:-20s}
+minimize=${CAIRN_FUZZMINIMIZE:-100x}
 # fuzz_one runs one target. Go 1.26's fuzzing coordinator can fail a
 # target with a bare "context deadline exceeded" when -fuzztime runs out
 # while a worker is busy (go.dev/issue/75804, fixed in Go 1.27): no input
@@ -26,7 +32,7 @@ fuzz_one() {
 	local log try
 	log=$(mktemp)
 	for try in 1 2 3; do
-		if go test -run '^$' -fuzz "^${2}\$" -fuzztime "$fuzztime" "$1" 2>&1 | tee "$log"; then
+		if go test -run '^$' -fuzz "^${2}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimize" "$1" 2>&1 | tee "$log"; then
 			rm -f "$log"
 			return 0
 		fi

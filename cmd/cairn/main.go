@@ -14,6 +14,9 @@ import (
 func main() {
 	reexec.Init() // a re-executed child (install scripts) runs here and exits
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal cancels; a second one has its default action and
+	// ends cairn at once, wherever it is.
+	context.AfterFunc(ctx, stop)
 	code := cli.Run(ctx, os.Args[1:], cli.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	stop()
 	os.Exit(code)

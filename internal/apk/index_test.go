@@ -118,6 +118,27 @@ func TestInstalledDBRoundTrip(t *testing.T) {
 	}
 }
 
+// TestInstalledDBMetaLinesMove checks apk 2.14's way of writing the
+// installed-only lines of a package without directories: they go out with
+// the next package's first F: line, after that package's header and
+// before its own such lines, and are lost after the last package.
+func TestInstalledDBMetaLinesMove(t *testing.T) {
+	meta := &InstalledPackage{Package: Package{Name: "alpine-base", Version: "1"}, Replaces: []Dependency{{Name: "old-base", Mask: DepMaskAny}}, RepositoryTag: "edge"}
+	data := &InstalledPackage{Package: Package{Name: "data", Version: "2"}, Replaces: []Dependency{{Name: "x", Mask: DepMaskAny}}, BrokenScript: true,
+		Dirs: []InstalledDir{{Path: "etc", ACL: DefaultDirACL}, {Path: "usr", ACL: DefaultDirACL}}}
+	last := &InstalledPackage{Package: Package{Name: "zz-meta", Version: "3"}, ReplacesPriority: 5}
+	got := string(FormatInstalledDB([]*InstalledPackage{meta, data, last}))
+	hdr := func(name, version string) string {
+		return "C:\nP:" + name + "\nV:" + version + "\nS:0\nI:0\nT:\nU:\nL:\n"
+	}
+	want := hdr("alpine-base", "1") + "\n" +
+		hdr("data", "2") + "r:old-base\ns:edge\nr:x\nf:s\nF:etc\nF:usr\n\n" +
+		hdr("zz-meta", "3") + "\n"
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func FuzzParseIndex(f *testing.F) {
 	f.Add("C:Q1YCZ4e/kV0Uaynh14//zvTTyN7x8=\nP:a\nV:1\nD:b c>1\np:so:x=1\ni:d\n\nP:b\nV:2\n")
 	f.Add("P:a\nV:1\nF:usr\nR:x\nZ:Q1YCZ4e/kV0Uaynh14//zvTTyN7x8=\na:0:0:755\n")

@@ -186,33 +186,40 @@ func SortInstalled(pkgs []*InstalledPackage) {
 }
 
 // FormatInstalledDB renders lib/apk/db/installed for pkgs, in the order
-// given (use SortInstalled for apk's order).
+// given (use SortInstalled for apk's order), byte for byte as apk 2.14's
+// apk_db_write_fdb does, including its quirk: the r:, q:, s: and f: lines
+// are buffered and only written out with the next F: line, so those of a
+// package without directories (a meta package) land in the next package
+// that has one, after its own header, and are lost after the last one.
+// apk reads them back that way, and so does cairn.
 func FormatInstalledDB(pkgs []*InstalledPackage) []byte {
-	var w bytes.Buffer
+	var w, pending bytes.Buffer
 	for _, ip := range pkgs {
 		writeIndexHeader(&w, &ip.Package)
 		if len(ip.Replaces) > 0 {
-			fmt.Fprintf(&w, "r:%s\n", FormatDependencies(ip.Replaces))
+			fmt.Fprintf(&pending, "r:%s\n", FormatDependencies(ip.Replaces))
 		}
 		if ip.ReplacesPriority != 0 {
-			fmt.Fprintf(&w, "q:%d\n", ip.ReplacesPriority)
+			fmt.Fprintf(&pending, "q:%d\n", ip.ReplacesPriority)
 		}
 		if ip.RepositoryTag != "" {
-			fmt.Fprintf(&w, "s:%s\n", ip.RepositoryTag)
+			fmt.Fprintf(&pending, "s:%s\n", ip.RepositoryTag)
 		}
 		if ip.BrokenFiles || ip.BrokenScript || ip.BrokenXattr {
-			w.WriteString("f:")
+			pending.WriteString("f:")
 			for _, f := range []struct {
 				set bool
 				c   byte
 			}{{ip.BrokenFiles, 'f'}, {ip.BrokenScript, 's'}, {ip.BrokenXattr, 'x'}, {ip.SHA256x160, 'S'}} {
 				if f.set {
-					w.WriteByte(f.c)
+					pending.WriteByte(f.c)
 				}
 			}
-			w.WriteByte('\n')
+			pending.WriteByte('\n')
 		}
 		for _, d := range ip.Dirs {
+			w.Write(pending.Bytes())
+			pending.Reset()
 			fmt.Fprintf(&w, "F:%s\n", d.Path)
 			if !d.ACL.equal(DefaultDirACL) {
 				writeACL(&w, 'M', d.ACL)

@@ -19,10 +19,11 @@ type RawDeps struct {
 // ScanOptions tune ScanIndex.
 type ScanOptions struct {
 	// DropDescriptive drops the descriptive fields (T: description, U:
-	// url, m: maintainer, c: commit) of packages with files, to save
-	// memory on large indexes: installing such a package takes them from
-	// its .PKGINFO. Meta packages (installed size 0), which are never
-	// unpacked, keep them for their installed-database record.
+	// url, m: maintainer, c: commit, L: license, o: origin) of packages
+	// with files, to save memory on large indexes: installing such a
+	// package takes them from its .PKGINFO. Meta packages (installed size
+	// 0), which are never unpacked, keep them for their installed-database
+	// record.
 	DropDescriptive bool
 	// Intern, when set, returns a shared copy of a short, often repeated
 	// value: the package name (field 'P'), arch, license or origin.
@@ -64,6 +65,8 @@ type indexScanner struct {
 	sums   []byte
 	lines  []recordLine
 	lineNo int
+	// recLines counts the lines of the current record.
+	recLines int
 }
 
 func (sc *indexScanner) pkg() *Package {
@@ -83,6 +86,9 @@ func (sc *indexScanner) run(r io.Reader) error {
 			// A line longer than the buffer: collect it whole.
 			long := append([]byte(nil), line...)
 			for err == bufio.ErrBufferFull {
+				if len(long) > maxIndexLine {
+					return &IndexError{Line: sc.lineNo + 1, Msg: fmt.Sprintf("line longer than %d MiB: refused", maxIndexLine>>20)}
+				}
 				line, err = br.ReadSlice('\n')
 				long = append(long, line...)
 			}
@@ -103,9 +109,20 @@ func (sc *indexScanner) run(r io.Reader) error {
 	}
 }
 
+// Bounds on one line and one record of an index: the longest lines of
+// Alpine's indexes (dependency lists) have a few KiB.
+const (
+	maxIndexLine   = 1 << 20
+	maxIndexRecord = 4 << 20
+	maxRecordLines = 1 << 16
+)
+
 func (sc *indexScanner) line(l []byte) error {
 	if len(l) < 2 {
 		return sc.flush()
+	}
+	if sc.recLines++; sc.recLines > maxRecordLines || len(sc.buf)+len(sc.desc)+len(l) > maxIndexRecord {
+		return &IndexError{Line: sc.lineNo, Msg: fmt.Sprintf("record longer than %d lines or %d MiB: refused", maxRecordLines, maxIndexRecord>>20)}
 	}
 	if l[1] != ':' {
 		return &IndexError{Line: sc.lineNo, Msg: fmt.Sprintf("%q is not a \"X:value\" line", truncate(string(l), 40))}
@@ -118,10 +135,15 @@ func (sc *indexScanner) line(l []byte) error {
 		p.Name = sc.o.Intern('P', v)
 	case 'A':
 		p.Arch = sc.o.Intern('A', v)
-	case 'L':
-		p.License = sc.o.Intern('L', v)
-	case 'o':
-		p.Origin = sc.o.Intern('o', v)
+	case 'L', 'o':
+		switch {
+		case sc.o.DropDescriptive:
+			sc.holdBack(l)
+		case l[0] == 'L':
+			p.License = sc.o.Intern('L', v)
+		default:
+			p.Origin = sc.o.Intern('o', v)
+		}
 	case 'C':
 		p.Checksum, err = sc.checksum(v)
 	case 'S':
@@ -138,8 +160,7 @@ func (sc *indexScanner) line(l []byte) error {
 		if !sc.o.DropDescriptive {
 			sc.keep(l)
 		} else {
-			sc.desc = append(append(sc.desc, l...), '\n')
-			sc.descNo = append(sc.descNo, sc.lineNo)
+			sc.holdBack(l)
 		}
 	default:
 		sc.keep(l)
@@ -168,6 +189,13 @@ func (sc *indexScanner) checksum(v []byte) (Checksum, error) {
 		return nil, nil
 	}
 	return ParseChecksum(string(v))
+}
+
+// holdBack keeps a descriptive line aside until the record's installed
+// size says whether it is needed.
+func (sc *indexScanner) holdBack(l []byte) {
+	sc.desc = append(append(sc.desc, l...), '\n')
+	sc.descNo = append(sc.descNo, sc.lineNo)
 }
 
 func (sc *indexScanner) keep(l []byte) {
@@ -229,6 +257,7 @@ func (sc *indexScanner) flush() error {
 		return &IndexError{Line: sc.first, Msg: "record has no P: name or V: version"}
 	}
 	sc.cur = nil
+	sc.recLines = 0
 	sc.buf, sc.starts, sc.nums = sc.buf[:0], sc.starts[:0], sc.nums[:0]
 	return sc.fn(p, raw)
 }

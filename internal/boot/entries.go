@@ -51,6 +51,16 @@ func Render(loader string, m Menu) (map[string][]byte, error) {
 		if strings.ContainsAny(e.Options+e.Kernel+e.Initrd+e.Title, "\n\r") {
 			return nil, fmt.Errorf("entry %s: a line break in its fields", e.ID)
 		}
+		if i := strings.IndexFunc(e.Options+e.Kernel+e.Initrd+e.Title, func(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }); i >= 0 {
+			return nil, fmt.Errorf("entry %s: a control character in its fields", e.ID)
+		}
+		if loader == Grub {
+			for _, f := range []string{e.Kernel, e.Initrd, e.Options} {
+				if c, bad := grubSpecial(f); bad {
+					return nil, fmt.Errorf("entry %s: %q holds %q, which grub.cfg would not pass on as it is (remove it or use another loader)", e.ID, f, c)
+				}
+			}
+		}
 	}
 	switch loader {
 	case Extlinux:
@@ -79,6 +89,20 @@ func renderExtlinux(m Menu) []byte {
 		fmt.Fprintf(&b, "\nLABEL %s\n  MENU LABEL %s\n  LINUX %s\n  INITRD %s\n  APPEND %s\n", e.ID, e.Title, e.Kernel, e.Initrd, e.Options)
 	}
 	return []byte(b.String())
+}
+
+// grubSpecial finds a character grub's lexer would interpret in an
+// unquoted word of grub.cfg (the kernel, initrd and command line are
+// written unquoted): quotes, escapes, variables, command separators,
+// blocks, and a comment sign starting a word.
+func grubSpecial(s string) (string, bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if strings.IndexByte("\"'\\$;&|<>{}", c) >= 0 || (c == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t')) {
+			return string(c), true
+		}
+	}
+	return "", false
 }
 
 // grubQuote quotes s for grub.cfg: in single quotes, each quote inside

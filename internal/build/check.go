@@ -135,6 +135,9 @@ func (b *builder) check(lock *manifest.Lock) (*CheckResult, error) {
 	if d != nil {
 		res.db, res.spelled = d, b.spelled
 		b.resolve(d, lock, res, &p)
+		if err := b.ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	if res.Selected != nil {
 		b.checkContents(d, res, &p)
@@ -251,7 +254,10 @@ func (b *builder) resolve(d *database.Database, lock *manifest.Lock, res *CheckR
 		}
 		d.DB.Restrict(func(pkg *solver.Pkg) bool { return pinned[pkg.Name.Name] == pkg.Checksum.String() })
 	}
-	cs, nerr := d.DB.Solve(0, world)
+	cs, nerr, err := d.DB.SolveContext(b.ctx, 0, world)
+	if err != nil {
+		return // cancelled: check returns the context's error
+	}
 	if nerr > 0 {
 		var report bytes.Buffer
 		d.DB.PrintErrors(cs, world, solver.Output{Stdout: &report, Stderr: &report})

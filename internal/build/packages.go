@@ -177,7 +177,7 @@ func (b *builder) transaction(repos []repo.Repository, keysDir string, lock *man
 			d.DB.World = append(d.DB.World, d.DB.ResolveDep(dep))
 		}
 	}
-	s := &solver.Session{DB: d.DB, Out: out, Committer: rec, Now: b.epoch}
+	s := &solver.Session{DB: d.DB, Out: out, Committer: rec, Now: b.epoch, Context: b.ctx}
 	if err := s.Add(world, solver.AddOptions{}); err != nil {
 		if errors.Is(err, solver.ErrUnsatisfiable) && lock != nil {
 			return nil, nil, fmt.Errorf("the packages of cairn.lock do not satisfy the manifest; run cairn lock --update: %w", err)

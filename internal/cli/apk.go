@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -109,6 +110,10 @@ func apkError(g *Globals, err error) error {
 	}
 	if errors.Is(err, solver.ErrUnsatisfiable) {
 		return reported(0, err) // the solver printed apk's report
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(g.Stderr, "ERROR: cancelled")
+		return reported(ExitCancelled, err)
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/cairnlinux/cairn/internal/apk/commit"
 	"github.com/cairnlinux/cairn/internal/apk/database"
@@ -22,9 +23,18 @@ func newInstaller(ctx context.Context, g *Globals, o *APKOptions, d *database.Da
 		ForceOverwrite: o.Force || o.ForceOverwrite,
 		Out:            out,
 		Err:            g.Stderr,
-		Repositories:   o.Repositories,
-		KeysDir:        o.KeysDir,
+		ScriptsTime:    sourceDateEpoch(g),
 	})
+}
+
+// sourceDateEpoch is SOURCE_DATE_EPOCH, which apk 2.14 gives the entries
+// of lib/apk/db/scripts.tar; 0 when unset or not a number.
+func sourceDateEpoch(g *Globals) int64 {
+	n, err := strconv.ParseInt(g.Getenv("SOURCE_DATE_EPOCH"), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // defaultCacheDir is where cairn keeps downloaded indexes and packages

@@ -106,7 +106,10 @@ func runAPKResolve(ctx context.Context, o *APKOptions, ro *APKResolveOptions, g 
 		}
 		world = append(world, db.ResolveDep(dep))
 	}
-	cs, nerr := db.Solve(flags, world)
+	cs, nerr, err := db.SolveContext(ctx, flags, world)
+	if err != nil {
+		return err
+	}
 	if nerr > 0 {
 		db.PrintErrors(cs, world, solver.Output{Stdout: g.Stdout, Stderr: g.Stderr})
 		return solver.ErrUnsatisfiable

@@ -36,6 +36,7 @@ func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*s
 			Out:       out,
 			Committer: solver.Simulation{Out: out},
 			Now:       time.Unix(database.TestModeTime, 0),
+			Context:   ctx,
 		}, nil
 	}
 	d, err := openAPKDatabase(ctx, g, o, true, initdb, o.Simulate)
@@ -43,7 +44,7 @@ func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*s
 		return nil, err
 	}
 	d.DB.ForceBrokenWorld = o.Force || o.ForceBrokenWorld
-	s := &solver.Session{DB: d.DB, Out: out, Now: buildTime(g)}
+	s := &solver.Session{DB: d.DB, Out: out, Now: buildTime(g), Context: ctx}
 	if o.Simulate {
 		s.Committer = solver.Simulation{Out: out}
 		return s, nil

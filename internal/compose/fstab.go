@@ -61,7 +61,8 @@ func renderFstab(existing []byte, mounts []manifest.Mount) ([]byte, error) {
 	text := strings.TrimSuffix(string(existing), "\n")
 	if text != "" {
 		for _, line := range strings.Split(text, "\n") {
-			f := strings.Fields(line)
+			// As getmntent(3) splits them: at spaces and tabs.
+			f := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' })
 			if len(f) >= 2 && !strings.HasPrefix(f[0], "#") {
 				if _, ok := mountpoints[f[1]]; ok {
 					continue
@@ -103,6 +104,14 @@ func fstabLine(m manifest.Mount) (string, error) {
 	}
 	if m.Dump < 0 || m.Pass < 0 {
 		return "", errors.New("dump and pass may not be negative")
+	}
+	for _, f := range []struct{ name, value string }{{"device", m.Device}, {"mountpoint", mp}, {"type", m.Type}, {"options", opts}} {
+		if strings.IndexFunc(f.value, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' || r == 0x7f }) >= 0 {
+			return "", fmt.Errorf("%s: %q holds a control character", f.name, f.value)
+		}
+	}
+	if strings.HasPrefix(m.Device, "#") {
+		return "", fmt.Errorf("device: %q would make the line a comment", m.Device)
 	}
 	return strings.Join([]string{
 		fstabEscape(m.Device), fstabEscape(mp), fstabEscape(m.Type), fstabEscape(opts),

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -10,25 +9,25 @@ import (
 // The lexical rules shared by validation and the JSON Schema.
 var (
 	// accountName is shadow's default NAME_REGEX, at most 32 characters.
-	accountName = regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`)
+	accountName = lazy(`^[a-z_][a-z0-9_-]*\$?$`)
 	// serviceName is an /etc/init.d file name (net.eth0, agetty.ttyS0).
-	serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	serviceName = lazy(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	// packageName is an apk name, also a provided one (so:libz.so.1, cmd:ssh).
-	packageName   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+:-]*$`)
-	octalMode     = regexp.MustCompile(`^[0-7]{3,4}$`)
-	sha256Hex     = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
-	envName       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	moduleName    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	timezoneName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)+$`)
-	ifaceName     = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,15}$`)
-	sysctlKey     = regexp.MustCompile(`^-?[A-Za-z0-9_*][A-Za-z0-9_*.:/-]*$`)
-	cgroupKey     = regexp.MustCompile(`^[a-z]+(\.[a-z_]+)+$`)
-	alpineVersion = regexp.MustCompile(`^(v[0-9]+\.[0-9]+|edge|latest-stable)$`)
-	repoTag       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	cryptHash     = regexp.MustCompile(`^\$[0-9a-z]+\$[^:\s]+$`)
-	memorySize    = regexp.MustCompile(`^(max|[0-9]+[KMGTkmgt]?)$`)
-	numberOrMax   = regexp.MustCompile(`^(max|[0-9]+)$`)
-	cpuMax        = regexp.MustCompile(`^(max|[0-9]+)( [0-9]+)?$`)
+	packageName   = lazy(`^[A-Za-z0-9][A-Za-z0-9._+:-]*$`)
+	octalMode     = lazy(`^[0-7]{3,4}$`)
+	sha256Hex     = lazy(`^[0-9a-fA-F]{64}$`)
+	envName       = lazy(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	moduleName    = lazy(`^[A-Za-z0-9_-]+$`)
+	timezoneName  = lazy(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)+$`)
+	ifaceName     = lazy(`^[A-Za-z0-9_.:-]{1,15}$`)
+	sysctlKey     = lazy(`^-?[A-Za-z0-9_*][A-Za-z0-9_*.:/-]*$`)
+	cgroupKey     = lazy(`^[a-z]+(\.[a-z_]+)+$`)
+	alpineVersion = lazy(`^(v[0-9]+\.[0-9]+|edge|latest-stable)$`)
+	repoTag       = lazy(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	cryptHash     = lazy(`^\$[0-9a-z]+\$[^:\s]+$`)
+	memorySize    = lazy(`^(max|[0-9]+[KMGTkmgt]?)$`)
+	numberOrMax   = lazy(`^(max|[0-9]+)$`)
+	cpuMax        = lazy(`^(max|[0-9]+)( [0-9]+)?$`)
 )
 
 // Supervisors and architectures cairn knows.

@@ -3,7 +3,6 @@ package manifest
 import (
 	"fmt"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -11,7 +10,7 @@ import (
 )
 
 // leadingZero matches integers YAML reads as octal (0100 is 64).
-var leadingZero = regexp.MustCompile(`^[-+]?0[0-9_]+$`)
+var leadingZero = lazy(`^[-+]?0[0-9_]+$`)
 
 // maxProblems is the most problems reported for one manifest; beyond it,
 // the first ones are what to fix.

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"path/filepath"
-	"regexp"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -115,7 +114,7 @@ func rebase(root *yaml.Node, from, to string) {
 	each(value(root, "secrets"), func(s *yaml.Node) { fix(value(s, "file")) })
 }
 
-var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+var urlScheme = lazy(`^[A-Za-z][A-Za-z0-9+.-]*:`)
 
 // isLocalPath reports whether s is a file path rather than a URL.
 func isLocalPath(s string) bool { return s != "" && !urlScheme.MatchString(s) }

@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -11,7 +10,7 @@ import (
 // sysctl["net.ipv4.ip_forward"]. Keys that are not plain words are quoted
 // in brackets so that the path stays unambiguous.
 
-var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var plainKey = lazy(`^[A-Za-z0-9_-]+$`)
 
 // KeyPath is the path of key inside the mapping at parent, for packages
 // that report problems of a manifest's keys.

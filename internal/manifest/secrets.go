@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -17,7 +16,7 @@ const (
 
 // secretName is a secret's name: also a file name on the node and in the
 // generation.
-var secretName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+var secretName = lazy(`^[a-z0-9][a-z0-9._-]*$`)
 
 // SecretPath is where the node puts secret s: its path, else
 // SecretsDir/NAME.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -27,7 +26,7 @@ import (
 //     lines gives the line, the shortest failing prefix of that line the
 //     column (both found by bisection, a few dozen parses at most).
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = lazy(`^yaml: line (\d+): (.*)$`)
 
 // parserProblems are the problems reported by the YAML parser rather
 // than its scanner (go.yaml.in/yaml/v3's parserc.go).
@@ -81,7 +80,7 @@ func syntaxError(file string, data []byte, err error) *Error {
 	return e
 }
 
-var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+var unknownAnchor = lazy(`^unknown anchor '(.*)' referenced$`)
 
 // locateSyntax finds the line and column (1-based; column 0 when unknown)
 // of the YAML problem msg in data; reported is the line the parser gave.

@@ -320,6 +320,16 @@ func repairState(st State, nums map[int]bool) (State, []string) {
 		changes = append(changes, fmt.Sprintf("trial %d missing", st.Trial.Generation))
 		st.Trial = Trial{}
 	}
+	// A malformed trial makes every state change fail (State.check) and
+	// cairn-init read the state as unusable.
+	if st.Trial.TriesLeft < 0 {
+		changes = append(changes, fmt.Sprintf("trial with %d tries left (now none)", st.Trial.TriesLeft))
+		st.Trial.TriesLeft = 0
+	}
+	if st.Trial.Generation == 0 && st.Trial.TriesLeft != 0 {
+		changes = append(changes, "tries left without a trial generation")
+		st.Trial = Trial{}
+	}
 	if gone(st.Booted) {
 		changes = append(changes, fmt.Sprintf("booted %d missing", st.Booted))
 		st.Booted = 0

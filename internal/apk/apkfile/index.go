@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto"
+	"errors"
 	"fmt"
 	"github.com/klauspost/compress/gzip"
 	"io"
@@ -20,8 +21,6 @@ type SignedIndex struct {
 	// were allowed and none did.
 	Signer string
 }
-
-const maxIndexSize = 256 << 20
 
 // IndexReader streams the APKINDEX text of a verified index archive.
 type IndexReader struct {
@@ -45,7 +44,10 @@ func (ir *IndexReader) Read(p []byte) (int, error) {
 
 // OpenIndex verifies an APKINDEX.tar.gz (the signature in its first gzip
 // member covers every byte after it) and returns a reader positioned at its
-// APKINDEX text, which is decompressed as it is read.
+// APKINDEX text, which is decompressed as it is read. The signature part
+// is read within maxSignaturePart, an unsigned index is refused before
+// anything else of it is read (unless untrusted indexes are allowed), and
+// the text is refused beyond maxIndexSize.
 func OpenIndex(data []byte, o Options) (*IndexReader, error) {
 	br := bytes.NewReader(data)
 	zr, err := gzip.NewReader(br)
@@ -53,45 +55,36 @@ func OpenIndex(data []byte, o Options) (*IndexReader, error) {
 		return nil, formatErrorf("index is not gzip data: %v", err)
 	}
 	zr.Multistream(false)
-	first, err := io.ReadAll(io.LimitReader(zr, maxIndexSize))
-	if err != nil {
-		return nil, truncatedIndex(err)
-	}
-	rest := data[len(data)-br.Len():]
-
-	sigs, isSig, err := readSignatures(first)
+	first, err := readFirstMember(zr, "index", o, 0)
 	if err != nil {
 		return nil, err
 	}
 
 	ir := &IndexReader{}
-	body := rest
-	if !isSig {
-		if !o.AllowUntrusted {
-			return nil, fmt.Errorf("index signature: %w%s", ErrUnsigned, untrustedHint(o))
-		}
-		body = data
-	} else {
+	body := data
+	if first.signed {
+		rest := data[len(data)-br.Len():]
 		digests := map[crypto.Hash][]byte{}
-		for _, s := range sigs {
+		for _, s := range first.sigs {
 			if _, ok := digests[s.hash]; !ok {
 				h := s.hash.New()
 				h.Write(rest)
 				digests[s.hash] = h.Sum(nil)
 			}
 		}
-		signer, err := verifySignatures(sigs, digests, o.Keys)
+		signer, err := verifySignatures(first.sigs, digests, o.Keys)
 		if err != nil && !o.AllowUntrusted {
 			return nil, fmt.Errorf("index signature: %w", err)
 		}
 		ir.Signer = signer
+		body = rest
 	}
 
 	zr2, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
 		return nil, truncatedIndex(err)
 	}
-	ir.tr = tar.NewReader(io.LimitReader(zr2, maxIndexSize))
+	ir.tr = tar.NewReader(&capReader{r: zr2, n: maxIndexSize, what: "the APKINDEX text of the index"})
 	for {
 		h, err := ir.tr.Next()
 		if err == io.EOF {
@@ -127,6 +120,10 @@ func ReadIndex(data []byte, o Options) (*SignedIndex, error) {
 }
 
 func truncatedIndex(err error) error {
+	var tl *TooLargeError
+	if errors.As(err, &tl) {
+		return err
+	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return formatErrorf("truncated index: the file ends early")
 	}

@@ -129,24 +129,19 @@ func stripSignature(data []byte) ([]byte, error) {
 		return nil, formatErrorf("not a gzip file: %v", err)
 	}
 	zr.Multistream(false)
-	first, err := io.ReadAll(io.LimitReader(zr, maxIndexSize))
+	first, err := readFirstMember(zr, "index", Options{AllowUntrusted: true}, 0)
 	if err != nil {
-		return nil, truncatedIndex(err)
+		return nil, err
 	}
-	isSig := len(first) > 0
-	err = tarEntries(first, func(h *tar.Header, _ []byte) error {
-		isSig = isSig && strings.HasPrefix(h.Name, ".SIGN.")
-		return nil
-	})
-	if err != nil || !isSig {
+	if !first.signed {
 		// Not a signature member: the index starts right away.
 		return data, nil
 	}
 	return data[len(data)-br.Len():], nil
 }
 
-// indexArchiveTime checks that body is an index archive and returns the
-// mtime of its first entry.
+// indexArchiveTime checks that body is a whole index archive (reading it
+// to the end, in bounded memory) and returns the mtime of its first entry.
 func indexArchiveTime(body []byte) (int64, error) {
 	if len(body) == 0 {
 		return 0, formatErrorf("no index after the signature")
@@ -155,7 +150,7 @@ func indexArchiveTime(body []byte) (int64, error) {
 	if err != nil {
 		return 0, truncatedIndex(err)
 	}
-	tr := tar.NewReader(io.LimitReader(zr, maxIndexSize))
+	tr := tar.NewReader(&capReader{r: zr, n: maxIndexSize, what: "the index"})
 	var mtime int64
 	for first := true; ; first = false {
 		h, err := tr.Next()
@@ -169,7 +164,17 @@ func indexArchiveTime(body []byte) (int64, error) {
 			mtime = min(max(h.ModTime.Unix(), 0), maxOctal11)
 		}
 		if h.Name == "APKINDEX" {
+			break
+		}
+	}
+	for {
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			return 0, truncatedIndex(err)
+		}
+		if _, err := tr.Next(); err == io.EOF {
 			return mtime, nil
+		} else if err != nil {
+			return 0, truncatedIndex(err)
 		}
 	}
 }

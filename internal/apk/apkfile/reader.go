@@ -59,12 +59,14 @@ type Metadata struct {
 // When Next returns io.EOF the datahash has been verified.
 type Reader struct {
 	Metadata
-	src      *memberReader
 	zr       *gzip.Reader
 	tr       *tar.Reader
 	dataHash hash.Hash
 	legacy   *legacyCheck
 	done     bool
+	// files counts the bytes of the regular files so far, refused
+	// beyond maxFiles (see dataSlack).
+	files, maxFiles int64
 }
 
 // legacyCheck verifies packages without datahash, whose identity and
@@ -125,44 +127,22 @@ func (m multiHash) sums() map[crypto.Hash][]byte {
 	return out
 }
 
-// readMember decompresses one whole gzip member (the small signature and
-// control parts) into memory.
-func readMember(src *memberReader, zr **gzip.Reader, limit int64) ([]byte, error) {
-	var err error
-	if *zr == nil {
-		*zr, err = gzip.NewReader(src)
-	} else {
-		err = (*zr).Reset(src)
-	}
-	if err != nil {
+// readMember decompresses one whole gzip member (a package's control
+// part) into memory, refusing one larger than limit.
+func readMember(src *memberReader, zr *gzip.Reader, limit int64, what string) ([]byte, error) {
+	if err := zr.Reset(src); err != nil {
 		return nil, truncated(err)
 	}
-	(*zr).Multistream(false)
+	zr.Multistream(false)
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(*zr, limit+1))
-	if err != nil {
+	if _, err := io.Copy(&buf, &capReader{r: zr, n: limit, what: what}); err != nil {
+		var tl *TooLargeError
+		if errors.As(err, &tl) {
+			return nil, err
+		}
 		return nil, truncated(err)
-	}
-	if n > limit {
-		return nil, formatErrorf("control part larger than %d bytes", limit)
 	}
 	return buf.Bytes(), nil
-}
-
-// readSignatures reads the .SIGN entries of a first gzip member; isSig
-// is false when the member holds something else (an unsigned package or
-// index).
-func readSignatures(member []byte) (sigs []signature, isSig bool, err error) {
-	err = tarEntries(member, func(h *tar.Header, body []byte) error {
-		if strings.HasPrefix(h.Name, ".SIGN.") {
-			isSig = true
-			if hsh, key, ok := signatureAlgorithm(h.Name); ok && !strings.Contains(key, "/") {
-				sigs = append(sigs, signature{hash: hsh, key: key, data: body})
-			}
-		}
-		return nil
-	})
-	return sigs, isSig, err
 }
 
 // tarEntries lists the entries of a tar stream cut without its end blocks,
@@ -187,29 +167,28 @@ func tarEntries(data []byte, fn func(h *tar.Header, body []byte) error) error {
 	}
 }
 
-const maxControlSize = 16 << 20
-
 // Open reads and verifies the signature and control parts of a package.
 func Open(r io.Reader, o Options) (*Reader, error) {
 	src := newMemberReader(r)
-	var zr *gzip.Reader
 
 	// First member: the signatures, or the control part of an unsigned
 	// package (hashed in case it is one).
 	firstHash := multiHash{crypto.SHA1: sha1.New()}
 	src.setSink(firstHash)
-	first, err := readMember(src, &zr, maxControlSize)
+	zr, err := gzip.NewReader(src)
+	if err != nil {
+		return nil, truncated(err)
+	}
+	zr.Multistream(false)
+	first, err := readFirstMember(zr, "package", o, maxControlSize)
 	if err != nil {
 		return nil, err
 	}
-	sigs, isSig, err := readSignatures(first)
-	if err != nil {
-		return nil, err
-	}
+	sigs := first.sigs
 
 	var control []byte
 	hashes := firstHash
-	if isSig {
+	if first.signed {
 		hashes = multiHash{crypto.SHA1: sha1.New()}
 		for _, s := range sigs {
 			if _, ok := hashes[s.hash]; !ok {
@@ -217,25 +196,31 @@ func Open(r io.Reader, o Options) (*Reader, error) {
 			}
 		}
 		src.setSink(hashes)
-		control, err = readMember(src, &zr, maxControlSize)
+		control, err = readMember(src, zr, maxControlSize, "the control part of the package")
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		control = first
+		control = first.data
 	}
 
-	rd := &Reader{src: src, zr: zr}
+	rd := &Reader{zr: zr}
 	if err := rd.parseControl(control); err != nil {
 		return nil, err
 	}
+	rd.maxFiles = 2*max(rd.Info.InstalledSize, 0) + dataSlack
 
+	// The data part runs to the end of the file, and every byte of it is
+	// hashed: from here the decompressor reads through a bufio.Reader,
+	// which the deflate decoder reads fastest, with the hash fed as the
+	// buffer fills.
+	src.setSink(nil) // the control member's last bytes into its hashes
+	var sink io.Writer
 	if rd.DataHash == nil {
 		// Legacy package: identity and signature cover control and data.
 		rd.legacy = &legacyCheck{hashes: hashes, sigs: sigs, opts: o}
-		src.setSink(hashes)
+		sink = hashes
 	} else {
-		src.setSink(nil)
 		sums := hashes.sums()
 		rd.Info.Checksum = sums[crypto.SHA1]
 		signer, err := verifySignatures(sigs, sums, o.Keys)
@@ -244,10 +229,10 @@ func Open(r io.Reader, o Options) (*Reader, error) {
 		}
 		rd.Signer = signer
 		rd.dataHash = sha256.New()
-		src.setSink(rd.dataHash)
+		sink = rd.dataHash
 	}
-
-	if err := rd.zr.Reset(src); err != nil {
+	data := bufio.NewReaderSize(io.TeeReader(src.rest(), sink), 64<<10)
+	if err := rd.zr.Reset(data); err != nil {
 		if err == io.EOF {
 			return nil, formatErrorf("truncated package: no data part")
 		}
@@ -309,10 +294,11 @@ var pkgInfoFields = map[string]byte{
 }
 
 func (rd *Reader) parsePkgInfo(body []byte) error {
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for lineNo := 1; sc.Scan(); lineNo++ {
-		line := sc.Text()
+	text := string(body)
+	for lineNo := 1; text != ""; lineNo++ {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
+		line = strings.TrimSuffix(line, "\r")
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -345,7 +331,7 @@ func (rd *Reader) parsePkgInfo(body []byte) error {
 			return formatErrorf(".PKGINFO line %d: %s: %v", lineNo, key, err)
 		}
 	}
-	return sc.Err()
+	return nil
 }
 
 // Next advances to the next entry of the data part. At the end it checks
@@ -374,6 +360,11 @@ func (rd *Reader) Next() (*tar.Header, error) {
 			return nil, formatErrorf("damaged package: entry %q is a sparse file", h.Name)
 		}
 	}
+	if h.Typeflag == tar.TypeReg {
+		if rd.files += h.Size; rd.files > rd.maxFiles {
+			return nil, &DataSizeError{Declared: rd.Info.InstalledSize, Limit: rd.maxFiles}
+		}
+	}
 	return h, nil
 }
 
@@ -392,7 +383,6 @@ func (rd *Reader) finish() error {
 	if _, err := io.Copy(io.Discard, rd.zr); err != nil {
 		return truncated(err)
 	}
-	rd.src.flush()
 	rd.done = true
 	if rd.legacy != nil {
 		sums := multiHash(rd.legacy.hashes).sums()

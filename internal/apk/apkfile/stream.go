@@ -1,6 +1,7 @@
 package apkfile
 
 import (
+	"bytes"
 	"io"
 )
 
@@ -15,7 +16,6 @@ type memberReader struct {
 	start    int // buf[start:pos] is consumed but not yet hashed
 	pos, end int
 	sink     io.Writer
-	consumed int64
 	err      error
 }
 
@@ -28,7 +28,6 @@ func (m *memberReader) flush() {
 		if m.sink != nil {
 			m.sink.Write(m.buf[m.start:m.pos])
 		}
-		m.consumed += int64(m.pos - m.start)
 		m.start = m.pos
 	}
 }
@@ -79,13 +78,13 @@ func (m *memberReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// atEOF reports whether the source has no more bytes.
-func (m *memberReader) atEOF() bool {
-	if m.pos < m.end {
-		return false
+// rest hands over what is left: the bytes not yet consumed, then the
+// source. The member reader is not used afterwards.
+func (m *memberReader) rest() io.Reader {
+	left := bytes.NewReader(m.buf[m.pos:m.end])
+	m.start, m.pos = m.end, m.end
+	if m.err != nil {
+		return left
 	}
-	return m.fill() != nil
+	return io.MultiReader(left, m.src)
 }
-
-// total returns the number of compressed bytes consumed.
-func (m *memberReader) total() int64 { return m.consumed + int64(m.pos-m.start) }

@@ -67,7 +67,14 @@ func RawPackage(t testing.TB, key *rsa.PrivateKey, keyName, name, version string
 // need not even be a valid tar stream (for fuzzing).
 func RawDataPackage(t testing.TB, key *rsa.PrivateKey, keyName, name, version string, data []byte) ([]byte, *apk.Package) {
 	t.Helper()
-	dataGz := gzipBytes(data)
+	return RawGzipDataPackage(t, key, keyName, name, version, gzipBytes(data))
+}
+
+// RawGzipDataPackage is RawDataPackage for a data part given compressed,
+// one or more gzip members (for data far larger than the test should hold).
+// The package declares an installed size of 100 bytes.
+func RawGzipDataPackage(t testing.TB, key *rsa.PrivateKey, keyName, name, version string, dataGz []byte) ([]byte, *apk.Package) {
+	t.Helper()
 	datahash := sha256.Sum256(dataGz)
 	pkginfo := fmt.Sprintf("pkgname = %s\npkgver = %s\nsize = 100\narch = noarch\norigin = %s\nbuilddate = %d\nlicense = MIT\ndatahash = %x\n",
 		name, version, name, DefaultBuildTime, datahash)

@@ -29,6 +29,8 @@ type Options struct {
 	// FileCache, when set, shares file data between roots by reflink
 	// (install.FileCache).
 	FileCache string
+	// ScriptsTime is install.Installer.ScriptsTime.
+	ScriptsTime int64
 }
 
 // Committer fetches and installs the changesets it is given.
@@ -58,6 +60,7 @@ func New(ctx context.Context, d *database.Database, o Options) *Committer {
 		Out:            o.Out,
 		Err:            o.Err,
 		Arch:           d.Arch,
+		ScriptsTime:    o.ScriptsTime,
 	}
 	if o.FileCache != "" {
 		c.in.Files = &install.FileCache{Dir: o.FileCache}
@@ -85,7 +88,8 @@ func (c *Committer) Commit(db *solver.DB, cs *solver.Changeset, world []solver.D
 		if r == nil {
 			return fmt.Errorf("%s: no repository holds it", p.NameVersion())
 		}
-		reqs = append(reqs, repo.FetchRequest{Repo: r.Repository, Pkg: p.Info()})
+		// The installer verifies each package's data as it extracts it.
+		reqs = append(reqs, repo.FetchRequest{Repo: r.Repository, Pkg: p.Info(), ReaderVerifies: true})
 		pkgs = append(pkgs, p)
 	}
 	if len(reqs) > 0 {

@@ -12,12 +12,15 @@ import (
 
 // Create makes an empty apk database in root, as `apk add --initdb`
 // does: the directories apk expects, the basic device nodes (when running
-// as root), and an empty world and installed database. Existing files are
-// left alone.
-func Create(root string) error {
+// as root), an empty world and installed database, the lock file, the
+// mount point for /proc and, when arch is not "", etc/apk/arch. Existing
+// files are left alone. The installer writes the rest; this is what apk
+// leaves behind even when the command then fails.
+func Create(root, arch string) error {
+	// apk runs with umask 0; modes are set explicitly below.
 	dirs := []struct {
 		path string
-		mode os.FileMode
+		mode uint32
 	}{
 		{"", 0o755},
 		{"tmp", 0o1777},
@@ -34,13 +37,12 @@ func Create(root string) error {
 	}
 	for _, d := range dirs {
 		p := filepath.Join(root, d.path)
-		if err := os.Mkdir(p, d.mode); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("create database: %w", err)
+		err := unix.Mkdir(p, d.mode)
+		if err == nil {
+			err = unix.Chmod(p, d.mode)
 		}
-		if d.mode&os.ModeSticky != 0 {
-			if err := os.Chmod(p, d.mode); err != nil {
-				return fmt.Errorf("create database: %w", err)
-			}
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create database: %s: %w", p, err)
 		}
 	}
 	if os.Geteuid() == 0 {
@@ -55,18 +57,42 @@ func Create(root string) error {
 			{"dev/urandom", 0o666, 1, 9},
 			{"dev/console", 0o600, 5, 1},
 		} {
-			err := unix.Mknod(filepath.Join(root, n.name), unix.S_IFCHR|n.mode, int(unix.Mkdev(n.major, n.minor)))
+			p := filepath.Join(root, n.name)
+			err := unix.Mknod(p, unix.S_IFCHR|n.mode, int(unix.Mkdev(n.major, n.minor)))
+			if err == nil {
+				err = unix.Chmod(p, n.mode)
+			}
 			if err != nil && !errors.Is(err, fs.ErrExist) {
 				return fmt.Errorf("create database: %s: %w", n.name, err)
 			}
 		}
 	}
-	for _, f := range []string{WorldFile, InstalledFile} {
-		fh, err := os.OpenFile(filepath.Join(root, f), os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
+	for _, f := range []struct {
+		name string
+		mode uint32
+	}{{WorldFile, 0o644}, {InstalledFile, 0o644}, {LockFile, 0o600}} {
+		p := filepath.Join(root, f.name)
+		fd, err := unix.Open(p, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, f.mode)
+		if err == nil {
+			err = unix.Fchmod(fd, f.mode)
+			unix.Close(fd)
+		}
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create database: %s: %w", p, err)
+		}
+	}
+	proc := filepath.Join(root, "proc")
+	err := unix.Mkdir(proc, 0o555)
+	if err == nil {
+		err = unix.Chmod(proc, 0o555)
+	}
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create database: %s: %w", proc, err)
+	}
+	if arch != "" {
+		if err := os.WriteFile(filepath.Join(root, ArchFile), []byte(arch+"\n"), 0o644); err != nil {
 			return fmt.Errorf("create database: %w", err)
 		}
-		fh.Close()
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ const (
 	TriggersFile     = "lib/apk/db/triggers"
 	WorldFile        = "etc/apk/world"
 	ArchFile         = "etc/apk/arch"
+	LockFile         = "lib/apk/db/lock"
 	RepositoriesFile = "etc/apk/repositories"
 	KeysDir          = "etc/apk/keys"
 )
@@ -165,7 +166,7 @@ func Open(ctx context.Context, o Options) (*Database, error) {
 	var repos []repo.Repository
 	if o.Root != "" && o.Create && !o.Simulate {
 		if _, err := os.Stat(filepath.Join(o.Root, WorldFile)); errors.Is(err, fs.ErrNotExist) {
-			if err := Create(o.Root); err != nil {
+			if err := Create(o.Root, d.Arch); err != nil {
 				return nil, err
 			}
 			d.Created = true
@@ -241,7 +242,12 @@ func Open(ctx context.Context, o Options) (*Database, error) {
 		if err != nil {
 			return nil, fmt.Errorf("repository %s: %w", r.URL, err)
 		}
-		ra := newReadahead(ir)
+		// Alpine's indexes hold one package per 85-100 compressed
+		// bytes, and about 2.3 names per package; beyond 100,000
+		// packages (four times Alpine's) the tables grow as needed.
+		est := min(len(arc.Data)/85, 100_000)
+		db.Reserve(est, est*5/2)
+		ra := newReadahead(ctxReader{ctx, ir})
 		count, err := db.AddIndex(ra, number)
 		ra.Close()
 		if err != nil {

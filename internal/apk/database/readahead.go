@@ -1,6 +1,23 @@
 package database
 
-import "io"
+import (
+	"context"
+	"io"
+)
+
+// ctxReader fails reads once ctx is done, so that loading a large index
+// stops soon after a signal.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
 
 // readahead reads r in a goroutine, a few blocks ahead of the consumer, so
 // that decompressing an index overlaps with parsing it.
@@ -15,8 +32,8 @@ type readahead struct {
 }
 
 const (
-	readaheadBlock = 128 << 10
-	readaheadDepth = 4
+	readaheadBlock = 64 << 10
+	readaheadDepth = 2
 )
 
 func newReadahead(r io.Reader) *readahead {

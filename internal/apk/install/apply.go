@@ -59,16 +59,11 @@ func (t *txn) apply(ctx context.Context, st *step) {
 func (t *txn) migrate(ps *pkgState) {
 	sp := ps.staged
 	for _, d := range sp.dirs {
-		d.acl = d.owner.resolved(t.ids)
-		if t.removed[d.path] {
-			// An earlier step removed it as empty; it is needed again.
-			if _, err := t.root.mkdirAll(d.path, 0o755, nil); err != nil {
-				ps.brokenFiles = true
-				t.problem(fmt.Errorf("install %s: %w", ps.nameVersion(), err))
-			}
-			delete(t.removed, d.path)
-			t.dirs[d.path] = &dirState{update: true}
+		if err := t.touchDir(d.path, d.owner.Mode); err != nil {
+			ps.brokenFiles = true
+			t.problem(fmt.Errorf("install %s: %w", ps.nameVersion(), err))
 		}
+		d.acl = d.owner.resolved(t.ids)
 	}
 	var (
 		dfd    *dirFD
@@ -90,7 +85,7 @@ func (t *txn) migrate(ps *pkgState) {
 				dfd.Close()
 			}
 			var err error
-			if dfd, err = t.root.openDir(f.dir.path); err != nil {
+			if dfd, err = t.openPkgDir(f.dir.path); err != nil {
 				dfd = nil
 				ps.brokenFiles = true
 				t.problem(fmt.Errorf("install %s: %w", ps.nameVersion(), err))
@@ -164,7 +159,7 @@ func (t *txn) purge(st *step) {
 		d, ok := fds[pf.dir]
 		if !ok {
 			var err error
-			if d, err = t.root.openDir(pf.dir); err != nil {
+			if d, err = t.openPkgDir(pf.dir); err != nil {
 				d = nil
 			}
 			fds[pf.dir] = d
@@ -182,17 +177,21 @@ func (t *txn) purge(st *step) {
 			t.warnf("%s: %v", st.old.nameVersion(), err)
 		}
 	}
+	for _, dir := range st.old.dirPaths() {
+		if err := t.touchDir(dir, 0); err != nil {
+			t.warnf("%s: %v", st.old.nameVersion(), err)
+		}
+	}
 	for _, dir := range st.rmdirs {
+		t.forgetDir(dir)
 		parent, base := splitPath(dir)
-		d, err := t.root.openDir(parent)
+		d, err := t.openPkgDir(parent)
 		if err != nil {
 			continue
 		}
 		// Not empty (files nobody owns) or not a directory: it stays,
 		// as apk leaves it.
-		if d.rmdir(base) == nil {
-			t.removed[dir] = true
-		}
+		d.rmdir(base)
 		d.Close()
 	}
 }

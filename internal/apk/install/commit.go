@@ -28,21 +28,26 @@ func (t *txn) commit(ctx context.Context, db *solver.DB, cs *solver.Changeset, w
 		return nil, err
 	}
 
-	// Phase 2: the changes, in changeset order.
+	// Phase 2: the changes, in changeset order. Once begun it is carried
+	// out to the end whatever happens to ctx: stopping half way (killing
+	// a package's script) would leave packages broken and the root
+	// neither before nor after; the commit takes its usual seconds.
+	ctx = context.WithoutCancel(ctx)
 	final := append([]*pkgState(nil), installed...)
 	for _, st := range steps {
 		t.apply(ctx, st)
 		final = applyToList(final, st)
 	}
+	t.unhideAll()
 	t.updateDirPermissions(final)
 	t.runTriggers(ctx, steps, pl)
 
 	db.World = append([]solver.Dep(nil), world...)
-	if err := t.writeDatabase(renderDatabase(final, pl, worldLines(db, world))); err != nil {
+	if err := t.writeDatabase(renderDatabase(final, pl, worldLines(db, world), t.in.ScriptsTime)); err != nil {
 		return nil, fmt.Errorf("install: write database: %w", err)
 	}
-	// writeDatabase synced the file system: the cache's new entries are
-	// on disk.
+	// writeDatabase synced the file system (it does with a file cache):
+	// the cache's new entries are on disk.
 	if err := t.files.publish(); err != nil {
 		t.warnf("%v", err)
 	}

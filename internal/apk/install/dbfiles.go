@@ -42,7 +42,7 @@ type scriptsEntry struct {
 // entry per script named "<name>-<version>.<Q1 identity>.<type>", mode
 // 0755, owner root, mtime the package's build time, then the two zero
 // blocks that end an archive.
-func formatScriptsTar(entries []scriptsEntry) []byte {
+func formatScriptsTar(entries []scriptsEntry, mtime int64) []byte {
 	var b bytes.Buffer
 	for _, e := range entries {
 		for _, typ := range scriptTypes {
@@ -51,7 +51,11 @@ func formatScriptsTar(entries []scriptsEntry) []byte {
 				continue
 			}
 			name := fmt.Sprintf("%s-%s.%s.%s", e.Pkg.Name, e.Pkg.Version, e.Pkg.Checksum, typ)
-			hdr := apkTarHeader(name, int64(len(data)), 0o755, e.Pkg.BuildTime)
+			t := mtime
+			if t == 0 {
+				t = e.Pkg.BuildTime
+			}
+			hdr := apkTarHeader(name, int64(len(data)), 0o755, t)
 			b.Write(hdr[:])
 			b.Write(data)
 			if pad := len(data) % 512; pad != 0 {

@@ -18,7 +18,7 @@ type dbFiles struct {
 
 // renderDatabase renders the database files for the packages installed
 // after the commit (in installation order) and the world.
-func renderDatabase(final []*pkgState, pl *planner, world []string) dbFiles {
+func renderDatabase(final []*pkgState, pl *planner, world []string, scriptsTime int64) dbFiles {
 	recs := make([]*apk.InstalledPackage, len(final))
 	var scripts []scriptsEntry
 	var triggers []triggersEntry
@@ -35,7 +35,7 @@ func renderDatabase(final []*pkgState, pl *planner, world []string) dbFiles {
 	return dbFiles{
 		world:     formatWorld(world),
 		installed: apk.FormatInstalledDB(recs),
-		scripts:   formatScriptsTar(scripts),
+		scripts:   formatScriptsTar(scripts, scriptsTime),
 		triggers:  formatTriggers(triggers),
 	}
 }
@@ -53,11 +53,14 @@ func worldLines(db *solver.DB, world []solver.Dep) []string {
 }
 
 // writeDatabase writes the database files atomically, in apk's order
-// (apk_db_write_config), after flushing the installed files to disk, then
-// the configuration the installer was given.
+// (apk_db_write_config), then the configuration the installer was given.
+// When the commit is durable, the installed files are flushed to disk
+// first and the database files after.
 func (t *txn) writeDatabase(files dbFiles) error {
-	if err := t.root.syncfs(); err != nil {
-		return fmt.Errorf("sync: %w", err)
+	if t.durable {
+		if err := t.root.syncfs(); err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
 	}
 	if _, err := t.root.mkdirAll(etcApkDir, 0o755, nil); err != nil {
 		return err
@@ -67,7 +70,7 @@ func (t *txn) writeDatabase(files dbFiles) error {
 		return err
 	}
 	defer etc.Close()
-	if err := etc.writeAtomic(worldFile, files.world, 0o644); err != nil {
+	if err := etc.writeAtomic(worldFile, files.world, 0o644, t.durable); err != nil {
 		return err
 	}
 	db, err := t.root.openDir(dbDir)
@@ -79,17 +82,17 @@ func (t *txn) writeDatabase(files dbFiles) error {
 		name string
 		data []byte
 	}{{installedFile, files.installed}, {scriptsFile, files.scripts}, {triggersFile, files.triggers}} {
-		if err := db.writeAtomic(f.name, f.data, 0o644); err != nil {
+		if err := db.writeAtomic(f.name, f.data, 0o644, t.durable); err != nil {
 			return err
 		}
 	}
 	if t.in.Arch != "" {
-		if err := etc.writeAtomic(archFile, formatLines([]string{t.in.Arch}), 0o644); err != nil {
+		if err := etc.writeAtomic(archFile, formatLines([]string{t.in.Arch}), 0o644, t.durable); err != nil {
 			return err
 		}
 	}
 	if t.in.Repositories != nil {
-		if err := etc.writeAtomic(reposFile, formatLines(t.in.Repositories), 0o644); err != nil {
+		if err := etc.writeAtomic(reposFile, formatLines(t.in.Repositories), 0o644, t.durable); err != nil {
 			return err
 		}
 	}
@@ -97,6 +100,9 @@ func (t *txn) writeDatabase(files dbFiles) error {
 		if err := t.copyKeys(); err != nil {
 			return err
 		}
+	}
+	if !t.durable {
+		return nil
 	}
 	if err := etc.sync(); err != nil {
 		return err
@@ -130,9 +136,12 @@ func (t *txn) copyKeys() error {
 		if old, err := t.root.readFile(keysDir + "/" + e.Name()); err == nil && bytes.Equal(old, data) {
 			continue
 		}
-		if err := d.writeAtomic(e.Name(), data, 0o644); err != nil {
+		if err := d.writeAtomic(e.Name(), data, 0o644, t.durable); err != nil {
 			return err
 		}
+	}
+	if !t.durable {
+		return nil
 	}
 	return d.sync()
 }

@@ -19,7 +19,7 @@ import (
 
 // copyBufferSize is the size of the buffer file contents are copied
 // through: large enough that a big file costs few write calls.
-const copyBufferSize = 1 << 20
+const copyBufferSize = 256 << 10
 
 // extract streams package p into temporary names in the root (phase 1),
 // copying file contents through buf. The stagedPkg is registered with the
@@ -102,7 +102,9 @@ func (x *extractor) dirFD(dir string) (*dirFD, error) {
 	if d, ok := x.fds[dir]; ok {
 		return d, nil
 	}
-	d, err := x.t.root.openDir(dir)
+	x.t.mu.Lock()
+	d, err := x.t.openPkgDir(dir)
+	x.t.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}

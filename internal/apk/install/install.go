@@ -60,6 +60,18 @@ type Installer struct {
 	// runs it in cairn's sandbox (sandbox.Run), as every script must run
 	// outside tests that compare the sandbox with something else.
 	RunScript func(context.Context, sandbox.Command) error
+	// Sync flushes the root's file system before the database is
+	// written, and the database files after, so that a database on disk
+	// never lists files whose data did not reach it. apk-tools 2.14
+	// flushes nothing, and neither does the installer without Sync,
+	// unless Files is set (the cache takes only data that is on disk).
+	// The store flushes a generation as a whole when it seals it.
+	Sync bool
+	// ScriptsTime, when not 0, is the time of every entry of
+	// lib/apk/db/scripts.tar, as SOURCE_DATE_EPOCH is for apk 2.14;
+	// otherwise each script has its package's build time (apk 2.14
+	// takes the current time, later versions the package's).
+	ScriptsTime int64
 }
 
 // Report describes a finished commit.

@@ -414,9 +414,9 @@ func (d *dirFD) names() ([]string, error) {
 	return f.Readdirnames(-1)
 }
 
-// writeAtomic replaces name with data: it writes name.new, syncs it and
-// renames it over name.
-func (d *dirFD) writeAtomic(name string, data []byte, perm uint32) error {
+// writeAtomic replaces name with data: it writes name.new, syncs it when
+// sync is set, and renames it over name.
+func (d *dirFD) writeAtomic(name string, data []byte, perm uint32, sync bool) error {
 	if err := d.check("write", name); err != nil {
 		return err
 	}
@@ -430,7 +430,7 @@ func (d *dirFD) writeAtomic(name string, data []byte, perm uint32) error {
 	if err == nil {
 		err = unix.Fchmod(fd, perm)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -501,3 +501,29 @@ func (r *rootFS) readFile(rel string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// mkdir makes a directory; the process's umask applies.
+func (d *dirFD) mkdir(name string, mode uint32) error {
+	if err := d.check("mkdir", name); err != nil {
+		return err
+	}
+	if err := unix.Mkdirat(d.fd, name, mode); err != nil {
+		return d.err("mkdir", name, err)
+	}
+	return nil
+}
+
+// renameTo moves entry from of d to name to in directory to, never
+// replacing an existing entry.
+func (d *dirFD) renameTo(from string, to *dirFD, name string) error {
+	if err := errors.Join(d.check("rename", from), to.check("rename", name)); err != nil {
+		return err
+	}
+	if err := unix.Renameat2(d.fd, from, to.fd, name, unix.RENAME_NOREPLACE); err != nil {
+		return to.err("rename", name, err)
+	}
+	return nil
+}
+
+// isExist reports an entry that is already there.
+func isExist(err error) bool { return errors.Is(err, unix.EEXIST) }

@@ -25,26 +25,28 @@ func (r *rootFS) readFile(string) ([]byte, error)                     { return n
 
 type dirFD struct{}
 
-func (d *dirFD) Close() error                               { return nil }
-func (d *dirFD) createFile(string, uint32) (*fileFD, error) { return nil, ErrUnsupported }
-func (d *dirFD) symlink(string, string) error               { return ErrUnsupported }
-func (d *dirFD) link(*dirFD, string, string) error          { return ErrUnsupported }
-func (d *dirFD) mknod(string, uint32, int64, int64) error   { return ErrUnsupported }
-func (d *dirFD) rename(string, string) error                { return ErrUnsupported }
-func (d *dirFD) unlink(string) error                        { return ErrUnsupported }
-func (d *dirFD) rmdir(string) error                         { return ErrUnsupported }
-func (d *dirFD) lstat(string) (fileStat, error)             { return fileStat{}, ErrUnsupported }
-func (d *dirFD) stat() (fileStat, error)                    { return fileStat{}, ErrUnsupported }
-func (d *dirFD) chown(string, int, int) error               { return ErrUnsupported }
-func (d *dirFD) chmod(string, uint32) error                 { return ErrUnsupported }
-func (d *dirFD) setOwnerMode(int, int, uint32, bool) error  { return ErrUnsupported }
-func (d *dirFD) setMtime(string, int64) error               { return ErrUnsupported }
-func (d *dirFD) setXattrs(string, []xattr) error            { return ErrUnsupported }
-func (d *dirFD) digest(string) (apk.Checksum, bool, error)  { return nil, false, ErrUnsupported }
-func (d *dirFD) names() ([]string, error)                   { return nil, ErrUnsupported }
-func (d *dirFD) writeAtomic(string, []byte, uint32) error   { return ErrUnsupported }
-func (d *dirFD) sync() error                                { return ErrUnsupported }
-func (d *dirFD) lockFile(string) (func(), error)            { return nil, ErrUnsupported }
+func (d *dirFD) Close() error                                   { return nil }
+func (d *dirFD) createFile(string, uint32) (*fileFD, error)     { return nil, ErrUnsupported }
+func (d *dirFD) symlink(string, string) error                   { return ErrUnsupported }
+func (d *dirFD) link(*dirFD, string, string) error              { return ErrUnsupported }
+func (d *dirFD) mknod(string, uint32, int64, int64) error       { return ErrUnsupported }
+func (d *dirFD) rename(string, string) error                    { return ErrUnsupported }
+func (d *dirFD) unlink(string) error                            { return ErrUnsupported }
+func (d *dirFD) rmdir(string) error                             { return ErrUnsupported }
+func (d *dirFD) lstat(string) (fileStat, error)                 { return fileStat{}, ErrUnsupported }
+func (d *dirFD) stat() (fileStat, error)                        { return fileStat{}, ErrUnsupported }
+func (d *dirFD) chown(string, int, int) error                   { return ErrUnsupported }
+func (d *dirFD) chmod(string, uint32) error                     { return ErrUnsupported }
+func (d *dirFD) setOwnerMode(int, int, uint32, bool) error      { return ErrUnsupported }
+func (d *dirFD) setMtime(string, int64) error                   { return ErrUnsupported }
+func (d *dirFD) setXattrs(string, []xattr) error                { return ErrUnsupported }
+func (d *dirFD) digest(string) (apk.Checksum, bool, error)      { return nil, false, ErrUnsupported }
+func (d *dirFD) names() ([]string, error)                       { return nil, ErrUnsupported }
+func (d *dirFD) writeAtomic(string, []byte, uint32, bool) error { return ErrUnsupported }
+func (d *dirFD) sync() error                                    { return ErrUnsupported }
+func (d *dirFD) lockFile(string) (func(), error)                { return nil, ErrUnsupported }
+func (d *dirFD) mkdir(string, uint32) error                     { return ErrUnsupported }
+func (d *dirFD) renameTo(string, *dirFD, string) error          { return ErrUnsupported }
 
 type fileFD struct{}
 
@@ -54,6 +56,7 @@ func (f *fileFD) setXattrs([]xattr) error { return ErrUnsupported }
 func (f *fileFD) Close() error            { return nil }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+func isExist(err error) bool    { return errors.Is(err, fs.ErrExist) }
 
 func (t *txn) execScript(context.Context, string, []byte, []string) ([]byte, error) {
 	return nil, ErrUnsupported

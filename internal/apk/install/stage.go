@@ -92,12 +92,3 @@ type stagedFile struct {
 }
 
 func (f *stagedFile) path() string { return joinPath(f.dir.path, f.name) }
-
-// dirState is what phase 1 learned about a directory the first time a
-// package of the transaction named it. update is apk's
-// update_permissions: the directory's mode and owner follow its packages
-// when the installer made it, or when it still had the mode and owner the
-// database expected.
-type dirState struct {
-	update bool
-}

@@ -32,10 +32,11 @@ type txn struct {
 	runScripts bool
 	rep        *Report
 	notRun     map[string]bool
-	// removed holds the directories phase 2 removed as empty.
-	removed map[string]bool
 	// files is the file cache, nil without one.
 	files *fileCache
+	// durable: flush the root before the database is written, and the
+	// database files themselves.
+	durable bool
 }
 
 func (in *Installer) begin() (*txn, error) {
@@ -55,16 +56,44 @@ func (in *Installer) begin() (*txn, error) {
 		runScripts: !in.NoScripts && privileged(),
 		rep:        &Report{},
 		notRun:     map[string]bool{},
-		removed:    map[string]bool{},
 		files:      newFileCache(in.Files),
 	}
+	// The file cache publishes entries only once their data is on disk.
+	t.durable = in.Sync || t.files != nil
 	t.ids = newIDCache(root.readFile)
 	if err := t.lock(); err != nil {
 		t.rollback()
 		root.Close()
 		return nil, fmt.Errorf("install: %w", err)
 	}
+	if err := t.makeProc(); err != nil {
+		t.close()
+		return nil, fmt.Errorf("install: %w", err)
+	}
 	return t, nil
+}
+
+// makeProc makes the mount point for /proc that apk_db_open makes in a
+// root other than / (mode 0555), so that a package's proc/ entry finds
+// it, as with apk.
+func (t *txn) makeProc() error {
+	d, err := t.root.openDir("")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err := d.lstat("proc"); !isNotExist(err) {
+		return nil
+	}
+	if err := d.mkdir("proc", 0o555); err != nil {
+		if isExist(err) {
+			return nil
+		}
+		return err
+	}
+	// A failed commit leaves the root as it was.
+	t.noteCreated("proc")
+	return d.chmod("proc", 0o555)
 }
 
 // lock takes lib/apk/db/lock for the whole commit.
@@ -97,7 +126,7 @@ func (t *txn) close() {
 
 func (t *txn) noteCreated(p string) {
 	t.created = append(t.created, p)
-	t.dirs[p] = &dirState{update: true}
+	t.dirs[p] = &dirState{}
 }
 
 func (t *txn) warnf(format string, args ...any) {
@@ -112,48 +141,10 @@ func (t *txn) problem(err error) {
 	fmt.Fprintf(t.in.errOut(), "ERROR: %v\n", err)
 }
 
-// prepareDir makes sure a directory a package names exists, noting
-// whether phase 1 made it and whether its permissions may follow the
-// packages (apk_db_dir_prepare).
-func (t *txn) prepareDir(p string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.dirs[p]; ok {
-		return nil
-	}
-	st, err := t.lstat(p)
-	switch {
-	case err == nil && st.isDir():
-		ds := &dirState{}
-		if acl, ok := t.expected[p]; ok {
-			ds.update = st.Mode&0o7777 == acl.Mode && st.UID == acl.UID && st.GID == acl.GID
-		}
-		t.dirs[p] = ds
-		return nil
-	case err == nil && st.isSymlink():
-		// Followed inside the root; the target's permissions are not
-		// the package's business.
-		t.dirs[p] = &dirState{}
-		return nil
-	case err == nil:
-		return fmt.Errorf("%s: exists in the root and is not a directory", p)
-	case !isNotExist(err):
-		return err
-	}
-	// Phase 2 gives the directories it made the packages' mode and owner.
-	if _, err := t.root.mkdirAll(p, 0o755, t.noteCreated); err != nil {
-		return err
-	}
-	if _, ok := t.dirs[p]; !ok {
-		t.dirs[p] = &dirState{}
-	}
-	return nil
-}
-
 // lstat describes the entry at p without following a final symlink.
 func (t *txn) lstat(p string) (fileStat, error) {
 	parent, base := splitPath(p)
-	d, err := t.root.openDir(parent)
+	d, err := t.openPkgDir(parent)
 	if err != nil {
 		return fileStat{}, err
 	}
@@ -169,7 +160,7 @@ func (t *txn) rollback() {
 		if d, ok := fds[dir]; ok {
 			return d
 		}
-		d, err := t.root.openDir(dir)
+		d, err := t.openPkgDir(dir)
 		if err != nil {
 			d = nil
 		}
@@ -196,7 +187,7 @@ func (t *txn) rollback() {
 		}
 	}
 	for i := len(t.created) - 1; i >= 0; i-- {
-		parent, base := splitPath(t.created[i])
+		parent, base := splitPath(t.phys(t.created[i]))
 		if d, err := t.root.openDir(parent); err == nil {
 			d.rmdir(base)
 			d.Close()
@@ -212,7 +203,7 @@ func (t *txn) removeSkipped(sp *stagedPkg) {
 		if !f.skip {
 			continue
 		}
-		if d, err := t.root.openDir(f.dir.path); err == nil {
+		if d, err := t.openPkgDir(f.dir.path); err == nil {
 			d.unlink(f.tmp)
 			d.Close()
 		}

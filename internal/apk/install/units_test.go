@@ -56,7 +56,7 @@ func TestScriptsTarFormat(t *testing.T) {
 	pkg := &apk.Package{Name: "busybox", Version: "1.36.1-r15", BuildTime: 1700000000, Checksum: make(apk.Checksum, 20)}
 	data := formatScriptsTar([]scriptsEntry{{Pkg: pkg, Scripts: map[string][]byte{
 		"trigger": []byte("#!/bin/sh\n"), "post-install": []byte("#!/bin/sh\necho hi\n"),
-	}}})
+	}}}, 0)
 	// Header, 512-byte body, header, 512-byte body, two end blocks.
 	if len(data) != 6*512 {
 		t.Fatalf("%d bytes", len(data))

@@ -582,3 +582,44 @@ func TestFetchRangeNotSatisfiable(t *testing.T) {
 		t.Errorf("cache holds %v", got)
 	}
 }
+
+// A local package whose data part is damaged is refused by Fetch, unless
+// the caller verifies the file itself as it reads it (ReaderVerifies):
+// then Fetch checks only its size, and reading the file finds the damage.
+func TestFetchLocalReaderVerifies(t *testing.T) {
+	f := loadFixtures(t)
+	base := t.TempDir()
+	arch := filepath.Join(base, "x86_64")
+	if err := os.Mkdir(arch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := f.pkg(t, "tzdata")
+	data := flipByte(f.files[p.FileName()], len(f.files[p.FileName()])-100)
+	if err := os.WriteFile(filepath.Join(arch, p.FileName()), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := ParseRepository(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, f)
+	if _, err := c.FetchPackage(context.Background(), FetchRequest{Repo: repo, Pkg: p}); err == nil {
+		t.Error("a damaged local package passed a full check")
+	}
+	path, err := c.FetchPackage(context.Background(), FetchRequest{Repo: repo, Pkg: p, ReaderVerifies: true})
+	if err != nil {
+		t.Fatalf("with ReaderVerifies: %v", err)
+	}
+	rd, err := apkfile.Open(bytes.NewReader(data), apkfile.Options{Keys: f.keys})
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	for err == nil {
+		if _, err = rd.Next(); err == nil {
+			_, err = io.Copy(io.Discard, rd)
+		}
+	}
+	if err == io.EOF {
+		t.Error("reading the damaged package found nothing wrong")
+	}
+}

@@ -14,8 +14,31 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 )
 
-// maxIndexSize bounds a downloaded index (Alpine's largest is ~2 MiB).
-const maxIndexSize = 256 << 20
+// maxIndexSize bounds an index archive, which is read whole before its
+// signature is checked (Alpine's largest, community, has 1.7 MiB).
+const maxIndexSize = 64 << 20
+
+// readIndexFile reads an index archive from disk, refusing one larger
+// than maxIndexSize before reading it.
+func readIndexFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxIndexSize {
+		return nil, fmt.Errorf("%s: the index archive has %d MiB, more than the %d MiB cairn accepts: refused", path, st.Size()>>20, maxIndexSize>>20)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
+	if err == nil && len(data) > maxIndexSize {
+		err = fmt.Errorf("%s: the index archive is larger than %d MiB: refused", path, maxIndexSize>>20)
+	}
+	return data, err
+}
 
 // Index is a repository's verified index.
 type Index struct {
@@ -100,7 +123,7 @@ func (c *Client) loadLocalIndex(ctx context.Context, repo Repository, url string
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := readIndexFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +145,7 @@ func (c *Client) loadRemoteIndex(ctx context.Context, repo Repository, url strin
 	}
 	cachePath := filepath.Join(c.CacheDir, IndexCacheName(url))
 	var cached *IndexArchive
-	data, err := os.ReadFile(cachePath)
+	data, err := readIndexFile(cachePath)
 	switch {
 	case err == nil:
 		cached, err = c.verifyIndex(repo, url, data)
@@ -192,7 +215,7 @@ func (c *Client) refreshIndex(ctx context.Context, repo Repository, url, cachePa
 		return nil, fmt.Errorf("download: %w", netError(err))
 	}
 	if len(data) > maxIndexSize {
-		return nil, fmt.Errorf("download: larger than %d MiB", maxIndexSize>>20)
+		return nil, fmt.Errorf("download: the index archive is larger than %d MiB: refused", maxIndexSize>>20)
 	}
 	idx, err := c.verifyIndex(repo, url, data)
 	if err != nil {

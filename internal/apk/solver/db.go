@@ -214,6 +214,11 @@ type DB struct {
 	byRank       []*Name
 	revDeps      reverseIndex
 	revIif       reverseIndex
+	// Scratch space of reverseNames, and the slab its lists are cut
+	// from: one solve fills thousands of them.
+	revScratch []*Name
+	revBits    []uint64
+	revSlab    []*Name
 
 	PerformingSelfUpgrade bool
 	ForceBrokenWorld      bool
@@ -250,6 +255,25 @@ func (db *DB) GetName(n string) *Name {
 	db.nameList = append(db.nameList, nm)
 	db.names.insert(nm)
 	return nm
+}
+
+// Reserve makes room for about pkgs more packages and names more names,
+// so that loading a large index does not grow the DB's tables step by
+// step (each step leaves the old table behind as garbage).
+func (db *DB) Reserve(pkgs, names int) {
+	if pkgs <= 0 && names <= 0 {
+		return
+	}
+	if need := len(db.pkgList) + pkgs; need > cap(db.pkgList) {
+		db.pkgList = append(make([]*Pkg, 0, need), db.pkgList...)
+	}
+	if need := len(db.nameList) + names; need > cap(db.nameList) {
+		db.nameList = append(make([]*Name, 0, need), db.nameList...)
+	}
+	db.names.reserve(len(db.nameList) + names)
+	if len(db.byCsum) == 0 {
+		db.byCsum = make(map[checksumKey]*Pkg, pkgs)
+	}
 }
 
 // LookupName returns the name if the DB knows it.
@@ -361,9 +385,16 @@ func (db *DB) addPkg(pkg *Pkg) *Pkg {
 	}
 	pkg.id = int32(len(db.pkgList))
 	db.pkgList = append(db.pkgList, pkg)
-	db.addProvider(pkg.Name, Provider{Pkg: pkg, Version: pkg.Version})
-	for _, d := range pkg.Provides {
-		db.addProvider(d.Name, Provider{Pkg: pkg, Version: d.Version})
+	if db.deferProviders {
+		db.deferProvider(pkg.Name, pkg, -1)
+		for i, d := range pkg.Provides {
+			db.deferProvider(d.Name, pkg, i)
+		}
+	} else {
+		pkg.Name.Providers = append(pkg.Name.Providers, Provider{Pkg: pkg, Version: pkg.Version})
+		for _, d := range pkg.Provides {
+			d.Name.Providers = append(d.Name.Providers, Provider{Pkg: pkg, Version: d.Version})
+		}
 	}
 	if db.openComplete {
 		db.addRdepends(pkg)
@@ -387,21 +418,20 @@ func csumKey(c apk.Checksum) (checksumKey, bool) {
 	return k, true
 }
 
+// pendingProvider is a provider collected while an index loads: the
+// package's own name (prov -1) or its prov-th provided name. Ids instead
+// of pointers and strings keep the ~70,000 of a full Alpine repository
+// small while they wait.
 type pendingProvider struct {
-	name *Name
-	p    Provider
+	name, pkg, prov int32
 }
 
-func (db *DB) addProvider(n *Name, p Provider) {
-	if db.deferProviders {
-		if k := len(db.pending); k == 0 || len(db.pending[k-1]) == cap(db.pending[k-1]) {
-			db.pending = append(db.pending, make([]pendingProvider, 0, 4096))
-		}
-		k := len(db.pending) - 1
-		db.pending[k] = append(db.pending[k], pendingProvider{n, p})
-		return
+func (db *DB) deferProvider(n *Name, pkg *Pkg, prov int) {
+	if k := len(db.pending); k == 0 || len(db.pending[k-1]) == cap(db.pending[k-1]) {
+		db.pending = append(db.pending, make([]pendingProvider, 0, 4096))
 	}
-	n.Providers = append(n.Providers, p)
+	k := len(db.pending) - 1
+	db.pending[k] = append(db.pending[k], pendingProvider{name: n.id, pkg: pkg.id, prov: int32(prov)})
 }
 
 // flushProviders appends the collected providers to their names, in the
@@ -414,7 +444,7 @@ func (db *DB) flushProviders() {
 	more := make([]int32, len(db.nameList))
 	for _, block := range db.pending {
 		for _, pp := range block {
-			more[pp.name.id]++
+			more[pp.name]++
 		}
 	}
 	total := 0
@@ -437,7 +467,13 @@ func (db *DB) flushProviders() {
 	}
 	for _, block := range db.pending {
 		for _, pp := range block {
-			pp.name.Providers = append(pp.name.Providers, pp.p)
+			pkg := db.pkgList[pp.pkg]
+			version := pkg.Version
+			if pp.prov >= 0 {
+				version = pkg.Provides[pp.prov].Version
+			}
+			n := db.nameList[pp.name]
+			n.Providers = append(n.Providers, Provider{Pkg: pkg, Version: version})
 		}
 	}
 	db.pending = nil
@@ -542,7 +578,12 @@ func (db *DB) reverseNames(ri reverseIndex, n *Name) []*Name {
 	if len(ids) == 0 {
 		return nil
 	}
-	names := make([]*Name, 0, len(ids)+len(ids)/2)
+	if db.revScratch == nil {
+		// A list holds each name at most once: sized for the longest,
+		// it never grows.
+		db.revScratch = make([]*Name, 0, len(db.nameList))
+	}
+	names := db.revScratch[:0]
 	add := func(x *Name) {
 		if x.stateInt&4 == 0 {
 			x.stateInt |= 4
@@ -567,24 +608,44 @@ func (db *DB) reverseNames(ri reverseIndex, n *Name) []*Name {
 				names[j], names[j-1] = names[j-1], names[j]
 			}
 		}
-		return names
-	}
-	// Long lists (the reverse dependencies of libc and the like): mark
-	// their ranks in a bit set and read it back in order.
-	bits := make([]uint64, (len(db.byRank)+63)/64)
-	for _, x := range names {
-		r := rank[x.id]
-		bits[r/64] |= 1 << (r % 64)
-	}
-	names = names[:0]
-	for w, word := range bits {
-		for word != 0 {
-			b := mathbits.TrailingZeros64(word)
-			word &^= 1 << b
-			names = append(names, db.byRank[w*64+b])
+	} else {
+		// Long lists (the reverse dependencies of libc and the like):
+		// mark their ranks in a bit set and read it back in order.
+		if db.revBits == nil {
+			db.revBits = make([]uint64, (len(db.byRank)+63)/64)
+		}
+		bits := db.revBits
+		for _, x := range names {
+			r := rank[x.id]
+			bits[r/64] |= 1 << (r % 64)
+		}
+		names = names[:0]
+		for w, word := range bits {
+			bits[w] = 0
+			for word != 0 {
+				b := mathbits.TrailingZeros64(word)
+				word &^= 1 << b
+				names = append(names, db.byRank[w*64+b])
+			}
 		}
 	}
-	return names
+	db.revScratch = names
+	return db.cutNames(names)
+}
+
+// cutNames copies names into an exactly sized slice cut from a slab.
+func (db *DB) cutNames(names []*Name) []*Name {
+	n := len(names)
+	if n > len(db.revSlab) {
+		if n > 1024 {
+			return append([]*Name(nil), names...)
+		}
+		db.revSlab = make([]*Name, 4096)
+	}
+	out := db.revSlab[:n:n]
+	db.revSlab = db.revSlab[n:]
+	copy(out, names)
+	return out
 }
 
 func (db *DB) rdepends(n *Name) []*Name { return db.reverse(n).rdepends }

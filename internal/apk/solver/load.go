@@ -52,7 +52,7 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 			}
 			return db.GetName(string(b)).Name
 		}
-		// Arch, license and origin repeat across packages.
+		// Arches repeat across packages.
 		if s, ok := intern[string(b)]; ok {
 			return s
 		}
@@ -84,6 +84,8 @@ func (db *DB) AddIndex(r io.Reader, repo int) (int, error) {
 			meta.URL = strings.Clone(meta.URL)
 			meta.Maintainer = strings.Clone(meta.Maintainer)
 			meta.Commit = strings.Clone(meta.Commit)
+			meta.License = strings.Clone(meta.License)
+			meta.Origin = strings.Clone(meta.Origin)
 			meta.Depends = exportDeps(pkg.Depends)
 			meta.Provides = exportDeps(pkg.Provides)
 			meta.InstallIf = exportDeps(pkg.InstallIf)

@@ -76,12 +76,24 @@ func (t *nameTable) place(n *Name, h uint32) {
 }
 
 // grow doubles the table (at most half full keeps probes short).
-func (t *nameTable) grow() {
+func (t *nameTable) grow() { t.resize(max(1024, len(t.slots)*2)) }
+
+// reserve sizes the table for n names.
+func (t *nameTable) reserve(n int) {
+	size := max(1024, len(t.slots))
+	for n*2 >= size {
+		size *= 2
+	}
+	if size > len(t.slots) {
+		t.resize(size)
+	}
+}
+
+func (t *nameTable) resize(size int) {
 	if len(t.slots) == 0 {
 		t.seed = maphash.MakeSeed()
 	}
 	old := t.slots
-	size := max(1024, len(old)*2)
 	t.slots = make([]nameSlot, size)
 	for _, sl := range old {
 		if sl.id != 0 {

@@ -1,6 +1,7 @@
 package solver
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
@@ -33,6 +34,15 @@ type Session struct {
 	// Reopen loads the database again after a commit changed the root;
 	// apk re-executes itself at that point of a self-upgrade.
 	Reopen func() (*DB, error)
+	// Context, when set, stops a solve soon after it is done.
+	Context context.Context
+}
+
+func (s *Session) ctx() context.Context {
+	if s.Context == nil {
+		return context.Background()
+	}
+	return s.Context
 }
 
 func (s *Session) warnf(format string, args ...any) {
@@ -44,7 +54,10 @@ func (s *Session) solveAndCommit(flags uint16, world []Dep) error {
 	if err := s.checkWorld(world); err != nil {
 		return err
 	}
-	cs, nerr := s.DB.Solve(flags, world)
+	cs, nerr, err := s.DB.SolveContext(s.ctx(), flags, world)
+	if err != nil {
+		return err
+	}
 	if nerr > 0 {
 		s.DB.PrintErrors(cs, world, s.Out)
 		return ErrUnsatisfiable
@@ -280,7 +293,10 @@ func (s *Session) Del(args []string, o DelOptions) error {
 		return fmt.Errorf("No such package: %s", missing[len(missing)-1])
 	}
 
-	cs, nerr := db.Solve(0, world)
+	cs, nerr, err := db.SolveContext(s.ctx(), 0, world)
+	if err != nil {
+		return err
+	}
 	if nerr > 0 {
 		db.PrintErrors(cs, world, s.Out)
 		return ErrUnsatisfiable
@@ -529,7 +545,10 @@ func (s *Session) selfUpgrade(flags uint16, o UpgradeOptions) error {
 	defer func() { db.PerformingSelfUpgrade = false }()
 	db.SetNameFlags(name, flags, 0)
 
-	cs, nerr := db.Solve(0, db.World)
+	cs, nerr, err := db.SolveContext(s.ctx(), 0, db.World)
+	if err != nil {
+		return err
+	}
 	if nerr > 0 {
 		s.warnf("Failed to perform initial self-upgrade, continuing with full upgrade.")
 		return nil

@@ -1,6 +1,7 @@
 package solver
 
 import (
+	"context"
 	"math/bits"
 	"sort"
 
@@ -689,6 +690,28 @@ func (db *DB) detachSolverState() {
 // and returns the changes and the number of errors; with errors, the
 // changeset is what the error report explains.
 func (db *DB) Solve(flags uint16, world []Dep) (*Changeset, int) {
+	cs, n, _ := db.SolveContext(context.Background(), flags, world)
+	return cs, n
+}
+
+// pollEvery is how many steps of the solver pass between looks at its
+// context: a step takes microseconds.
+const pollEvery = 256
+
+// SolveContext is Solve that gives up, with ctx's error, soon after ctx
+// is done (a signal during a long solve).
+func (db *DB) SolveContext(ctx context.Context, flags uint16, world []Dep) (*Changeset, int, error) {
+	steps := 0
+	var stop error
+	cancelled := func() bool {
+		if steps++; steps%pollEvery == 0 {
+			stop = ctx.Err()
+		}
+		return stop != nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
 	sort.SliceStable(world, func(i, j int) bool {
 		return apk.CompareNames(world[i].Name.Name, world[j].Name.Name) < 0
 	})
@@ -720,6 +743,14 @@ func (db *DB) Solve(flags uint16, world []Dep) (*Changeset, int) {
 		for {
 			for name := ss.dirty.popFront(); name != nil; name = ss.dirty.popFront() {
 				ss.reconsiderName(name)
+				if cancelled() {
+					db.detachSolverState()
+					return nil, 0, stop
+				}
+			}
+			if cancelled() {
+				db.detachSolverState()
+				return nil, 0, stop
 			}
 			var name *Name
 			for name0 := ss.unresolved.head; name0 != nil; name0 = name0.ss.unresolvedNext {
@@ -754,6 +785,6 @@ func (db *DB) Solve(flags uint16, world []Dep) (*Changeset, int) {
 			continue
 		}
 		db.detachSolverState()
-		return cs, ss.errors
+		return cs, ss.errors, nil
 	}
 }
