@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/initramfs"
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -109,7 +110,7 @@ func validRoot(s string) bool {
 
 // LoadConfig reads the store's boot configuration; nil when it has none.
 func LoadConfig(st *store.Store) (*Config, error) {
-	path := filepath.Join(st.Dir(), "@cairn", ConfigName)
+	path := layout.StorePath(st.Dir(), ConfigName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -138,7 +139,7 @@ func SaveConfig(st *store.Store, c *Config) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(st.Dir(), "@cairn", ConfigName), append(data, '\n'))
+	return writeFileAtomic(layout.StorePath(st.Dir(), ConfigName), append(data, '\n'))
 }
 
 // Options turns the configuration into Sync's options, making each
@@ -173,18 +174,15 @@ func MkinitfsInitramfs(root string, k Kernel) ([]byte, error) {
 	return data, err
 }
 
-// InitPath is where a bootable generation carries cairn-init.
-const InitPath = "usr/lib/cairn/cairn-init"
-
 // GenerationInitramfs makes the initramfs that boots the generation at
 // root with kernel k: the generation's own cairn-init, the modules the
 // root device needs from the kernel's modules, and the generation's
 // static busybox, if it has one, as the rescue shell. The same
 // generation always gives the same bytes.
 func GenerationInitramfs(root string, k Kernel, extra []string) ([]byte, error) {
-	init := filepath.Join(root, InitPath)
+	init := layout.InTree(root, layout.CairnInit)
 	if _, err := os.Stat(init); err != nil {
-		return nil, fmt.Errorf("no cairn-init in the generation (%s): it was built without one; rebuild it with cairn-init beside cairn", "/"+InitPath)
+		return nil, fmt.Errorf("no cairn-init in the generation (%s): it was built without one; rebuild it with cairn-init beside cairn", layout.CairnInit)
 	}
 	want := append(append([]string(nil), initramfs.DefaultModules...), extra...)
 	opts := initramfs.Options{Init: init, Modules: k.Modules, Want: want, MTime: time.Unix(0, 0)}

@@ -4,9 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -15,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -145,8 +144,8 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 		if err != nil {
 			return fmt.Errorf("generation %d: initramfs: %w", g.Number, err)
 		}
-		cmdline, err := os.ReadFile(filepath.Join(g.Path, "etc/cairn/cmdline"))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		cmdline, err := layout.ReadCmdline(g.Path)
+		if err != nil {
 			return fmt.Errorf("generation %d: %w", g.Number, err)
 		}
 		title := fmt.Sprintf("generation %d", g.Number)
@@ -157,7 +156,7 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 		index[key] = indexEntry{
 			Kernel:  plan("vmlinuz", kernel),
 			Initrd:  plan("initrd", initrd),
-			Options: strings.TrimSpace(string(cmdline)),
+			Options: cmdline,
 			Title:   title,
 		}
 	}
@@ -272,9 +271,9 @@ func (o Options) menu(index bootIndex, gens []store.Generation, next, def int) M
 	// With cairn-init, an entry names its generation with cairn.gen=
 	// (the "cairn" entry names none: cairn-init chooses); with mkinitfs
 	// images, every entry names its subvolume.
-	gen := func(n int) string { return fmt.Sprintf(" cairn.gen=%d", n) }
+	gen := func(n int) string { return fmt.Sprintf(" %s=%d", layout.ParamGen, n) }
 	if o.Mkinitfs {
-		gen = func(n int) string { return fmt.Sprintf(" rootflags=subvol=@cairn/generations/%d,ro", n) }
+		gen = func(n int) string { return fmt.Sprintf(" rootflags=subvol=%s,ro", layout.GenerationSubvol(n)) }
 	}
 	switch {
 	case next != 0 && o.Mkinitfs:
@@ -282,7 +281,7 @@ func (o Options) menu(index bootIndex, gens []store.Generation, next, def int) M
 	case next != 0:
 		hint := ""
 		if _, ok := index[fmt.Sprint(def)]; ok {
-			hint = fmt.Sprintf(" cairn.default=%d", def)
+			hint = fmt.Sprintf(" %s=%d", layout.ParamDefault, def)
 		}
 		m.Entries = append(m.Entries, entry("cairn", next, "next boot: trial or default", hint))
 	}

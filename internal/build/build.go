@@ -19,6 +19,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/apk/database"
 	"github.com/cairnlinux/cairn/internal/compose"
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 	"github.com/cairnlinux/cairn/internal/openrc"
 )
@@ -66,7 +67,7 @@ type Request struct {
 	Init string
 	// Sources are the manifest's files as they were read (the top one
 	// first; manifest.File.Sources). The generation keeps them, with the
-	// lock, in compose.ManifestDir; none keeps nothing.
+	// lock, in layout.ManifestDir; none keeps nothing.
 	Sources []manifest.Source
 }
 
@@ -77,7 +78,7 @@ type Result struct {
 	Lock     *manifest.Lock
 	Packages []*manifest.LockedPackage
 	// Generation is what the tree records in /usr/lib/cairn/generation.json.
-	Generation compose.Generation
+	Generation layout.Generation
 	Duration   time.Duration
 }
 
@@ -188,7 +189,7 @@ type builder struct {
 	epoch       time.Time
 	db          *database.Database // after the first transaction
 	spelled     map[string]string  // resolved repository URL -> the manifest's
-	gen         compose.Generation // what was built, once run returns
+	gen         layout.Generation  // what was built, once run returns
 }
 
 func (b *builder) logf(format string, args ...any) {
@@ -268,7 +269,7 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 	if err := sortDepmodLists(b.root); err != nil {
 		return nil, fmt.Errorf("depmod's lists: %w", err)
 	}
-	gen := compose.Generation{
+	gen := layout.Generation{
 		Name:           b.sys.Name,
 		Description:    b.sys.Description,
 		ManifestDigest: b.sys.Digest(),
@@ -289,7 +290,7 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 		}
 	}
 	for _, p := range lock.Packages {
-		gen.Packages = append(gen.Packages, compose.GenerationPackage{Name: p.Name, Version: p.Version})
+		gen.Packages = append(gen.Packages, layout.GenerationPackage{Name: p.Name, Version: p.Version})
 	}
 	if err := compose.WriteGeneration(b.root, gen, b.epoch); err != nil {
 		return nil, err

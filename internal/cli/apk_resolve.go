@@ -13,9 +13,21 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 )
 
+// apkDatabase says what openAPKDatabase opens besides the --repository
+// indexes.
+type apkDatabase struct {
+	// withRoot reads ROOT's state: its installed packages, world and
+	// repositories (--root, / when not given).
+	withRoot bool
+	// create makes ROOT's database when it has none (--initdb).
+	create bool
+	// simulate changes nothing on disk (--simulate; a resolve).
+	simulate bool
+}
+
 // openAPKDatabase opens the database the apk options describe: ROOT's
-// state when --root is given, plus the --repository indexes.
-func openAPKDatabase(ctx context.Context, g *Globals, o *APKOptions, withRoot, create, simulate bool) (*database.Database, error) {
+// state when what says so, plus the --repository indexes.
+func openAPKDatabase(ctx context.Context, g *Globals, o *APKOptions, what apkDatabase) (*database.Database, error) {
 	var repos []repo.Repository
 	for _, v := range o.Repositories {
 		r, err := repo.ParseRepository(v)
@@ -30,12 +42,12 @@ func openAPKDatabase(ctx context.Context, g *Globals, o *APKOptions, withRoot, c
 		Arch:           o.Arch,
 		AllowUntrusted: o.AllowUntrusted,
 		NoNetwork:      o.NoNetwork,
-		Create:         create,
-		Simulate:       simulate,
+		Create:         what.create,
+		Simulate:       what.simulate,
 		CacheDir:       o.CacheDir,
 		Warnings:       g.Stderr,
 	}
-	if withRoot {
+	if what.withRoot {
 		opts.Root = o.Root
 		if opts.Root == "" {
 			opts.Root = "/"
@@ -89,7 +101,7 @@ satisfied.`,
 }
 
 func runAPKResolve(ctx context.Context, o *APKOptions, ro *APKResolveOptions, g *Globals, args []string) error {
-	d, err := openAPKDatabase(ctx, g, o, o.Root != "", false, true)
+	d, err := openAPKDatabase(ctx, g, o, apkDatabase{withRoot: o.Root != "", simulate: true})
 	if err != nil {
 		return err
 	}

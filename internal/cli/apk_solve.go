@@ -39,7 +39,7 @@ func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*s
 			Context:   ctx,
 		}, nil
 	}
-	d, err := openAPKDatabase(ctx, g, o, true, initdb, o.Simulate)
+	d, err := openAPKDatabase(ctx, g, o, apkDatabase{withRoot: true, create: initdb, simulate: o.Simulate})
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*s
 	}
 	s.Committer = newInstaller(ctx, g, o, d)
 	s.Reopen = func() (*solver.DB, error) {
-		d2, err := openAPKDatabase(ctx, g, o, true, false, false)
+		d2, err := openAPKDatabase(ctx, g, o, apkDatabase{withRoot: true})
 		if err != nil {
 			return nil, err
 		}

@@ -3,94 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlinux/cairn/internal/boot"
-	"github.com/cairnlinux/cairn/internal/store"
 )
-
-// syncBoot brings the boot directory in line with state and gens, when
-// the store has a boot configuration (cairn boot setup): kernels and
-// initramfs images copied, loader entries rewritten. Commands that change
-// what boots call it before they write the new state, so that a failure
-// (a full boot partition, a generation without a kernel) changes nothing.
-//
-// A boot directory that holds no cairn files yet (the boot partition is
-// not mounted) is left alone with a warning, unless initial (boot setup
-// and boot sync write it from scratch).
-func syncBoot(g *Globals, s *store.Store, gens []store.Generation, state store.State) error {
-	return syncBootDir(g, s, gens, state, false)
-}
-
-func syncBootDir(g *Globals, s *store.Store, gens []store.Generation, state store.State, initial bool) (err error) {
-	cfg, err := boot.LoadConfig(s)
-	if err != nil || cfg == nil {
-		return err
-	}
-	loc, err := cfg.Locate()
-	if err != nil {
-		if initial {
-			return fmt.Errorf("boot entries: %w", err)
-		}
-		fmt.Fprintf(g.Stderr, "cairn: warning: boot entries left as they are: %v; cairn boot sync writes them once it is there\n", err)
-		return nil
-	}
-	defer func() {
-		if rerr := loc.Release(); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
-	if !initial && !boot.Populated(loc.Dir) {
-		fmt.Fprintf(g.Stderr, "cairn: warning: %s holds no boot entries of cairn's (is the boot partition mounted?): left as it is; cairn boot sync writes them\n", loc.How)
-		return nil
-	}
-	hook, err := crashHook(g)
-	if err != nil {
-		return err
-	}
-	if gens == nil {
-		if gens, err = s.Generations(); err != nil {
-			return err
-		}
-	}
-	opts := cfg.Options(hook)
-	opts.BootDir = loc.Dir
-	if err := boot.Sync(opts, gens, state); err != nil {
-		return fmt.Errorf("boot entries in %s: %w", loc.How, err)
-	}
-	return nil
-}
-
-// changeState applies change to the store's state: the boot directory
-// is synced with the state to be first, then the state is written.
-func changeState(g *Globals, s *store.Store, change func(store.State) (store.State, error)) (store.State, error) {
-	return changeStateBoot(g, s, change, false)
-}
-
-// changeStateBoot is changeState; with entriesMayLag, a failure to
-// bring the boot entries in line (a full boot partition) is a warning
-// and the state is written all the same. Only a change that keeps the
-// next boot's generation and kernel, whose files the entries name
-// already, may let them lag: confirming the booted trial.
-func changeStateBoot(g *Globals, s *store.Store, change func(store.State) (store.State, error), entriesMayLag bool) (store.State, error) {
-	cur, err := s.State()
-	if err != nil {
-		return cur, err
-	}
-	next, err := change(cur)
-	if err != nil {
-		return cur, err
-	}
-	if err := syncBoot(g, s, nil, next); err != nil {
-		if !entriesMayLag {
-			return cur, err
-		}
-		fmt.Fprintf(g.Stderr, "cairn: warning: %v: the entries stay as they are and still boot generation %d (cairn-init follows the state); make room (cairn gc), then run cairn boot sync\n", err, next.NextBoot())
-	}
-	return s.UpdateState(change)
-}
 
 // BootSetupOptions are the options of `cairn boot setup`.
 type BootSetupOptions struct {
@@ -124,25 +41,14 @@ rollback, gc and confirm keep the entries in line with the store.`,
 				return err
 			}
 			defer ss.close()
-			st, err := ss.s.State()
+			rep, err := ss.BootSetup(o.Config)
 			if err != nil {
 				return err
 			}
-			if o.Config.BootFS == "" {
-				if err := o.Config.RecordFS(); err != nil {
-					return err
-				}
-			}
-			if err := boot.SaveConfig(ss.s, &o.Config); err != nil {
-				return err
-			}
-			if err := syncBootDir(g, ss.s, nil, st, true); err != nil {
-				return err
-			}
 			if o.JSON {
-				return writeJSON(g.Stdout, bootReport{Store: ss.s.Dir(), Config: &o.Config, NextBoot: st.NextBoot()})
+				return writeJSON(g.Stdout, rep)
 			}
-			fmt.Fprintf(g.Stdout, "boot entries written to %s (%s); generation %d boots next\n", o.Config.BootDir, o.Config.Loader, st.NextBoot())
+			fmt.Fprintf(g.Stdout, "boot entries written to %s (%s); generation %d boots next\n", rep.Config.BootDir, rep.Config.Loader, rep.NextBoot)
 			return nil
 		},
 	}
@@ -175,41 +81,19 @@ rollback, gc and confirm keep the entries in line with the store.`,
 	return cmd
 }
 
-// bootReport is what cairn boot setup and sync print with --json.
-type bootReport struct {
-	Store    string       `json:"store"`
-	Config   *boot.Config `json:"config"`
-	NextBoot int          `json:"nextBoot"`
-}
-
 func runBootSync(ctx context.Context, g *Globals, o *StoreOptions, asJSON bool) error {
 	ss, err := lockStore(ctx, g, o, fsckRepair)
 	if err != nil {
 		return err
 	}
 	defer ss.close()
-	cfg, err := boot.LoadConfig(ss.s)
+	rep, err := ss.BootSync()
 	if err != nil {
-		return err
-	}
-	if cfg == nil {
-		return fmt.Errorf("store %s has no boot configuration: run cairn boot setup first", ss.s.Dir())
-	}
-	st, err := ss.s.State()
-	if err != nil {
-		return err
-	}
-	if err := syncBootDir(g, ss.s, nil, st, true); err != nil {
 		return err
 	}
 	if asJSON {
-		return writeJSON(g.Stdout, bootReport{Store: ss.s.Dir(), Config: cfg, NextBoot: st.NextBoot()})
+		return writeJSON(g.Stdout, rep)
 	}
-	fmt.Fprintf(g.Stdout, "boot entries in %s are in line with the store\n", cfg.BootDir)
+	fmt.Fprintf(g.Stdout, "boot entries in %s are in line with the store\n", rep.Config.BootDir)
 	return nil
-}
-
-// survivors lists gens without the numbers in drop.
-func survivors(gens []store.Generation, drop []int) []store.Generation {
-	return slices.DeleteFunc(slices.Clone(gens), func(g store.Generation) bool { return slices.Contains(drop, g.Number) })
 }

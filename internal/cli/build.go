@@ -1,20 +1,16 @@
 package cli
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/build"
-	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -94,189 +90,82 @@ leaves nothing behind.`,
 	return cmd
 }
 
-// lockPath is the manifest's lock beside it (manifest.LockPath).
-func lockPath(manifestPath string) string { return manifest.LockPath(manifestPath) }
+// loadManifest reads and validates a manifest, applies its defaults and
+// reads the lock beside it (node.LoadRecipe).
+func loadManifest(file string) (*node.Recipe, error) { return node.LoadRecipe(file) }
 
-// loadManifest reads and validates a manifest and applies its defaults.
-func loadManifest(file string) (*manifest.File, error) {
-	f, err := manifest.LoadFile(file)
-	if err != nil {
-		var errs manifest.Errors
-		if errors.As(err, &errs) {
-			return nil, &manifestError{file: file, errs: errs}
-		}
-		return nil, asUsage(err)
-	}
-	f.ApplyDefaults()
-	return f, nil
-}
-
-// explain turns an error of work on the manifest f (a build, a lock)
-// that names keys of the manifest into those problems, each at its
-// file:line:column, reported as cairn validate reports them.
-func explain(f *manifest.File, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errs := f.Locate(err); len(errs) > 0 {
-		return &manifestError{file: f.Path, errs: errs, cause: err}
-	}
-	return err
-}
-
-// manifestError is a manifest's problems. Run prints them one a line, as
-// cairn validate does, then how many there are.
-type manifestError struct {
-	file string
-	errs manifest.Errors
-	// cause is the error the problems were found in, if any (it says,
-	// for one, whether the packages are unsatisfiable).
-	cause error
-}
-
-func (e *manifestError) Error() string {
-	return fmt.Sprintf("%s in %s", plural(len(e.errs), "problem"), e.file)
-}
-
-func (e *manifestError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{e.errs}
-	}
-	return []error{e.errs, e.cause}
-}
-
-func readLockBeside(file string) (*manifest.Lock, error) {
-	l, err := manifest.ReadLock(lockPath(file))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	return l, err
+// buildOptions are the options every build of the command line has: the
+// cache (--cache-dir, else cairn's own; "" in a store: the store's),
+// where the log goes, and this cairn and its cairn-init for a bootable
+// generation.
+func buildOptions(g *Globals, cacheDir string, out io.Writer) node.BuildOptions {
+	o := node.BuildOptions{CacheDir: cacheDir, Out: out, Err: g.Stderr, Version: Version}
+	o.Self, o.Init = selfAndInit(g)
+	return o
 }
 
 func runBuild(cmd *cobra.Command, o *BuildOptions, g *Globals) error {
-	mf, err := loadManifest(o.File)
+	r, err := loadManifest(o.File)
 	if err != nil {
 		return err
-	}
-	sys := mf.System
-	lock, err := readLockBeside(o.File)
-	if err != nil {
-		return err
-	}
-	cache := o.CacheDir
-	if cache == "" {
-		cache = defaultCacheDir(g)
 	}
 	out := g.Stdout
 	if o.JSON {
 		out = io.Discard
 	}
-	req := build.Request{
-		Manifest:     sys,
-		ManifestPath: o.File,
-		Root:         o.Root,
-		Lock:         lock,
-		Frozen:       o.Frozen,
-		CacheDir:     cache,
-		NoScripts:    o.NoScripts,
-		Out:          out,
-		Err:          g.Stderr,
-		Version:      Version,
-		Sources:      mf.Sources,
+	cache := o.CacheDir
+	if cache == "" && o.Root != "" {
+		cache = defaultCacheDir(g)
 	}
-	req.Self, req.Init = selfAndInit(g)
-	if req.Init == "" && sys.Kernel.Package != "" {
+	bo := buildOptions(g, cache, out)
+	bo.Frozen, bo.NoScripts, bo.NoLock = o.Frozen, o.NoScripts, o.NoLock
+	if bo.Init == "" && r.Manifest.System.Kernel.Package != "" {
 		fmt.Fprintln(g.Stderr, "cairn: warning: no cairn-init beside cairn (or in $CAIRN_INIT): this generation gets no initramfs of cairn's and cannot be booted by cairn's loader entries")
 	}
-	var res *build.Result
-	gen := 0
-	if o.Root == "" {
-		ss, err := lockStore(cmd.Context(), g, &o.Store, fsckRepair)
+	if o.Root != "" {
+		report, err := node.BuildTree(cmd.Context(), r, o.Root, bo)
 		if err != nil {
 			return err
 		}
-		// Closed before --switch, which takes the lock itself.
-		closed := false
-		defer func() {
-			if !closed {
-				ss.close()
-			}
-		}()
-		st := ss.s
-		if o.CacheDir == "" {
-			req.CacheDir = filepath.Join(st.CacheDir(), "downloads")
+		if o.JSON {
+			return writeJSON(g.Stdout, report)
 		}
-		var sealed store.Generation
-		if res, sealed, err = build.IntoStore(cmd.Context(), st, req); err != nil {
-			return explain(mf, fullHint(err, "the file system holding the store is full; nothing was kept: free some space, for example with `cairn gc`, and try again"))
+		fmt.Fprintf(g.Stdout, "built %s: %d packages in %.1f s\n", report.Root, report.Packages, report.Seconds)
+		return nil
+	}
+	ss, err := lockStore(cmd.Context(), g, &o.Store, fsckRepair)
+	if err != nil {
+		return err
+	}
+	defer ss.close()
+	report, err := ss.Build(cmd.Context(), r, bo)
+	if err != nil {
+		return err
+	}
+	gen := report.Generation
+	if o.Switch {
+		if !o.JSON {
+			fmt.Fprintf(g.Stdout, "built generation %d (%s): %d packages in %.1f s\n", gen, report.Root, report.Packages, report.Seconds)
 		}
-		gen = sealed.Number
-		state, err := st.State()
-		if err == nil {
-			err = syncBoot(g, st, nil, state)
+		so := &SwitchOptions{Store: o.Store, Permanent: o.Permanent, Tries: o.Tries, JSON: o.JSON}
+		rep, err := ss.Switch(node.SwitchRequest{Generation: gen, Permanent: o.Permanent, Tries: o.Tries})
+		var noTrials *node.NoTrialsError
+		if errors.As(err, &noTrials) {
+			err = asUsage(err)
 		}
 		if err != nil {
 			return fmt.Errorf("built generation %d, but %w", gen, err)
 		}
-		ss.close()
-		closed = true
-	} else if res, err = build.Build(cmd.Context(), req); err != nil {
-		return explain(mf, fullHint(err, "the file system holding the root is full: free some space and try again"))
-	}
-	if !o.NoLock && (lock == nil || lock.Digest() != res.Lock.Digest()) {
-		if err := manifest.WriteLock(lockPath(o.File), res.Lock); err != nil {
-			return fmt.Errorf("write cairn.lock: %w", err)
-		}
-	}
-	report := buildReport{Root: res.Root, Generation: gen, LockDigest: res.Lock.Digest(), SourceDateEpoch: res.Lock.SourceDateEpoch,
-		Packages: len(res.Lock.Packages), Seconds: res.Duration.Seconds()}
-	if o.Switch {
-		sg := *g
-		var switched bytes.Buffer
-		if o.JSON {
-			sg.Stdout = &switched
-		} else {
-			fmt.Fprintf(g.Stdout, "built generation %d (%s): %d packages in %.1f s\n", gen, res.Root, report.Packages, report.Seconds)
-		}
-		so := &SwitchOptions{Store: o.Store, Permanent: o.Permanent, Tries: o.Tries, JSON: o.JSON}
-		if err := runSwitch(cmd.Context(), so, &sg, []string{strconv.Itoa(gen)}); err != nil {
-			return fmt.Errorf("built generation %d, but %w", gen, err)
-		}
 		if !o.JSON {
-			return nil
+			return printSwitch(g, so, rep)
 		}
-		report.State = json.RawMessage(switched.Bytes())
+		report.State = &rep.After
 	}
 	if o.JSON {
 		return writeJSON(g.Stdout, report)
 	}
-	if gen != 0 {
-		fmt.Fprintf(g.Stdout, "built generation %d (%s): %d packages in %.1f s; cairn switch %d boots it next\n", gen, res.Root, report.Packages, report.Seconds, gen)
-		return nil
-	}
-	fmt.Fprintf(g.Stdout, "built %s: %d packages in %.1f s\n", res.Root, len(res.Lock.Packages), res.Duration.Seconds())
+	fmt.Fprintf(g.Stdout, "built generation %d (%s): %d packages in %.1f s; cairn switch %d boots it next\n", gen, report.Root, report.Packages, report.Seconds, gen)
 	return nil
-}
-
-// buildReport is what cairn build --json prints.
-type buildReport struct {
-	Root            string  `json:"root"`
-	Generation      int     `json:"generation,omitempty"`
-	LockDigest      string  `json:"lockDigest"`
-	SourceDateEpoch int64   `json:"sourceDateEpoch"`
-	Packages        int     `json:"packages"`
-	Seconds         float64 `json:"seconds"`
-	// State is the store's state after --switch, as cairn switch --json
-	// prints it.
-	State json.RawMessage `json:"state,omitempty"`
-}
-
-// lockReport is what cairn lock --json prints: the lock file, whether it
-// was written (false: it was up to date), and the lock.
-type lockReport struct {
-	Path    string         `json:"path"`
-	Written bool           `json:"written"`
-	Lock    *manifest.Lock `json:"lock"`
 }
 
 // LockOptions are the options of `cairn lock`.
@@ -297,37 +186,26 @@ version and checksum in cairn.lock beside the manifest. An existing lock that
 matches the manifest is kept unless --update asks for the newest packages.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			mf, err := loadManifest(o.File)
+			r, err := loadManifest(o.File)
 			if err != nil {
 				return err
-			}
-			sys := mf.System
-			old, err := readLockBeside(o.File)
-			if err != nil {
-				return err
-			}
-			if old != nil && !o.Update && old.Matches(sys) == nil {
-				if o.JSON {
-					return writeJSON(g.Stdout, lockReport{Path: lockPath(o.File), Lock: old})
-				}
-				fmt.Fprintf(g.Stdout, "%s is up to date (%d packages)\n", lockPath(o.File), len(old.Packages))
-				return nil
 			}
 			cache := o.CacheDir
 			if cache == "" {
 				cache = defaultCacheDir(g)
 			}
-			l, err := build.Lock(cmd.Context(), build.Request{Manifest: sys, ManifestPath: o.File, CacheDir: cache, Err: g.Stderr})
+			rep, err := node.Lock(cmd.Context(), r, o.Update, node.BuildOptions{CacheDir: cache, Err: g.Stderr})
 			if err != nil {
-				return explain(mf, err)
-			}
-			if err := manifest.WriteLock(lockPath(o.File), l); err != nil {
 				return err
 			}
 			if o.JSON {
-				return writeJSON(g.Stdout, lockReport{Path: lockPath(o.File), Written: true, Lock: l})
+				return writeJSON(g.Stdout, rep)
 			}
-			fmt.Fprintf(g.Stdout, "wrote %s: %d packages, %d artifacts\n", lockPath(o.File), len(l.Packages), len(l.Artifacts))
+			if !rep.Written {
+				fmt.Fprintf(g.Stdout, "%s is up to date (%d packages)\n", rep.Path, len(rep.Lock.Packages))
+				return nil
+			}
+			fmt.Fprintf(g.Stdout, "wrote %s: %d packages, %d artifacts\n", rep.Path, len(rep.Lock.Packages), len(rep.Lock.Artifacts))
 			return nil
 		},
 	}
@@ -348,7 +226,7 @@ func selfAndInit(g *Globals) (self, init string) {
 	}
 	init = g.Getenv("CAIRN_INIT")
 	if init == "" {
-		for _, p := range []string{filepath.Join(filepath.Dir(self), "cairn-init"), "/usr/lib/cairn/cairn-init"} {
+		for _, p := range []string{filepath.Join(filepath.Dir(self), "cairn-init"), layout.CairnInit} {
 			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 				init = p
 				break

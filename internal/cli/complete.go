@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/boot"
 	"github.com/cairnlinux/cairn/internal/image"
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -87,7 +88,7 @@ func generationCompletions(c *cobra.Command, g *Globals) []string {
 	for i := len(gens) - 1; i >= 0; i-- {
 		gen := gens[i]
 		what := gen.Meta.Created.Local().Format("2006-01-02 15:04")
-		if marks := marks(st, gen.Number); len(marks) > 0 {
+		if marks := node.Marks(st, gen.Number); len(marks) > 0 {
 			what += " (" + strings.Join(marks, ", ") + ")"
 		}
 		if gen.Meta.Description != "" {

@@ -6,8 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/gendiff"
-	"github.com/cairnlinux/cairn/internal/store"
+	"github.com/cairnlinux/cairn/internal/node"
 )
 
 // DiffOptions are the options of `cairn diff`.
@@ -41,28 +40,17 @@ non-zero.
 	return cmd
 }
 
-// diffSide is one side of a diff: a generation or a directory.
-type diffSide struct {
-	Generation int    `json:"generation,omitempty"`
-	Path       string `json:"path"`
-}
-
-func (d diffSide) String() string {
+// sideName names a side of a diff: "generation N", or the directory.
+func sideName(d node.DiffSide) string {
 	if d.Generation != 0 {
 		return "generation " + strconv.Itoa(d.Generation)
 	}
 	return d.Path
 }
 
-type diffReport struct {
-	From diffSide `json:"from"`
-	To   diffSide `json:"to"`
-	*gendiff.Diff
-}
-
 func runDiff(o *DiffOptions, g *Globals, args []string) error {
 	// Arguments that are not numbers are directories and need no store.
-	var s *store.Store
+	var n *node.Node
 	needStore := len(args) < 2
 	for _, a := range args {
 		if isNumber(a) {
@@ -71,42 +59,42 @@ func runDiff(o *DiffOptions, g *Globals, args []string) error {
 	}
 	if needStore {
 		var err error
-		if s, err = o.Store.open(g); err != nil {
+		if n, err = o.Store.inspect(g); err != nil {
 			return err
 		}
 	}
-	var from, to diffSide
+	var from, to node.DiffSide
 	var err error
 	switch len(args) {
 	case 0, 1:
-		if from, err = defaultFrom(s); err != nil {
+		if from, err = n.RunningSide(); err != nil {
 			return err
 		}
 		if len(args) == 0 {
-			to, err = newestSide(s)
+			to, err = n.NewestSide()
 		} else {
-			to, err = side(s, args[0])
+			to, err = side(n, args[0])
 		}
 	default:
-		if from, err = side(s, args[0]); err == nil {
-			to, err = side(s, args[1])
+		if from, err = side(n, args[0]); err == nil {
+			to, err = side(n, args[1])
 		}
 	}
 	if err != nil {
 		return err
 	}
-	d, err := gendiff.Compare(from.Path, to.Path)
+	rep, err := node.Diff(from, to)
 	if err != nil {
-		return fmt.Errorf("diff %s and %s: %w", from, to, err)
+		return fmt.Errorf("diff %s and %s: %w", sideName(from), sideName(to), err)
 	}
 	if o.JSON {
-		return writeJSON(g.Stdout, diffReport{From: from, To: to, Diff: d})
+		return writeJSON(g.Stdout, rep)
 	}
-	if d.Empty() {
-		fmt.Fprintf(g.Stdout, "%s and %s do not differ\n", from, to)
+	if rep.Empty() {
+		fmt.Fprintf(g.Stdout, "%s and %s do not differ\n", sideName(from), sideName(to))
 		return nil
 	}
-	fmt.Fprintf(g.Stdout, "from %s to %s:\n%s", from, to, d.Text())
+	fmt.Fprintf(g.Stdout, "from %s to %s:\n%s", sideName(from), sideName(to), rep.Text())
 	return nil
 }
 
@@ -116,48 +104,13 @@ func isNumber(s string) bool {
 }
 
 // side resolves an argument: a generation number, or a directory.
-func side(s *store.Store, arg string) (diffSide, error) {
+func side(n *node.Node, arg string) (node.DiffSide, error) {
 	if !isNumber(arg) {
-		return diffSide{Path: arg}, nil
+		return node.DiffSide{Path: arg}, nil
 	}
-	n, err := parseGeneration(arg)
+	num, err := parseGeneration(arg)
 	if err != nil {
-		return diffSide{}, err
+		return node.DiffSide{}, err
 	}
-	if err := requireGeneration(s, n); err != nil {
-		return diffSide{}, fmt.Errorf("diff: %w", err)
-	}
-	gen, err := s.Get(n)
-	if err != nil {
-		return diffSide{}, err
-	}
-	return diffSide{Generation: n, Path: gen.Path}, nil
-}
-
-// defaultFrom is the booted generation, else the default.
-func defaultFrom(s *store.Store) (diffSide, error) {
-	st, err := s.State()
-	if err != nil {
-		return diffSide{}, fmt.Errorf("diff: %w", err)
-	}
-	n := st.Booted
-	if n == 0 {
-		n = st.Default
-	}
-	if n == 0 {
-		return diffSide{}, fmt.Errorf("diff: no generation is booted or the default in %s: name two generations (cairn diff A B)", s.Dir())
-	}
-	return side(s, strconv.Itoa(n))
-}
-
-func newestSide(s *store.Store) (diffSide, error) {
-	gens, err := s.Generations()
-	if err != nil {
-		return diffSide{}, err
-	}
-	if len(gens) == 0 {
-		return diffSide{}, fmt.Errorf("diff: the store %s has no generations", s.Dir())
-	}
-	last := gens[len(gens)-1]
-	return diffSide{Generation: last.Number, Path: last.Path}, nil
+	return n.Side(num)
 }

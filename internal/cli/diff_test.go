@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -40,7 +41,7 @@ func TestDiffFromBooted(t *testing.T) {
 		}
 	}
 	var r struct {
-		From, To diffSide
+		From, To node.DiffSide
 		Packages []struct{ Name, Change, Old, New string }
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {

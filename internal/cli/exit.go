@@ -11,6 +11,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -61,19 +62,20 @@ func exitCode(err error) int {
 
 // isManifestProblem reports whether err is about what a manifest says.
 func isManifestProblem(err error) bool {
-	var me *manifestError
+	var me *node.ManifestError
+	var unreadable *node.UnreadableError
 	var one *manifest.Error
 	var all manifest.Errors
-	return errors.As(err, &me) || errors.As(err, &one) || errors.As(err, &all)
+	return errors.As(err, &me) || errors.As(err, &unreadable) || errors.As(err, &one) || errors.As(err, &all)
 }
 
 // report prints a failed command's error: a manifest's problems one a
 // line, as cairn validate does, then "cairn: " and the error, unless the
 // command printed it itself.
 func report(w io.Writer, err error) {
-	var me *manifestError
+	var me *node.ManifestError
 	if errors.As(err, &me) {
-		for _, e := range me.errs {
+		for _, e := range me.Problems {
 			fmt.Fprintln(w, e.Error())
 		}
 	}
@@ -119,9 +121,9 @@ func reportJSON(w io.Writer, err error, code int) {
 	if errors.Is(err, context.Canceled) {
 		je.Error.Message = "cancelled"
 	}
-	var me *manifestError
+	var me *node.ManifestError
 	if errors.As(err, &me) {
-		je.Error.Problems = me.errs
+		je.Error.Problems = me.Problems
 	}
 	writeJSON(w, je)
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -55,7 +56,7 @@ func TestExitCode(t *testing.T) {
 	}{
 		{context.Canceled, ExitCancelled},
 		{usagef("bad"), ExitUsage},
-		{&manifestError{file: "x"}, ExitUsage},
+		{&node.ManifestError{File: "x"}, ExitUsage},
 		{store.ErrLocked, ExitLocked},
 		{withCode(ExitFailure, usagef("explicit wins")), ExitFailure},
 		{errors.New("anything else"), ExitFailure},

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/cairnlinux/cairn/internal/store"
 )
 
 // FsckOptions are the options of `cairn fsck`.
@@ -43,51 +41,34 @@ Exit codes:
 	return cmd
 }
 
-// fsckReport is fsck's --json output.
-type fsckReport struct {
-	Store    string          `json:"store"`
-	Backend  string          `json:"backend"`
-	Problems []store.Problem `json:"problems"`
-	// Consistent is false when a repair failed.
-	Consistent bool `json:"consistent"`
-}
-
 func runFsck(ctx context.Context, o *FsckOptions, g *Globals) error {
 	ss, err := lockStore(ctx, g, &o.Store, fsckNone)
 	if err != nil {
 		return err
 	}
 	defer ss.close()
-	s := ss.s
-	report, fsckErr := s.FsckWith(store.FsckOptions{Repair: true, Booted: runningGeneration(s)})
-	r := fsckReport{Store: s.Dir(), Backend: s.Backend(), Problems: report.Problems, Consistent: fsckErr == nil}
-	if r.Problems == nil {
-		r.Problems = []store.Problem{}
-	}
+	r, fsckErr := ss.Fsck()
 	if o.JSON {
 		if err := writeJSON(g.Stdout, r); err != nil {
 			return err
 		}
-	} else {
-		for _, p := range r.Problems {
-			fmt.Fprintln(g.Stdout, problemLine(p, true))
-		}
-		repaired := 0
-		for _, p := range r.Problems {
-			if p.Repaired {
-				repaired++
-			}
-		}
-		switch {
-		case fsckErr != nil:
-		case len(r.Problems) == 0:
-			fmt.Fprintf(g.Stdout, "store %s: consistent, nothing to repair\n", s.Dir())
-		default:
-			fmt.Fprintf(g.Stdout, "store %s: consistent (%s repaired)\n", s.Dir(), plural(repaired, "problem"))
+		return fsckErr
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintln(g.Stdout, problemLine(p, true))
+	}
+	repaired := 0
+	for _, p := range r.Problems {
+		if p.Repaired {
+			repaired++
 		}
 	}
-	if fsckErr != nil {
-		return fmt.Errorf("store %s is not consistent: %w", s.Dir(), fsckErr)
+	switch {
+	case fsckErr != nil:
+	case len(r.Problems) == 0:
+		fmt.Fprintf(g.Stdout, "store %s: consistent, nothing to repair\n", r.Store)
+	default:
+		fmt.Fprintf(g.Stdout, "store %s: consistent (%s repaired)\n", r.Store, plural(repaired, "problem"))
 	}
-	return nil
+	return fsckErr
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 	"github.com/cairnlinux/cairn/internal/store/storetest"
 )
@@ -35,7 +36,7 @@ func TestFsckRepairFails(t *testing.T) {
 		t.Errorf("fsck with a repair that fails: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	code, out, _ = runStore(t, s, "fsck", "--json")
-	var r fsckReport
+	var r node.FsckReport
 	if err := json.Unmarshal([]byte(out), &r); err != nil || code != ExitFailure || r.Consistent || len(r.Problems) != 1 || r.Problems[0].Repaired {
 		t.Errorf("fsck --json: exit %d, %+v (%v)", code, r, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 	"github.com/cairnlinux/cairn/internal/store/storetest"
 )
@@ -62,7 +63,7 @@ func TestGCKeepsProtected(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("gc: exit %d\n%s%s", code, out, errOut)
 	}
-	var r gcReport
+	var r node.GCReport
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,14 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/btrfs"
-	"github.com/cairnlinux/cairn/internal/store"
+	"github.com/cairnlinux/cairn/internal/node"
 )
 
 // GenerationsOptions are the options of `cairn generations`.
@@ -44,75 +41,25 @@ extents of every file.
 	return cmd
 }
 
-// generationEntry is one generation in `cairn generations --json`.
-type generationEntry struct {
-	Number      int       `json:"number"`
-	Created     time.Time `json:"created"`
-	Description string    `json:"description,omitempty"`
-	Parent      int       `json:"parent,omitempty"`
-	Packages    int       `json:"packages"`
-	Kernel      string    `json:"kernel,omitempty"`
-	// Marks: "booted", "default", "trial", "last good", "pinned".
-	Marks     []string `json:"marks"`
-	TriesLeft int      `json:"triesLeft,omitempty"`
-	NextBoot  bool     `json:"nextBoot,omitempty"`
-	// Recovered: fsck rebuilt the metadata; packages and kernel are
-	// unknown.
-	Recovered bool         `json:"recovered,omitempty"`
-	Size      *store.Usage `json:"size,omitempty"`
-}
-
-type generationsReport struct {
-	Store       string            `json:"store"`
-	Backend     string            `json:"backend"`
-	State       store.State       `json:"state"`
-	NextBoot    int               `json:"nextBoot"`
-	Generations []generationEntry `json:"generations"`
-}
-
 func runGenerations(o *GenerationsOptions, g *Globals) error {
-	s, err := o.Store.open(g)
+	n, err := o.Store.inspect(g)
 	if err != nil {
 		return err
 	}
-	gens, err := s.Generations()
+	report, err := n.Generations(o.Size)
 	if err != nil {
 		return err
-	}
-	st, err := s.State()
-	if err != nil {
-		return fmt.Errorf("%w (cairn fsck repairs it)", err)
-	}
-	sizes := o.Size || quotasOn(s)
-	report := generationsReport{Store: s.Dir(), Backend: s.Backend(), State: st, NextBoot: st.NextBoot(), Generations: []generationEntry{}}
-	for _, gen := range gens {
-		e := generationEntry{
-			Number: gen.Number, Created: gen.Meta.Created, Description: gen.Meta.Description, Parent: gen.Meta.Parent,
-			Packages: len(gen.Meta.Packages), Kernel: gen.Meta.Kernel, Recovered: gen.Meta.Recovered,
-			Marks: marks(st, gen.Number), NextBoot: st.NextBoot() == gen.Number,
-		}
-		if st.Trial.Generation == gen.Number {
-			e.TriesLeft = st.Trial.TriesLeft
-		}
-		if sizes {
-			u, err := s.Usage(gen.Number)
-			if err != nil {
-				return fmt.Errorf("size of generation %d: %w", gen.Number, err)
-			}
-			e.Size = &u
-		}
-		report.Generations = append(report.Generations, e)
 	}
 	if o.JSON {
 		return writeJSON(g.Stdout, report)
 	}
-	if len(gens) == 0 {
-		fmt.Fprintf(g.Stdout, "no generations in %s (cairn build makes them)\n", s.Dir())
+	if len(report.Generations) == 0 {
+		fmt.Fprintf(g.Stdout, "no generations in %s (cairn build makes them)\n", report.Store)
 		return nil
 	}
 	tw := tabwriter.NewWriter(g.Stdout, 0, 0, 2, ' ', 0)
 	header := "GEN\tCREATED\tPACKAGES\tKERNEL\t"
-	if sizes {
+	if report.Sized {
 		header += "EXCLUSIVE\tSHARED\t"
 	}
 	fmt.Fprintln(tw, header+"STATUS\tDESCRIPTION")
@@ -130,6 +77,7 @@ func runGenerations(o *GenerationsOptions, g *Globals) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	st := report.State
 	switch next := st.NextBoot(); {
 	case next == 0:
 		fmt.Fprintln(g.Stdout, "next boot: nothing (no default; cairn switch --permanent N sets one)")
@@ -148,25 +96,7 @@ func orNothing(n int) string {
 	return fmt.Sprintf("generation %d, the default", n)
 }
 
-// marks says what generation n is to the state.
-func marks(st store.State, n int) []string {
-	out := []string{}
-	add := func(ok bool, what string) {
-		if ok {
-			out = append(out, what)
-		}
-	}
-	add(st.Booted == n, "booted")
-	add(st.Default == n, "default")
-	add(st.Trial.Generation == n, "trial")
-	add(st.LastGood == n, "last good")
-	for _, p := range st.Pinned {
-		add(p == n, "pinned")
-	}
-	return out
-}
-
-func statusText(e generationEntry) string {
+func statusText(e node.GenerationEntry) string {
 	parts := make([]string, 0, len(e.Marks))
 	for _, m := range e.Marks {
 		if m == "trial" {
@@ -182,19 +112,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// quotasOn reports whether the store's usage comes cheaply from btrfs
-// quota groups.
-func quotasOn(s *store.Store) bool {
-	if s.Backend() != store.BackendBtrfs {
-		return false
-	}
-	q, err := btrfs.Quota(s.Dir())
-	if err != nil && !errors.Is(err, btrfs.ErrNotSupported) {
-		return false
-	}
-	return q.Enabled && !q.Inconsistent && !q.Rescanning
 }
 
 // humanBytes writes a size in binary units: "512 B", "1.5 KiB", "12 MiB".

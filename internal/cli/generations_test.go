@@ -9,16 +9,17 @@ import (
 	"testing"
 
 	"github.com/cairnlinux/cairn/internal/btrfs/btrfstest"
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
-func generationsJSON(t *testing.T, s *store.Store, args ...string) generationsReport {
+func generationsJSON(t *testing.T, s *store.Store, args ...string) node.GenerationList {
 	t.Helper()
 	code, out, errOut := runStore(t, s, append([]string{"generations", "--json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("generations: exit %d\n%s", code, errOut)
 	}
-	var r generationsReport
+	var r node.GenerationList
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}

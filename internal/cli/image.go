@@ -2,21 +2,18 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/build"
-	"github.com/cairnlinux/cairn/internal/compose"
+	"github.com/cairnlinux/cairn/internal/diskinstall"
 	"github.com/cairnlinux/cairn/internal/image"
-	"github.com/cairnlinux/cairn/internal/install"
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -239,71 +236,21 @@ func logWriter(g *Globals, quiet bool) io.Writer {
 // cleanup).
 func systemSource(ctx context.Context, o *SourceOptions, g *Globals, quiet bool) (image.Source, *store.Meta, func(), error) {
 	none := func() {}
+	req := node.SourceRequest{File: o.File, Generation: o.Generation}
 	if o.Generation != 0 {
-		s, err := o.Store.open(g)
+		no, err := o.Store.node(g)
 		if err != nil {
 			return image.Source{}, nil, none, err
 		}
-		gen, err := s.Get(o.Generation)
-		if err != nil {
-			return image.Source{}, nil, none, err
+		req.Store = no
+	} else {
+		cache := o.CacheDir
+		if cache == "" {
+			cache = defaultCacheDir(g)
 		}
-		src := image.Source{Root: gen.Path, Arch: readArch(gen.Path)}
-		if rec, err := readGenerationRecord(gen.Path); err == nil {
-			src.Epoch = rec.BuildTime
-		}
-		meta := gen.Meta
-		return src, &meta, none, nil
+		req.Build = buildOptions(g, cache, logWriter(g, quiet))
 	}
-	mf, err := loadManifest(o.File)
-	if err != nil {
-		return image.Source{}, nil, none, err
-	}
-	sys := mf.System
-	lock, err := readLockBeside(o.File)
-	if err != nil {
-		return image.Source{}, nil, none, err
-	}
-	cache := o.CacheDir
-	if cache == "" {
-		cache = defaultCacheDir(g)
-	}
-	work, err := os.MkdirTemp("", "cairn-image-")
-	if err != nil {
-		return image.Source{}, nil, none, err
-	}
-	cleanup := func() { os.RemoveAll(work) }
-	req := build.Request{Manifest: sys, ManifestPath: o.File, Root: filepath.Join(work, "root"), Lock: lock, CacheDir: cache, Sources: mf.Sources,
-		Out: logWriter(g, quiet), Err: g.Stderr, Version: Version}
-	req.Self, req.Init = selfAndInit(g)
-	res, err := build.Build(ctx, req)
-	if err != nil {
-		cleanup()
-		return image.Source{}, nil, none, explain(mf, err)
-	}
-	arch := sys.Alpine.Arch
-	if arch == "" {
-		arch = readArch(res.Root)
-	}
-	return image.Source{Root: res.Root, Epoch: time.Unix(res.Lock.SourceDateEpoch, 0).UTC(), Arch: arch}, nil, cleanup, nil
-}
-
-// readArch is the architecture apk recorded in a root (/etc/apk/arch).
-func readArch(root string) string {
-	b, err := os.ReadFile(filepath.Join(root, "etc/apk/arch"))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func readGenerationRecord(root string) (compose.Generation, error) {
-	var g compose.Generation
-	b, err := os.ReadFile(filepath.Join(root, compose.GenerationPath))
-	if err != nil {
-		return g, err
-	}
-	return g, json.Unmarshal(b, &g)
+	return node.Source(ctx, req)
 }
 
 // parseSize reads 800M, 2G, 1.5G or a number of bytes.
@@ -368,7 +315,7 @@ that holds a partition table or a file system is refused unless --wipe.
 				return err
 			}
 			defer cleanup()
-			plan, err := install.Install(cmd.Context(), install.Options{
+			plan, err := diskinstall.Install(cmd.Context(), diskinstall.Options{
 				Device: o.Device, Disk: image.Disk{Meta: meta, Firmware: firmware, Log: g.Stderr}, Source: src,
 				Wipe: o.Wipe, DryRun: o.DryRun, Log: g.Stderr,
 			})

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -26,28 +24,18 @@ the sizes cairn generations shows exact. cairn store remove DIR takes a
 store away again.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			made := false
-			if _, err := os.Stat(args[0]); errors.Is(err, fs.ErrNotExist) {
-				if err := os.MkdirAll(args[0], 0o755); err != nil {
-					return err
-				}
-				made = true
-			}
-			st, err := store.Init(args[0], opts)
-			if errors.Is(err, store.ErrExists) {
-				return fmt.Errorf("%s already holds a store: %w", args[0], err)
-			}
+			rep, err := node.InitStore(args[0], opts)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return writeJSON(g.Stdout, map[string]any{"store": st.Dir(), "backend": st.Backend(), "madeDir": made})
+				return writeJSON(g.Stdout, rep)
 			}
-			where := st.Dir()
-			if made {
+			where := rep.Store
+			if rep.MadeDir {
 				where += " (made the directory)"
 			}
-			fmt.Fprintf(g.Stdout, "made a %s store in %s; cairn build --store %s adds generations\n", st.Backend(), where, st.Dir())
+			fmt.Fprintf(g.Stdout, "made a %s store in %s; cairn build --store %s adds generations\n", rep.Backend, where, rep.Store)
 			return nil
 		},
 	}

@@ -1,16 +1,12 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/compose"
-	"github.com/cairnlinux/cairn/internal/store"
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // ManifestOptions are the options of `cairn manifest`.
@@ -41,20 +37,8 @@ On a running node, cairn manifest says what the node runs.`,
 	return cmd
 }
 
-// keptManifest is what cairn manifest --json prints.
-type keptManifest struct {
-	Generation int        `json:"generation"`
-	Manifest   string     `json:"manifest"`
-	Files      []keptFile `json:"files"`
-}
-
-type keptFile struct {
-	Path    string `json:"path"`
-	Content string `json:"content"`
-}
-
 func runManifest(o *ManifestOptions, g *Globals, args []string) error {
-	s, err := o.Store.open(g)
+	nd, err := o.Store.inspect(g)
 	if err != nil {
 		return err
 	}
@@ -63,39 +47,10 @@ func runManifest(o *ManifestOptions, g *Globals, args []string) error {
 		if n, err = parseGeneration(args[0]); err != nil {
 			return err
 		}
-		if err := requireGeneration(s, n); err != nil {
-			return fmt.Errorf("manifest: %w", err)
-		}
-	} else if n, err = bootedOrDefault(s); err != nil {
-		return err
 	}
-	gen, err := s.Get(n)
+	report, err := nd.Manifest(n)
 	if err != nil {
 		return err
-	}
-	rec, err := readGenerationRecord(gen.Path)
-	if err != nil || rec.Manifest == "" {
-		return fmt.Errorf("generation %d keeps no manifest (it was built by a cairn that kept none)", n)
-	}
-	dir := filepath.Join(gen.Path, compose.ManifestDir)
-	report := keptManifest{Generation: n, Manifest: rec.Manifest, Files: []keptFile{}}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		report.Files = append(report.Files, keptFile{Path: filepath.ToSlash(rel), Content: string(data)})
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("generation %d's manifest: %w", n, err)
 	}
 	switch {
 	case o.JSON:
@@ -104,7 +59,7 @@ func runManifest(o *ManifestOptions, g *Globals, args []string) error {
 		for _, f := range report.Files {
 			what := ""
 			switch {
-			case f.Path == rec.Manifest:
+			case f.Path == report.Manifest:
 				what = " (the manifest)"
 			case filepath.Ext(f.Path) == ".lock":
 				what = " (the lock)"
@@ -114,26 +69,10 @@ func runManifest(o *ManifestOptions, g *Globals, args []string) error {
 		return nil
 	}
 	for _, f := range report.Files {
-		if f.Path == rec.Manifest {
+		if f.Path == report.Manifest {
 			_, err := fmt.Fprint(g.Stdout, f.Content)
 			return err
 		}
 	}
-	return fmt.Errorf("generation %d: its manifest %s is missing from %s", n, rec.Manifest, compose.ManifestDir)
-}
-
-// bootedOrDefault is the booted generation of s, else its default.
-func bootedOrDefault(s *store.Store) (int, error) {
-	st, err := s.State()
-	if err != nil {
-		return 0, err
-	}
-	n := st.Booted
-	if n == 0 {
-		n = st.Default
-	}
-	if n == 0 {
-		return 0, errors.New("no generation is booted or the default: name one (cairn manifest N)")
-	}
-	return n, nil
+	return fmt.Errorf("generation %d: its manifest %s is missing from %s", report.Generation, report.Manifest, layout.ManifestDir)
 }

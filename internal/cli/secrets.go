@@ -72,11 +72,11 @@ func addSecretsFlags(cmd *cobra.Command, o *SecretsOptions, identities bool) {
 
 // declared loads the manifest and lists its secrets.
 func (o *SecretsOptions) declared() ([]secrets.Declared, error) {
-	f, err := loadManifest(o.File)
+	r, err := loadManifest(o.File)
 	if err != nil {
 		return nil, err
 	}
-	return secrets.DeclaredIn(f.System, filepath.Dir(o.File)), nil
+	return secrets.DeclaredIn(r.Manifest.System, filepath.Dir(o.File)), nil
 }
 
 // completeNames completes the names of the manifest's secrets, up to max

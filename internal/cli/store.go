@@ -4,26 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/boot"
+	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
 // DefaultStore is where a running cairn system has its store: cairn-init
 // mounts the btrfs top level (subvolid 5), which holds @cairn, there.
 // $CAIRN_STORE overrides it, --store overrides both.
-const DefaultStore = "/run/cairn/store"
+const DefaultStore = layout.RunStore
 
-// crashAtEnv names a crash point (store.CrashPoints) at which cairn kills
+// crashAtEnv names a crash point (node.CrashPoints) at which cairn kills
 // itself with SIGKILL, for the crash tests.
 const crashAtEnv = "CAIRN_CRASH_AT"
 
@@ -52,68 +48,56 @@ func addStoreFlags(cmd *cobra.Command, o *StoreOptions, writes bool) {
 	}
 }
 
-// open opens the store o names, with the crash hook of $CAIRN_CRASH_AT
-// installed. Reading needs nothing more; see lockStore for writing.
-func (o *StoreOptions) open(g *Globals) (*store.Store, error) {
-	dir, implicit := o.Path, false
+// node is what o says for the node package: the store (--store, else
+// $CAIRN_STORE, else the running system's), the crash hook of
+// $CAIRN_CRASH_AT, and where waiting and warnings are said.
+func (o *StoreOptions) node(g *Globals) (node.StoreOptions, error) {
+	hook, err := crashHook(g)
+	if err != nil {
+		return node.StoreOptions{}, err
+	}
+	dir := o.Path
 	if dir == "" {
 		dir = g.Getenv("CAIRN_STORE")
 	}
-	if dir == "" {
-		dir, implicit = DefaultStore, true
-	}
-	hook, err := crashHook(g)
+	return node.StoreOptions{
+		Dir:       dir,
+		NoWait:    o.NoWait,
+		CrashHook: hook,
+		Waiting: func(holder string) {
+			fmt.Fprintf(g.Stderr, "cairn: waiting for the store lock held by %s\n", holder)
+		},
+		Warn: func(msg string) { fmt.Fprintf(g.Stderr, "cairn: warning: %s\n", msg) },
+	}, nil
+}
+
+// open opens the store o names for reading.
+func (o *StoreOptions) open(g *Globals) (*store.Store, error) {
+	n, err := o.inspect(g)
 	if err != nil {
 		return nil, err
 	}
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && implicit:
-		return nil, fmt.Errorf("no store at %s: this is not a running cairn system, or its store is not mounted there (give --store DIR or set CAIRN_STORE)", dir)
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("store %s: no such directory", dir)
-	case err != nil:
-		return nil, fmt.Errorf("store: %w", err)
-	case !fi.IsDir():
-		return nil, fmt.Errorf("store %s: not a directory (--store names the directory holding @cairn)", dir)
-	}
-	s, err := store.Open(dir)
-	if errors.Is(err, store.ErrNotStore) {
-		return nil, fmt.Errorf("%s is not a cairn store: it has no @cairn/store.json (--store names the directory holding @cairn)", dir)
-	}
+	return n.Store, nil
+}
+
+// inspect opens the node o names for reading.
+func (o *StoreOptions) inspect(g *Globals) (*node.Node, error) {
+	no, err := o.node(g)
 	if err != nil {
 		return nil, err
 	}
-	if hook != nil {
-		s.SetCrashHook(hook)
-	}
-	return s, nil
+	return node.Inspect(no)
 }
 
 // crashHook returns the hook that kills this process at the crash point
 // $CAIRN_CRASH_AT names, or nil when it is not set.
 func crashHook(g *Globals) (func(string) error, error) {
 	point := g.Getenv(crashAtEnv)
-	if point == "" {
-		return nil, nil
+	hook, err := node.CrashHook(point)
+	if err != nil {
+		return nil, usagef("%s=%s: no such crash point (known: %s)", crashAtEnv, point, strings.Join(node.CrashPoints(), ", "))
 	}
-	known := append(store.CrashPoints(), boot.PointFilesWritten, boot.PointConfigWritten)
-	if !slices.Contains(known, point) {
-		return nil, usagef("%s=%s: no such crash point (known: %s)", crashAtEnv, point, strings.Join(known, ", "))
-	}
-	return func(at string) error {
-		if at != point {
-			return nil
-		}
-		self, err := os.FindProcess(os.Getpid())
-		if err == nil {
-			err = self.Kill() // SIGKILL: no deferred function, no cleanup runs
-		}
-		return fmt.Errorf("crash point %s: cairn could not kill itself: %v", at, err)
-	}, nil
+	return hook, nil
 }
 
 // fsckMode says what lockStore does with the store's consistency check.
@@ -131,79 +115,35 @@ const (
 	fsckNone
 )
 
-// session is an open store held for writing.
+// session is an open store held for writing (node.Session).
 type session struct {
-	s      *store.Store
-	unlock func()
-	// report is what the check on opening found (and repaired).
-	report store.Report
+	*node.Session
+	s *store.Store
 }
 
-func (ss *session) close() { ss.unlock() }
+func (ss *session) close() { ss.Close() }
 
 // lockStore opens the store, takes its writer lock (waiting, after saying
 // so once on standard error, unless --no-wait) and checks it: every
 // command that writes repairs what an interrupted cairn left first.
 func lockStore(ctx context.Context, g *Globals, o *StoreOptions, mode fsckMode) (*session, error) {
-	s, err := o.open(g)
+	no, err := o.node(g)
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := s.Lock(ctx, false)
-	if errors.Is(err, store.ErrLocked) && !o.NoWait {
-		fmt.Fprintf(g.Stderr, "cairn: waiting for the store lock held by %s\n", lockHolder(s))
-		unlock, err = s.Lock(ctx, true)
-	}
-	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("%w: --no-wait was given; try again when it is done", err)
-	}
-	if err != nil {
+	no.Fsck = map[fsckMode]node.FsckMode{fsckRepair: node.FsckRepair, fsckRepairQuiet: node.FsckRepair, fsckCheck: node.FsckCheck, fsckNone: node.FsckNone}[mode]
+	ns, err := node.Open(ctx, no)
+	var repair *node.RepairError
+	switch {
+	case errors.As(err, &repair) && mode == fsckRepair:
+		printProblems(g, repair.Report.Problems, true)
 		return nil, err
+	case err != nil:
+		return nil, err
+	case mode == fsckRepair:
+		printProblems(g, ns.Checked.Problems, true)
 	}
-	ss := &session{s: s, unlock: unlock}
-	if mode == fsckNone {
-		return ss, nil
-	}
-	report, err := s.FsckWith(store.FsckOptions{Repair: mode != fsckCheck, Booted: runningGeneration(s)})
-	ss.report = report
-	if mode == fsckRepair {
-		printProblems(g, report.Problems, true)
-	}
-	if err != nil {
-		unlock()
-		return nil, fmt.Errorf("%w (the store needs repairs that failed: see cairn fsck)", err)
-	}
-	return ss, nil
-}
-
-// runningStore is where cairn-init leaves the store of the running
-// system.
-const runningStore = "/run/cairn/store"
-
-// runningGeneration is the generation this machine booted from s, when s
-// is the running system's store (cairn-init's record); else 0.
-func runningGeneration(s *store.Store) int {
-	// Off a booted cairn system (tests, image builds) the first stat
-	// fails and nothing more is read.
-	running, err := os.Stat(runningStore)
-	if err != nil {
-		return 0
-	}
-	if dir, err := os.Stat(s.Dir()); err != nil || !os.SameFile(dir, running) {
-		return 0
-	}
-	return recordedBoot()
-}
-
-// lockHolder names the process holding the store's lock, from the pid it
-// writes into @cairn/lock.
-func lockHolder(s *store.Store) string {
-	data, err := os.ReadFile(filepath.Join(s.Dir(), "@cairn", "lock"))
-	pid := strings.TrimSpace(string(data))
-	if _, aerr := strconv.Atoi(pid); err != nil || aerr != nil {
-		return "another cairn"
-	}
-	return "pid " + pid
+	return &session{Session: ns, s: ns.Store}, nil
 }
 
 // printProblems reports what a check found on standard error, one line
@@ -231,25 +171,6 @@ func problemLine(p store.Problem, repairing bool) string {
 	}
 }
 
-// changeError explains an error of a change to the store; on a full file
-// system the change was not made (the state is replaced whole or not at
-// all).
-func changeError(what string, err error) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		return fmt.Errorf("%s: %w (the file system holding the store is full; nothing was changed: free some space, for example with `cairn gc`, and try again)", what, err)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
-// fullHint adds hint to err when a file system was full (ENOSPC,
-// EDQUOT): the bare error names a file deep in the tree, not what to do.
-func fullHint(err error, hint string) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		return fmt.Errorf("%w (%s)", err, hint)
-	}
-	return err
-}
-
 // parseGeneration reads a generation number argument.
 func parseGeneration(arg string) (int, error) {
 	n, err := strconv.Atoi(arg)
@@ -257,44 +178,6 @@ func parseGeneration(arg string) (int, error) {
 		return 0, usagef("%q is not a generation number (cairn generations lists them)", arg)
 	}
 	return n, nil
-}
-
-// requireGeneration fails with one clear message when n does not exist.
-func requireGeneration(s *store.Store, n int) error {
-	_, err := s.Get(n)
-	if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	gens, lerr := s.Generations()
-	if lerr != nil {
-		return fmt.Errorf("generation %d does not exist in %s", n, s.Dir())
-	}
-	if len(gens) == 0 {
-		return fmt.Errorf("generation %d does not exist: the store %s has no generations (cairn build makes them)", n, s.Dir())
-	}
-	nums := make([]int, len(gens))
-	for i, gen := range gens {
-		nums[i] = gen.Number
-	}
-	return fmt.Errorf("generation %d does not exist in %s (it has %s)", n, s.Dir(), numberRanges(nums))
-}
-
-// numberRanges writes sorted numbers compactly: "1-3, 5, 7-9".
-func numberRanges(nums []int) string {
-	var parts []string
-	for i := 0; i < len(nums); {
-		j := i
-		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
-			j++
-		}
-		if j > i {
-			parts = append(parts, fmt.Sprintf("%d-%d", nums[i], nums[j]))
-		} else {
-			parts = append(parts, strconv.Itoa(nums[i]))
-		}
-		i = j + 1
-	}
-	return strings.Join(parts, ", ")
 }
 
 // argsUsage refuses more than max arguments as a usage error (exit 2).

@@ -3,14 +3,13 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -59,7 +58,7 @@ running system's store is refused. --dry-run says what would go.`,
 }
 
 func runStoreRemove(cmd *cobra.Command, o *StoreRemoveOptions, g *Globals) error {
-	if remains(o.Dir) {
+	if node.Remains(o.Dir) {
 		return removeRemains(o, g)
 	}
 	ss, err := lockStore(cmd.Context(), g, &StoreOptions{Path: o.Dir, NoWait: o.NoWait}, fsckNone)
@@ -67,18 +66,12 @@ func runStoreRemove(cmd *cobra.Command, o *StoreRemoveOptions, g *Globals) error
 		return err
 	}
 	defer ss.close()
-	s := ss.s
-	if running, err := os.Stat(runningStore); err == nil {
-		if dir, err := os.Stat(s.Dir()); err == nil && os.SameFile(dir, running) {
-			return fmt.Errorf("%s is the store of the running system: it cannot be removed from it", s.Dir())
-		}
-	}
-	plan, err := s.RemovalPlan()
+	plan, err := ss.PlanRemoval()
 	if err != nil {
 		return err
 	}
 	if len(plan.Persistent) > 0 && !o.Persistent {
-		return usagef("%w: give --persistent to remove them too (or copy them out first)", &store.PersistentError{Dir: s.Dir(), Paths: plan.Persistent})
+		return usagef("%w: give --persistent to remove them too (or copy them out first)", &store.PersistentError{Dir: ss.s.Dir(), Paths: plan.Persistent})
 	}
 	if !o.JSON {
 		verb := "removing"
@@ -88,7 +81,7 @@ func runStoreRemove(cmd *cobra.Command, o *StoreRemoveOptions, g *Globals) error
 		fmt.Fprintf(g.Stdout, "%s the %s store in %s: %s\n", verb, plan.Backend, plan.Dir, describeRemoval(plan))
 	}
 	if !o.DryRun {
-		if err := s.Remove(o.Persistent); err != nil {
+		if err := ss.Remove(o.Persistent); err != nil {
 			var pe *store.PersistentError
 			if errors.As(err, &pe) {
 				return usagef("%w: give --persistent to remove them too", err)
@@ -117,7 +110,7 @@ func describeRemoval(r store.Removal) string {
 	case 1:
 		parts = append(parts, "generation "+strconv.Itoa(r.Generations[0]))
 	default:
-		parts = append(parts, fmt.Sprintf("%d generations (%s)", len(r.Generations), numberRanges(r.Generations)))
+		parts = append(parts, fmt.Sprintf("%d generations (%s)", len(r.Generations), node.NumberRanges(r.Generations)))
 	}
 	parts = append(parts, "their metadata and the state")
 	if r.Staging > 0 {
@@ -132,19 +125,9 @@ func describeRemoval(r store.Removal) string {
 	return strings.Join(parts, ", ")
 }
 
-// remains reports whether dir holds an @cairn that is no store any more
-// (a failed rm -rf took its store.json, or an init was interrupted).
-func remains(dir string) bool {
-	if _, err := os.Stat(filepath.Join(dir, "@cairn")); err != nil {
-		return false
-	}
-	_, err := os.Stat(filepath.Join(dir, "@cairn", "store.json"))
-	return errors.Is(err, fs.ErrNotExist)
-}
-
-// removeRemains removes what remains reports.
+// removeRemains removes what node.Remains reports.
 func removeRemains(o *StoreRemoveOptions, g *Globals) error {
-	root := filepath.Join(o.Dir, "@cairn")
+	root := layout.StorePath(o.Dir)
 	verb := "removing"
 	if o.DryRun {
 		verb = "would remove"

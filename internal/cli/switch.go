@@ -4,25 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/boot"
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/store"
 )
-
-// stateReport is the --json output of the commands that change the
-// state: the new state, and what the next boot starts.
-type stateReport struct {
-	Store string `json:"store"`
-	store.State
-	NextBoot int `json:"nextBoot"`
-}
-
-func writeState(g *Globals, s *store.Store, st store.State) error {
-	return writeJSON(g.Stdout, stateReport{Store: s.Dir(), State: st, NextBoot: st.NextBoot()})
-}
 
 // SwitchOptions are the options of `cairn switch`.
 type SwitchOptions struct {
@@ -79,39 +66,23 @@ func runSwitch(ctx context.Context, o *SwitchOptions, g *Globals, args []string)
 		return err
 	}
 	defer ss.close()
-	s := ss.s
-	if n == 0 {
-		if n, err = newestGeneration(s); err != nil {
-			return fmt.Errorf("switch: %w", err)
-		}
-	} else if err := requireGeneration(s, n); err != nil {
-		return fmt.Errorf("switch: %w", err)
+	rep, err := ss.Switch(node.SwitchRequest{Generation: n, Permanent: o.Permanent, Tries: o.Tries})
+	var noTrials *node.NoTrialsError
+	if errors.As(err, &noTrials) {
+		return asUsage(err)
 	}
-	before, err := s.State()
 	if err != nil {
-		return fmt.Errorf("switch: %w", err)
+		return err
 	}
-	if !o.Permanent {
-		if cfg, err := boot.LoadConfig(s); err == nil && cfg != nil && cfg.Mkinitfs() {
-			return usagef("switch: a trial boot needs cairn-init, and this store boots with mkinitfs images (cairn boot setup --initramfs mkinitfs): "+
-				"use cairn switch --permanent %d, or try it once from the loader menu's entry cairn-%d", n, n)
-		}
-	}
-	after := before
-	if changes := o.Permanent || n != before.Default || before.Trial.Generation != 0; changes {
-		after, err = changeState(g, s, func(st store.State) (store.State, error) {
-			if o.Permanent {
-				return st.SwitchPermanent(n)
-			}
-			return st.Switch(n, o.Tries)
-		})
-		if err != nil {
-			return changeError(fmt.Sprintf("switch to generation %d", n), err)
-		}
-	}
+	return printSwitch(g, o, rep)
+}
+
+// printSwitch says what a switch did.
+func printSwitch(g *Globals, o *SwitchOptions, rep node.SwitchReport) error {
 	if o.JSON {
-		return writeState(g, s, after)
+		return writeJSON(g.Stdout, rep.After)
 	}
+	n, before, after := rep.Generation, rep.Before, rep.After
 	switch {
 	case o.Permanent:
 		fmt.Fprintf(g.Stdout, "generation %d is the default: it boots from the next boot on\n", n)
@@ -129,27 +100,6 @@ func runSwitch(ctx context.Context, o *SwitchOptions, g *Globals, args []string)
 		}
 	}
 	return nil
-}
-
-// newestGeneration finds the newest generation without reading every
-// generation's metadata: numbers are never reused, so it is the highest
-// present at or below the last number sealed (which the check on opening
-// keeps at least as high as the newest).
-func newestGeneration(s *store.Store) (int, error) {
-	st, err := s.State()
-	if err != nil {
-		return 0, err
-	}
-	for n := st.LastSealed; n > 0; n-- {
-		_, err := s.Get(n)
-		if err == nil {
-			return n, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return 0, err
-		}
-	}
-	return 0, fmt.Errorf("the store %s has no generations (cairn build makes them)", s.Dir())
 }
 
 // RollbackOptions are the options of `cairn rollback`.
@@ -183,25 +133,14 @@ func runRollback(ctx context.Context, o *RollbackOptions, g *Globals) error {
 		return err
 	}
 	defer ss.close()
-	before, err := ss.s.State()
+	rep, err := ss.Rollback()
 	if err != nil {
-		return fmt.Errorf("rollback: %w", err)
-	}
-	after, err := changeState(g, ss.s, func(st store.State) (store.State, error) { return st.Rollback() })
-	if errors.Is(err, store.ErrNoRollback) {
-		good := "none"
-		if len(before.Good) > 0 {
-			good = numberRanges(before.Good)
-		}
-		return fmt.Errorf("%w (good generations: %s; cairn switch N picks any generation)", err, good)
-	}
-	if err != nil {
-		return changeError("rollback", err)
+		return err
 	}
 	if o.JSON {
-		return writeState(g, ss.s, after)
+		return writeJSON(g.Stdout, rep.After)
 	}
-	fmt.Fprintf(g.Stdout, "rolled back: generation %d boots next, as the default (generation %d would have)\n", after.NextBoot(), before.NextBoot())
+	fmt.Fprintf(g.Stdout, "rolled back: generation %d boots next, as the default (generation %d would have)\n", rep.After.NextBoot, rep.Before.NextBoot)
 	return nil
 }
 
@@ -238,42 +177,25 @@ func newPinCommand(g *Globals, pin bool) *cobra.Command {
 }
 
 func runPin(ctx context.Context, o *PinOptions, g *Globals, n int, pin bool) error {
-	verb := map[bool]string{true: "pin", false: "unpin"}[pin]
 	ss, err := lockStore(ctx, g, &o.Store, fsckRepair)
 	if err != nil {
 		return err
 	}
 	defer ss.close()
-	s := ss.s
-	if err := requireGeneration(s, n); err != nil {
-		return fmt.Errorf("%s: %w", verb, err)
-	}
-	st, err := s.State()
+	rep, err := ss.Pin(n, pin)
 	if err != nil {
-		return fmt.Errorf("%s: %w", verb, err)
-	}
-	pinned := slices.Contains(st.Pinned, n)
-	msg := ""
-	switch {
-	case pin && pinned:
-		msg = fmt.Sprintf("generation %d is pinned already", n)
-	case !pin && !pinned:
-		msg = fmt.Sprintf("generation %d is not pinned: nothing to change", n)
-	default:
-		st, err = s.UpdateState(func(st store.State) (store.State, error) {
-			if pin {
-				return st.Pin(n), nil
-			}
-			return st.Unpin(n), nil
-		})
-		if err != nil {
-			return changeError(fmt.Sprintf("%s generation %d", verb, n), err)
-		}
-		msg = fmt.Sprintf("generation %d %sned", n, verb)
+		return err
 	}
 	if o.JSON {
-		return writeState(g, s, st)
+		return writeJSON(g.Stdout, rep.State)
 	}
-	fmt.Fprintln(g.Stdout, msg)
+	switch {
+	case rep.Changed:
+		fmt.Fprintf(g.Stdout, "generation %d %sned\n", n, map[bool]string{true: "pin", false: "unpin"}[pin])
+	case pin:
+		fmt.Fprintf(g.Stdout, "generation %d is pinned already\n", n)
+	default:
+		fmt.Fprintf(g.Stdout, "generation %d is not pinned: nothing to change\n", n)
+	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/build"
 	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/node"
 )
 
 // ExitInvalidManifest is the exit code of a manifest that does not
@@ -96,7 +97,7 @@ func runValidate(ctx context.Context, o *ValidateOptions, g *Globals) error {
 		if err == nil {
 			r.Digest = f.Digest()
 			f.ApplyDefaults()
-			lock, lerr := readLockBeside(file)
+			lock, lerr := node.ReadLock(file)
 			if lerr != nil {
 				lock = nil // a lock that cannot be read pins nothing here
 			}

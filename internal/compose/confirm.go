@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Paths Confirm writes.
 const (
 	CairnBinaryPath   = "/usr/sbin/cairn"
-	CairnInitPath     = "/usr/lib/cairn/cairn-init"
+	CairnInitPath     = layout.CairnInit
 	ConfirmScriptPath = "/etc/init.d/cairn-confirm"
 )
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 )
 
@@ -49,7 +50,7 @@ func everything(root string) []error {
 		Accounts(root, users, groups, buildTime),
 		System(root, sys, buildTime),
 		Files(root, os.TempDir(), manifest.Files{Inline: exampleInline()[:1]}, buildTime),
-		WriteGeneration(root, Generation{ManifestDigest: "sha256:m"}, buildTime),
+		WriteGeneration(root, layout.Generation{ManifestDigest: "sha256:m"}, buildTime),
 	}
 }
 

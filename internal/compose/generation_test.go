@@ -8,15 +8,17 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
-func exampleGeneration() Generation {
-	return Generation{
+func exampleGeneration() layout.Generation {
+	return layout.Generation{
 		Name:           "node1",
 		Description:    "cluster node <nomad & consul>",
 		ManifestDigest: "sha256:5f1c0d6e",
 		LockDigest:     "sha256:9a8b7c6d",
-		Packages: []GenerationPackage{
+		Packages: []layout.GenerationPackage{
 			{Name: "musl", Version: "1.2.4_git20230717-r4"},
 			{Name: "alpine-baselayout-data", Version: "3.4.3-r2"},
 			{Name: "linux-virt", Version: "6.6.14-r0"},
@@ -44,7 +46,7 @@ func TestWriteGeneration(t *testing.T) {
 	after := scan(t, root)
 	checkStamps(t, before, after)
 
-	var back Generation
+	var back layout.Generation
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func TestWriteGenerationDefaults(t *testing.T) {
 	needRoot(t)
 	root := t.TempDir()
 	// No build time: the mtime; no packages: an empty list, not null.
-	if err := WriteGeneration(root, Generation{ManifestDigest: "sha256:m", LockDigest: "sha256:l"}, buildTime); err != nil {
+	if err := WriteGeneration(root, layout.Generation{ManifestDigest: "sha256:m", LockDigest: "sha256:l"}, buildTime); err != nil {
 		t.Fatal(err)
 	}
 	got := string(readRootFile(t, root, "usr/lib/cairn/generation.json"))
@@ -125,14 +127,14 @@ func TestWriteManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		p := filepath.Join(root, ManifestDir, f.Path)
+		p := filepath.Join(root, layout.ManifestDir, f.Path)
 		data, err := os.ReadFile(p)
 		fi, _ := os.Stat(p)
 		if err != nil || string(data) != string(f.Data) || fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %q %v %v", f.Path, data, fi.Mode(), err)
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(root, ManifestDir, "base")); err != nil || fi.Mode().Perm() != 0o700 {
+	if fi, err := os.Stat(filepath.Join(root, layout.ManifestDir, "base")); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("base/: %v %v", fi.Mode(), err)
 	}
 	for _, bad := range []string{"../escape", "/abs", "a/../../b", ""} {

@@ -1,36 +1,19 @@
 package compose
 
 import (
-	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 )
 
-// HealthPath is where System records the manifest's health checks, for
-// cairn confirm in the booted generation.
-const HealthPath = "/etc/cairn/health.json"
-
-// Health is the file at HealthPath.
-type Health struct {
-	Checks []HealthCheck `json:"checks"`
-}
-
-// HealthCheck is one check, complete: name and timeout filled in.
-type HealthCheck struct {
-	Name    string `json:"name"`
-	Service string `json:"service,omitempty"`
-	Command string `json:"command,omitempty"`
-	// TimeoutSeconds is how long the check is retried until it passes.
-	TimeoutSeconds int `json:"timeoutSeconds"`
-}
-
 // HealthChecks completes the manifest's checks.
-func HealthChecks(sys *manifest.System) (Health, error) {
-	h := Health{Checks: []HealthCheck{}}
+func HealthChecks(sys *manifest.System) (layout.Health, error) {
+	h := layout.Health{Checks: []layout.HealthCheck{}}
 	for i, c := range sys.Health {
-		hc := HealthCheck{Name: c.Name, Service: c.Service, Command: c.Command, TimeoutSeconds: int(manifest.DefaultHealthTimeout / time.Second)}
+		hc := layout.HealthCheck{Name: c.Name, Service: c.Service, Command: c.Command, TimeoutSeconds: int(manifest.DefaultHealthTimeout / time.Second)}
 		if hc.Name == "" {
 			hc.Name = c.Service + c.Command
 		}
@@ -51,11 +34,11 @@ func writeHealth(r *rootFS, sys *manifest.System) error {
 	if err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(h, "", "  ")
+	data, err := layout.EncodeHealth(h)
 	if err != nil {
 		return err
 	}
-	if err := writeConfig(r, HealthPath[1:], append(data, '\n')); err != nil {
+	if err := writeConfig(r, strings.TrimPrefix(layout.HealthFile, "/"), data); err != nil {
 		return fmt.Errorf("health: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 )
 
@@ -47,10 +48,8 @@ func writeModules(r *rootFS, sys *manifest.System) error {
 	return nil
 }
 
-// CmdlinePath is where System records the kernel command line, one line,
-// for the boot loader entries of later steps.
-const CmdlinePath = "/etc/cairn/cmdline"
-
+// writeCmdline records the kernel command line, one line, for the boot
+// loader entries of later steps (layout.CmdlineFile).
 func writeCmdline(r *rootFS, sys *manifest.System) error {
 	for i, a := range sys.Kernel.Cmdline {
 		if a == "" || strings.ContainsAny(a, "\n\r\x00") {
@@ -58,7 +57,7 @@ func writeCmdline(r *rootFS, sys *manifest.System) error {
 		}
 	}
 	line := strings.Join(sys.Kernel.Cmdline, " ") + "\n"
-	if err := writeConfig(r, strings.TrimPrefix(CmdlinePath, "/"), []byte(line)); err != nil {
+	if err := writeConfig(r, strings.TrimPrefix(layout.CmdlineFile, "/"), []byte(line)); err != nil {
 		return fmt.Errorf("kernel.cmdline: %w", err)
 	}
 	return nil

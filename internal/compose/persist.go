@@ -5,13 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 )
-
-// PersistPath is where System records the directories that live outside
-// the generation, one absolute path a line; cairn-init mounts each from
-// its persistent home (docs/boot.md).
-const PersistPath = "/etc/cairn/persist"
 
 // DefaultPersist are persisted whatever the manifest says: on a read-only
 // root, OpenRC's bootmisc and nearly every service write below /var.
@@ -25,27 +21,29 @@ func Persisted(sys *manifest.System) []string {
 	return slices.Compact(paths)
 }
 
-// writePersist records the persisted directories and makes sure each is
-// a directory in the tree: cairn-init mounts over it, and cannot create a
-// mount point on the read-only root.
+// writePersist records the persisted directories (layout.PersistList;
+// cairn-init mounts each from its persistent home, docs/boot.md) and
+// makes sure each is a directory in the tree: cairn-init mounts over it,
+// and cannot create a mount point on the read-only root.
 func writePersist(r *rootFS, sys *manifest.System) error {
 	paths := Persisted(sys)
-	var b strings.Builder
-	b.WriteString("# Directories kept outside the generation (manifest: persist).\n")
 	for _, p := range paths {
-		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\n\r") {
-			return fmt.Errorf("persist: %q is not an absolute path", p)
-		}
 		key := "persist"
 		if i := slices.Index(sys.Persist, p); i >= 0 {
 			key = fmt.Sprintf("persist[%d]", i)
 		}
+		if refused := layout.CheckPersist(p); refused != nil {
+			return &manifest.Error{Path: key, Msg: refused.Error()}
+		}
 		if err := mountPoint(r, key, p); err != nil {
 			return err
 		}
-		b.WriteString(p + "\n")
 	}
-	return writeConfig(r, PersistPath[1:], []byte(b.String()))
+	data, err := layout.RenderPersist(paths)
+	if err != nil {
+		return err
+	}
+	return writeConfig(r, strings.TrimPrefix(layout.PersistList, "/"), data)
 }
 
 // mountPoint makes sure the directory p (absolute) exists in the tree for

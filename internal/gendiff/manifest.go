@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // manifestPath is where a generation keeps the manifest it was built
-// from and its lock (compose.ManifestDir).
-const manifestPath = "usr/lib/cairn/manifest"
+// from and its lock (layout.ManifestDir), relative to its root.
+var manifestPath = strings.TrimPrefix(layout.ManifestDir, "/")
 
 // ManifestChange is a file of the manifest a generation was built from
 // (the top file, an included one, the lock) added, removed or changed.

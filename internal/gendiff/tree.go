@@ -11,13 +11,18 @@ import (
 	"strings"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/layout"
+)
+
+// Paths of cairn's records a tree is read from, relative to its root.
+var (
+	generationPath = strings.TrimPrefix(layout.GenerationFile, "/")
+	cmdlinePath    = strings.TrimPrefix(layout.CmdlineFile, "/")
 )
 
 // Paths a tree is read from, relative to its root.
 const (
 	installedDBPath = "lib/apk/db/installed"
-	generationPath  = "usr/lib/cairn/generation.json"
-	cmdlinePath     = "etc/cairn/cmdline"
 	passwdPath      = "etc/passwd"
 	groupPath       = "etc/group"
 	fstabPath       = "etc/fstab"
@@ -72,13 +77,12 @@ type owner struct {
 	sha256   bool // checksums are SHA-256 truncated to 160 bits
 }
 
-// generationRecord is the part of generation.json Compare uses.
+// generationRecord is the part of the generation record
+// (layout.Generation) Compare uses: a record whose other fields do not
+// parse still tells the packages and the kernel.
 type generationRecord struct {
-	Kernel   string `json:"kernel"`
-	Packages []struct {
-		Name    string `json:"name"`
-		Version string `json:"version"`
-	} `json:"packages"`
+	Kernel   string                     `json:"kernel"`
+	Packages []layout.GenerationPackage `json:"packages"`
 }
 
 func readTree(root string) (*tree, error) {

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cairnlinux/cairn/internal/compose"
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/secrets"
 )
 
@@ -50,25 +50,9 @@ type Result struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// Load reads the checks a generation records (compose.HealthPath) in root.
-func Load(root string) (compose.Health, error) {
-	var h compose.Health
-	data, err := os.ReadFile(filepath.Join(root, compose.HealthPath))
-	if errors.Is(err, os.ErrNotExist) {
-		return h, nil
-	}
-	if err != nil {
-		return h, err
-	}
-	if err := jsonUnmarshal(data, &h); err != nil {
-		return h, fmt.Errorf("%s: %w", compose.HealthPath, err)
-	}
-	return h, nil
-}
-
 // Run runs every check at once and, once they are done, looks for failed
 // services. It returns every result; the boot is good when all passed.
-func (r *Runner) Run(ctx context.Context, h compose.Health) []Result {
+func (r *Runner) Run(ctx context.Context, h layout.Health) []Result {
 	results := make([]Result, len(h.Checks))
 	var wg sync.WaitGroup
 	for i, c := range h.Checks {
@@ -109,7 +93,7 @@ func Passed(results []Result) bool {
 	return true
 }
 
-func (r *Runner) check(ctx context.Context, c compose.HealthCheck) Result {
+func (r *Runner) check(ctx context.Context, c layout.HealthCheck) Result {
 	res := Result{Name: c.Name}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.TimeoutSeconds)*time.Second)
 	defer cancel()
@@ -134,7 +118,7 @@ func (r *Runner) check(ctx context.Context, c compose.HealthCheck) Result {
 	}
 }
 
-func (r *Runner) try(ctx context.Context, c compose.HealthCheck) (bool, string) {
+func (r *Runner) try(ctx context.Context, c layout.HealthCheck) (bool, string) {
 	if c.Service != "" {
 		started := r.ServiceStarted
 		if started == nil {

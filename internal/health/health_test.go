@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairnlinux/cairn/internal/compose"
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/secrets"
 )
 
@@ -36,7 +36,7 @@ func TestRun(t *testing.T) {
 		},
 		ServiceStarted: func(_ context.Context, name string) (bool, error) { return name == "sshd", nil },
 	}
-	h := compose.Health{Checks: []compose.HealthCheck{
+	h := layout.Health{Checks: []layout.HealthCheck{
 		{Name: "sshd", Service: "sshd", TimeoutSeconds: 5},
 		{Name: "slow", Command: "slow", TimeoutSeconds: 5},
 	}}
@@ -49,7 +49,7 @@ func TestRun(t *testing.T) {
 	os.MkdirAll(filepath.Join(openrc, "failed"), 0o755)
 	os.Symlink("/etc/init.d/chronyd", filepath.Join(openrc, "failed", "chronyd"))
 	os.Symlink("/etc/init.d/cairn-confirm", filepath.Join(openrc, "failed", "cairn-confirm"))
-	h.Checks = append(h.Checks, compose.HealthCheck{Name: "never", Command: "never", TimeoutSeconds: 1}, compose.HealthCheck{Name: "ntpd", Service: "ntpd", TimeoutSeconds: 1})
+	h.Checks = append(h.Checks, layout.HealthCheck{Name: "never", Command: "never", TimeoutSeconds: 1}, layout.HealthCheck{Name: "ntpd", Service: "ntpd", TimeoutSeconds: 1})
 	res = r.Run(context.Background(), h)
 	if Passed(res) {
 		t.Fatal("passed")
@@ -72,7 +72,7 @@ func TestRun(t *testing.T) {
 // TestRealShell runs command checks through the real /bin/sh.
 func TestRealShell(t *testing.T) {
 	r := &Runner{Interval: time.Millisecond, OpenRCDir: t.TempDir()}
-	res := r.Run(context.Background(), compose.Health{Checks: []compose.HealthCheck{
+	res := r.Run(context.Background(), layout.Health{Checks: []layout.HealthCheck{
 		{Name: "ok", Command: "test -d /", TimeoutSeconds: 1},
 		{Name: "bad", Command: "echo oops >&2; exit 3", TimeoutSeconds: 1},
 	}})
@@ -81,28 +81,12 @@ func TestRealShell(t *testing.T) {
 	}
 }
 
-func TestLoad(t *testing.T) {
-	root := t.TempDir()
-	if h, err := Load(root); err != nil || len(h.Checks) != 0 {
-		t.Errorf("no file: %+v %v", h, err)
-	}
-	os.MkdirAll(filepath.Join(root, "etc/cairn"), 0o755)
-	os.WriteFile(filepath.Join(root, "etc/cairn/health.json"), []byte(`{"checks":[{"name":"a","service":"sshd","timeoutSeconds":5}]}`), 0o644)
-	if h, err := Load(root); err != nil || len(h.Checks) != 1 || h.Checks[0].Service != "sshd" {
-		t.Errorf("%+v %v", h, err)
-	}
-	os.WriteFile(filepath.Join(root, "etc/cairn/health.json"), []byte(`{"checks":[{"nme":"a"}]}`), 0o644)
-	if _, err := Load(root); err == nil || !strings.Contains(err.Error(), "health.json") {
-		t.Errorf("bad file: %v", err)
-	}
-}
-
 // TestSecretsCheck: a generation with secrets passes only when this
 // boot's activation put each in place; the failure names the secret.
 func TestSecretsCheck(t *testing.T) {
 	root := t.TempDir()
 	r := &Runner{OpenRCDir: t.TempDir(), Root: root}
-	if res := r.Run(context.Background(), compose.Health{}); len(res) != 1 {
+	if res := r.Run(context.Background(), layout.Health{}); len(res) != 1 {
 		t.Fatalf("without secrets there is no secrets check: %+v", res)
 	}
 	write := func(rel, content string) {
@@ -112,22 +96,22 @@ func TestSecretsCheck(t *testing.T) {
 		}
 	}
 	write(secrets.SpecPath, `{"secrets": [{"name": "db", "path": "/run/secrets/db"}, {"name": "env", "path": "/run/secrets/env"}]}`)
-	res := r.Run(context.Background(), compose.Health{})
+	res := r.Run(context.Background(), layout.Health{})
 	if len(res) != 2 || res[1].Name != "secrets" || res[1].Passed || !strings.Contains(res[1].Detail, "the cairn-secrets service did not run") {
 		t.Fatalf("no activation: %+v", res)
 	}
 	write(secrets.StatusPath, `{"secrets": [{"name": "db", "state": "failed", "error": "this node cannot decrypt it"}, {"name": "env", "state": "written"}]}`)
 	write("/run/secrets/env", "x")
-	res = r.Run(context.Background(), compose.Health{})
+	res = r.Run(context.Background(), layout.Health{})
 	if Passed(res) || res[1].Detail != "secret db: this node cannot decrypt it" {
 		t.Fatalf("one failed: %+v", res)
 	}
 	write(secrets.StatusPath, `{"secrets": [{"name": "db", "state": "written"}, {"name": "env", "state": "unchanged"}]}`)
-	if res := r.Run(context.Background(), compose.Health{}); Passed(res) || !strings.Contains(res[1].Detail, "secret db: /run/secrets/db is missing") {
+	if res := r.Run(context.Background(), layout.Health{}); Passed(res) || !strings.Contains(res[1].Detail, "secret db: /run/secrets/db is missing") {
 		t.Fatalf("a missing file: %+v", res)
 	}
 	write("/run/secrets/db", "x")
-	if res := r.Run(context.Background(), compose.Health{}); !Passed(res) {
+	if res := r.Run(context.Background(), layout.Health{}); !Passed(res) {
 		t.Fatalf("all in place: %+v", res)
 	}
 }

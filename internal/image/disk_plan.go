@@ -3,9 +3,9 @@ package image
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -15,10 +15,9 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/boot"
-	"github.com/cairnlinux/cairn/internal/compose"
 	"github.com/cairnlinux/cairn/internal/disk/fat"
 	"github.com/cairnlinux/cairn/internal/disk/gpt"
-	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -157,13 +156,12 @@ func (d Disk) readGeneration(src Source, p *DiskPlan) error {
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return fmt.Errorf("generation %s: not a directory", root)
 	}
-	var g compose.Generation
-	data, err := os.ReadFile(filepath.Join(root, compose.GenerationPath))
-	if err != nil {
+	g, err := layout.ReadGeneration(root)
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 		return fmt.Errorf("generation %s: %w (a disk holds a generation built by cairn)", root, err)
 	}
-	if err := json.Unmarshal(data, &g); err != nil {
-		return fmt.Errorf("generation %s: %s: %w", root, compose.GenerationPath, err)
+	if err != nil {
+		return fmt.Errorf("generation %s: %w", root, err)
 	}
 	p.Epoch = src.Epoch
 	if p.Epoch.IsZero() {
@@ -188,19 +186,19 @@ func (d Disk) readGeneration(src Source, p *DiskPlan) error {
 	if p.Kernel, err = boot.FindKernel(root, p.Meta.Kernel); err != nil {
 		return fmt.Errorf("generation %s cannot boot: %w", root, err)
 	}
-	if _, err := os.Stat(filepath.Join(root, boot.InitPath)); err != nil {
-		return fmt.Errorf("generation %s has no cairn-init (/%s): build it with cairn-init beside cairn", root, boot.InitPath)
+	if _, err := os.Stat(layout.InTree(root, layout.CairnInit)); err != nil {
+		return fmt.Errorf("generation %s has no cairn-init (%s): build it with cairn-init beside cairn", root, layout.CairnInit)
 	}
 	p.Arch = src.Arch
 	if p.Arch == "" {
 		a, _ := os.ReadFile(filepath.Join(root, "etc/apk/arch"))
 		p.Arch = strings.TrimSpace(string(a))
 	}
-	if f, err := os.Open(filepath.Join(root, cairninit.PersistList)); err == nil {
-		paths, problems, err := cairninit.ReadPersist(f)
+	if f, err := os.Open(layout.InTree(root, layout.PersistList)); err == nil {
+		paths, problems, err := layout.ParsePersist(f)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("generation %s: %s: %w", root, cairninit.PersistList, err)
+			return fmt.Errorf("generation %s: %s: %w", root, layout.PersistList, err)
 		}
 		if len(problems) > 0 {
 			return fmt.Errorf("generation %s: %s", root, strings.Join(problems, "; "))

@@ -2,11 +2,9 @@ package image
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/initramfs"
 	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
 	"github.com/cairnlinux/cairn/internal/initramfs/kmod"
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Initramfs is the `initramfs` format: a RAM system, the whole
@@ -214,23 +213,23 @@ type ramPlan struct {
 
 // ramModulesDir is where decompressed copies of compressed modules go:
 // cairn-init loads modules with finit_module, which takes them plain.
-var ramModulesDir = strings.TrimPrefix(cairninit.RAMDir, "/") + "/modules.d"
+var ramModulesDir = strings.TrimPrefix(layout.RAMDir, "/") + "/modules.d"
 
 // plan checks that src can be a RAM system and decides what goes in.
 func (f Initramfs) plan(src Source) (*ramPlan, error) {
 	root := src.Root
 	p := &ramPlan{leaveOut: map[string]bool{}, added: map[string][]byte{}}
-	init := filepath.Join(root, boot.InitPath)
+	init := layout.InTree(root, layout.CairnInit)
 	if fi, err := os.Stat(init); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("no cairn-init in the generation (/%s): it was built without one; rebuild it with cairn-init beside cairn", boot.InitPath)
+		return nil, fmt.Errorf("no cairn-init in the generation (%s): it was built without one; rebuild it with cairn-init beside cairn", layout.CairnInit)
 	}
 	if _, err := os.Lstat(filepath.Join(root, "init")); err == nil {
 		return nil, errors.New("the generation has an /init of its own: the initramfs's /init must be cairn-init")
 	}
-	if _, err := os.Lstat(filepath.Join(root, strings.TrimPrefix(cairninit.RAMDir, "/"))); err == nil {
-		return nil, fmt.Errorf("the generation has a %s already: it is cairn image's to write", cairninit.RAMDir)
+	if _, err := os.Lstat(layout.InTree(root, layout.RAMDir)); err == nil {
+		return nil, fmt.Errorf("the generation has a %s already: it is cairn image's to write", layout.RAMDir)
 	}
-	gen := readGenerationInfo(root)
+	gen, _ := layout.ReadGeneration(root) // a tree without a record gets a plain title
 	p.title = "Alpine (cairn RAM system)"
 	if d := gen.Description; d != "" {
 		p.title = "Alpine (cairn RAM system, " + d + ")"
@@ -300,42 +299,23 @@ func (f Initramfs) plan(src Source) (*ramPlan, error) {
 			list.Paths = append(list.Paths, "/"+path.Join(filepath.ToSlash(rel), mod.Path))
 		}
 	}
-	p.added[strings.TrimPrefix(cairninit.RAMModules, "/")] = cairninit.FormatModuleList(list)
+	p.added[strings.TrimPrefix(layout.RAMModules, "/")] = cairninit.FormatModuleList(list)
 
-	cmdline, err := os.ReadFile(filepath.Join(root, "etc", "cairn", "cmdline"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	cmdline, err := layout.ReadCmdline(root)
+	if err != nil {
 		return nil, err
 	}
-	p.cmdline = strings.TrimSpace(string(cmdline))
-	if strings.ContainsAny(p.cmdline, "\n\r") {
-		return nil, errors.New("/etc/cairn/cmdline: more than one line")
-	}
+	p.cmdline = cmdline
 	if f.Persist != "" {
-		if _, err := cairninit.ParseDevice("cairn.persist", f.Persist); err != nil {
+		if _, err := cairninit.ParseDevice(layout.ParamPersist, f.Persist); err != nil {
 			return nil, err
 		}
 		if strings.ContainsAny(f.Persist, " \t\n\"'") {
-			return nil, fmt.Errorf("cairn.persist=%s: the kernel command line cannot carry this label; use UUID=", f.Persist)
+			return nil, fmt.Errorf("%s=%s: the kernel command line cannot carry this label; use UUID=", layout.ParamPersist, f.Persist)
 		}
-		p.cmdline = strings.TrimSpace(p.cmdline + " cairn.persist=" + f.Persist)
+		p.cmdline = strings.TrimSpace(p.cmdline + " " + layout.ParamPersist + "=" + f.Persist)
 	}
 	return p, nil
-}
-
-// generationInfo is what the image reads of the generation's
-// /usr/lib/cairn/generation.json.
-type generationInfo struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Kernel      string `json:"kernel"`
-}
-
-func readGenerationInfo(root string) generationInfo {
-	var g generationInfo
-	if data, err := os.ReadFile(filepath.Join(root, "usr", "lib", "cairn", "generation.json")); err == nil {
-		json.Unmarshal(data, &g)
-	}
-	return g
 }
 
 const snippetHeader = "# A RAM system made by cairn image --format initramfs (docs/boot.md, \"RAM systems\").\n"

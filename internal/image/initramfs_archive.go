@@ -9,9 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cairnlinux/cairn/internal/boot"
 	"github.com/cairnlinux/cairn/internal/initramfs"
-	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // archiveStats says what writeRAMArchive stored.
@@ -113,11 +112,11 @@ func ramArchive(ctx context.Context, src Source, p *ramPlan, st *archiveStats) (
 		}
 		st.entries++
 	}
-	if err := a.AddSymlink("init", boot.InitPath); err != nil {
+	if err := a.AddSymlink("init", strings.TrimPrefix(layout.CairnInit, "/")); err != nil {
 		return nil, err
 	}
 	st.entries++
-	if err := a.AddDir(strings.TrimPrefix(cairninit.RAMDir, "/"), 0o755); err != nil {
+	if err := a.AddDir(strings.TrimPrefix(layout.RAMDir, "/"), 0o755); err != nil {
 		return nil, err
 	}
 	st.entries++

@@ -186,8 +186,8 @@ func (o OCI) Write(ctx context.Context, src Source, out string) (Result, error) 
 	return res, nil
 }
 
-// layout is an image layout being written in dir.
-type layout struct {
+// ociDir is an OCI image layout being written in dir.
+type ociDir struct {
 	dir      string
 	blobs    []string // hex digests, in the order written
 	size     int64    // bytes of all files
@@ -195,8 +195,8 @@ type layout struct {
 	stats    TreeStats
 }
 
-func (o OCI) writeLayout(ctx context.Context, src Source, plat Platform, tag, dir string) (*layout, error) {
-	lay := &layout{dir: dir}
+func (o OCI) writeLayout(ctx context.Context, src Source, plat Platform, tag, dir string) (*ociDir, error) {
+	lay := &ociDir{dir: dir}
 	for _, d := range []string{"blobs", "blobs/sha256"} {
 		if err := os.Mkdir(filepath.Join(dir, d), outputDirMode); err != nil {
 			return nil, err
@@ -272,7 +272,7 @@ func epochOf(t time.Time) time.Time {
 
 // addLayer writes the tree's tar stream, compressed, as a blob, and
 // returns its descriptor and its diff_id (the digest of the tar).
-func (l *layout) addLayer(ctx context.Context, src Source, comp Compression) (descriptor, string, error) {
+func (l *ociDir) addLayer(ctx context.Context, src Source, comp Compression) (descriptor, string, error) {
 	var desc descriptor
 	f, err := os.CreateTemp(filepath.Join(l.dir, "blobs", "sha256"), ".layer-*")
 	if err != nil {
@@ -334,7 +334,7 @@ func noWhiteout(e *Entry) error {
 }
 
 // addJSON writes v as a JSON blob and returns its descriptor.
-func (l *layout) addJSON(mediaType string, v any) (descriptor, error) {
+func (l *ociDir) addJSON(mediaType string, v any) (descriptor, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return descriptor{}, err
@@ -350,7 +350,7 @@ func (l *layout) addJSON(mediaType string, v any) (descriptor, error) {
 }
 
 // writeJSON writes v as the layout's file name.
-func (l *layout) writeJSON(name string, v any) error {
+func (l *ociDir) writeJSON(name string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 // archive, the form skopeo and podman read as oci-archive:FILE. Names
 // have no "./" prefix; owners are 0:0, modes 0755 and 0644, times the
 // epoch; blobs come in digest order, then index.json and oci-layout.
-func writeLayoutArchive(w io.Writer, dir string, lay *layout, epoch time.Time) error {
+func writeLayoutArchive(w io.Writer, dir string, lay *ociDir, epoch time.Time) error {
 	mtime := epochOf(epoch)
 	tw := tar.NewWriter(w)
 	for _, d := range []string{"blobs/", "blobs/sha256/"} {

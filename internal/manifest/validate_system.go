@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 func (v *validator) host(s *System) {
@@ -124,38 +126,16 @@ func (v *validator) fstab(mounts []Mount) {
 	}
 }
 
-// notPersistable are paths that belong to the generation or to the
-// kernel; persisting them would hide the system cairn built.
-var notPersistable = map[string]string{
-	"/":     "the root is the generation itself",
-	"/bin":  "it holds the generation's programs",
-	"/sbin": "it holds the generation's programs",
-	"/lib":  "it holds the generation's libraries",
-	"/usr":  "it holds the generation's programs and libraries",
-	"/etc":  "it holds the generation's configuration (persist single directories like /etc/ssh instead)",
-	"/boot": "cairn manages the kernels and boot entries there",
-}
-
-// virtualDirs are kernel file systems, never on disk.
-var virtualDirs = []string{"/proc", "/sys", "/dev", "/run"}
-
-// bootTmpfs are the file systems cairn-init mounts afresh, empty, at
-// every boot (docs/boot.md), and what they are.
-var bootTmpfs = map[string]string{
-	"/run": "a tmpfs cairn-init mounts at every boot (it holds /run/cairn)",
-	"/tmp": "a tmpfs cairn-init mounts empty at every boot",
-}
-
 // unmountable says why an fstab entry cannot be mounted at mountpoint at
 // boot, or "": below a tmpfs that is empty at every boot the mount point
 // does not exist, and /run itself holds what cairn-init hands over.
 func unmountable(mountpoint string) string {
-	if mountpoint == "/run" {
-		return "/run is " + bootTmpfs["/run"] + ": mount somewhere else"
-	}
-	for _, d := range sortedKeys(bootTmpfs) {
-		if strings.HasPrefix(mountpoint, d+"/") {
-			return fmt.Sprintf("%s is %s, so %s does not exist when fstab is mounted: mount somewhere else", d, bootTmpfs[d], mountpoint)
+	for _, t := range layout.BootTmpfs() {
+		switch {
+		case mountpoint == t.Dir && t.Dir == "/run":
+			return "/run is " + t.What + ": mount somewhere else"
+		case strings.HasPrefix(mountpoint, t.Dir+"/"):
+			return fmt.Sprintf("%s is %s, so %s does not exist when fstab is mounted: mount somewhere else", t.Dir, t.What, mountpoint)
 		}
 	}
 	return ""
@@ -169,17 +149,16 @@ func (v *validator) persist(paths []string) {
 			v.add(ip, "%s", msg)
 			continue
 		}
-		if why, ok := notPersistable[p]; ok {
-			v.add(ip, "%s cannot be persisted: %s", p, why)
-			continue
-		}
-		for _, d := range virtualDirs {
-			if p == d || strings.HasPrefix(p, d+"/") {
-				v.add(ip, "%s is on a kernel file system (%s), which is never stored", p, d)
-			}
-		}
-		if p == "/tmp" || strings.HasPrefix(p, "/tmp/") {
-			v.add(ip, "%s cannot be persisted: /tmp is %s (persist /var/tmp for files that must survive)", p, bootTmpfs["/tmp"])
+		// The rule cairn-init applies to the persist list: what passes
+		// here, it mounts.
+		switch r := layout.CheckPersist(p); {
+		case r == nil:
+		case r.Kind == layout.OnKernelFS:
+			v.add(ip, "%s is %s", p, r.Reason())
+		case r.Kind == layout.OnBootTmpfs:
+			v.add(ip, "%s (persist /var/tmp for files that must survive)", r)
+		default:
+			v.add(ip, "%s", r)
 		}
 		seen.seen(v, ip, p, "persisted path")
 	}

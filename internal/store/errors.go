@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 var (
@@ -20,8 +22,8 @@ var (
 	// ErrNotFound is returned for a generation that does not exist.
 	ErrNotFound = errors.New("no such generation")
 	// ErrNoRollback is returned by State.Rollback when no good generation
-	// is older than the next boot's.
-	ErrNoRollback = errors.New("no earlier good generation to roll back to")
+	// is older than the next boot's (layout.ErrNoRollback).
+	ErrNoRollback = layout.ErrNoRollback
 )
 
 // ProtectedError is returned by Delete for a generation that must stay.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Problem is one thing Fsck found.
@@ -202,7 +204,7 @@ func (c *fsck) generations() (map[int]bool, error) {
 				e := entries[i]
 				ck := &checks[i]
 				ck.path = c.s.path(genDirName, e.Name())
-				ck.n, ck.ok = parseNumber(e.Name())
+				ck.n, ck.ok = layout.ParseNumber(e.Name())
 				if !ck.ok || !e.IsDir() {
 					ck.ok = false
 					continue
@@ -261,7 +263,7 @@ func (c *fsck) meta(nums map[int]bool) error {
 		if strings.HasSuffix(e.Name(), tmpSuffix) {
 			continue // handled with the temporary files
 		}
-		n, ok := parseNumber(strings.TrimSuffix(e.Name(), ".json"))
+		n, ok := layout.ParseNumber(strings.TrimSuffix(e.Name(), ".json"))
 		switch {
 		case !ok || !strings.HasSuffix(e.Name(), ".json"):
 			c.found(path, "unknown file", "none: remove it by hand if it is not needed", nil)
@@ -279,7 +281,7 @@ func (c *fsck) state(nums map[int]bool) error {
 	for n := range nums {
 		newest = max(newest, n)
 	}
-	st, err := c.s.readState()
+	st, unknown, err := c.s.readStateFile()
 	if err != nil && !isNotExist(err) && !isJSONError(err) {
 		return err
 	}
@@ -293,14 +295,14 @@ func (c *fsck) state(nums map[int]bool) error {
 			rebuilt.Default, rebuilt.Booted, why = c.booted, c.booted, "the booted generation"
 		}
 		c.found(path, what, fmt.Sprintf("write a new state with default %d (%s)", rebuilt.Default, why), func() error {
-			return c.s.writeState(rebuilt)
+			return c.s.writeState(rebuilt, nil)
 		})
 		return nil
 	}
 	fixed, changes := repairState(st, nums)
 	if len(changes) > 0 {
 		c.found(path, strings.Join(changes, "; "), "rewrite the state without them", func() error {
-			return c.s.writeState(fixed)
+			return c.s.writeState(fixed, unknown)
 		})
 	}
 	return nil
@@ -309,7 +311,7 @@ func (c *fsck) state(nums map[int]bool) error {
 // repairState drops references to missing generations and says what it
 // changed.
 func repairState(st State, nums map[int]bool) (State, []string) {
-	st = st.clone()
+	st = st.Clone()
 	var changes []string
 	gone := func(n int) bool { return n != 0 && !nums[n] }
 	newest := 0

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Generation is a sealed generation.
@@ -28,7 +30,7 @@ func (s *Store) numbers() (map[int]bool, error) {
 	}
 	nums := make(map[int]bool, len(entries))
 	for _, e := range entries {
-		if n, ok := parseNumber(e.Name()); ok && e.IsDir() {
+		if n, ok := layout.ParseNumber(e.Name()); ok && e.IsDir() {
 			nums[n] = true
 		}
 	}
@@ -100,7 +102,7 @@ func (s *Store) Delete(n int) error {
 	if _, err := os.Lstat(s.genPath(n)); errors.Is(err, fs.ErrNotExist) {
 		return notFound(n)
 	}
-	st, err := s.readState()
+	st, unknown, err := s.readStateFile()
 	if err != nil {
 		return fmt.Errorf("delete generation %d: %w", n, err)
 	}
@@ -110,9 +112,9 @@ func (s *Store) Delete(n int) error {
 	// The state stops naming n, and remembers n as sealed (in case the
 	// seal that made it crashed before saying so), so that the number is
 	// never given again.
-	if next := st.forget(n); slices.Contains(st.Good, n) || st.LastSealed < n {
+	if next := st.Forget(n); slices.Contains(st.Good, n) || st.LastSealed < n {
 		next.LastSealed = max(next.LastSealed, n)
-		if err := s.writeState(next); err != nil {
+		if err := s.writeState(next, unknown); err != nil {
 			return fmt.Errorf("delete generation %d: %w", n, err)
 		}
 	}

@@ -3,19 +3,26 @@ package store
 import (
 	"path/filepath"
 	"strconv"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
-// The names under a store's top directory.
+// The names under a store's top directory (layout.StoreDir and what it
+// holds).
 const (
-	rootName      = "@cairn"
-	storeFileName = "store.json"
-	lockFileName  = "lock"
-	stateFileName = "state.json"
-	genDirName    = "generations"
-	metaDirName   = "meta"
-	stagingName   = "staging"
-	cacheDirName  = "cache"
-	tmpSuffix     = ".tmp"
+	rootName      = layout.StoreDir
+	storeFileName = layout.StoreFile
+	lockFileName  = layout.LockFile
+	stateFileName = layout.StateFile
+	genDirName    = layout.GenerationsDir
+	metaDirName   = layout.MetaDir
+	stagingName   = layout.StagingDir
+	cacheDirName  = layout.CacheDir
+	// persistName is where cairn-init keeps a store's persistent
+	// directories (docs/boot.md): the machine's data, shared by all
+	// generations.
+	persistName = layout.PersistDir
+	tmpSuffix   = layout.TmpSuffix
 )
 
 func (s *Store) path(elem ...string) string {
@@ -32,14 +39,4 @@ func (s *Store) rel(path string) string {
 		return r
 	}
 	return path
-}
-
-// parseNumber parses a generation number as the store writes it: decimal,
-// positive, no sign or leading zero.
-func parseNumber(name string) (int, bool) {
-	n, err := strconv.Atoi(name)
-	if err != nil || n <= 0 || strconv.Itoa(n) != name {
-		return 0, false
-	}
-	return n, true
 }

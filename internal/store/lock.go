@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // Lock takes the store's writer lock, an flock(2) on @cairn/lock, so that
@@ -77,6 +78,18 @@ func waitLock(ctx context.Context, f *os.File) (abandoned bool, err error) {
 		}()
 		return true, fmt.Errorf("waiting for the store lock: %w", ctx.Err())
 	}
+}
+
+// LockHolder names the process holding the store's writer lock, from the
+// pid the holder writes into @cairn/lock ("pid 1234"); "another cairn"
+// when it cannot tell.
+func (s *Store) LockHolder() string {
+	data, err := os.ReadFile(s.path(lockFileName))
+	pid := strings.TrimSpace(string(data))
+	if _, aerr := strconv.Atoi(pid); err != nil || aerr != nil {
+		return "another cairn"
+	}
+	return "pid " + pid
 }
 
 func readHolder(f *os.File) string {

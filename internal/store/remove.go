@@ -10,16 +10,13 @@ import (
 	"strings"
 
 	"github.com/cairnlinux/cairn/internal/btrfs"
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // A store's generations are sealed against change (read-only subvolumes,
 // or the immutable attribute on a plain store), so rm -rf fails on them
 // by design. Remove takes a whole store away, knowing how they were
 // sealed.
-
-// persistName is where cairn-init keeps a store's persistent directories
-// (docs/boot.md): the machine's data, shared by all generations.
-const persistName = "persist"
 
 // Removal is what removing a store takes away.
 type Removal struct {
@@ -56,7 +53,7 @@ func (s *Store) RemovalPlan() (Removal, error) {
 		return r, err
 	}
 	for _, e := range entries {
-		if n, ok := parseNumber(e.Name()); ok {
+		if n, ok := layout.ParseNumber(e.Name()); ok {
 			r.Generations = append(r.Generations, n)
 		}
 	}

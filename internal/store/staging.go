@@ -110,7 +110,7 @@ func (st *Staging) Seal(meta Meta) (Generation, error) {
 	if err := s.checkLocked(); err != nil {
 		return Generation{}, fmt.Errorf("seal: %w", err)
 	}
-	state, err := s.readState()
+	state, unknown, err := s.readStateFile()
 	if err != nil {
 		return Generation{}, fmt.Errorf("seal: %w", err)
 	}
@@ -154,7 +154,7 @@ func (st *Staging) Seal(meta Meta) (Generation, error) {
 		return Generation{}, err
 	}
 	state.LastSealed = n
-	if err := s.writeState(state); err != nil {
+	if err := s.writeState(state, unknown); err != nil {
 		return Generation{}, fmt.Errorf("seal generation %d: %w (the generation exists; fsck finishes the job)", n, err)
 	}
 	return Generation{Number: n, Path: gen, Meta: meta}, nil

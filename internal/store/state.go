@@ -1,59 +1,33 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"slices"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
-// State says which generation boots. It lives in @cairn/state.json, which
-// is only ever replaced whole (written, synced, renamed); cairn-init reads
-// it at boot and counts a trial's tries down. Zero means "none" in every
-// generation field.
-type State struct {
-	// Default boots when no trial has tries left.
-	Default int `json:"default,omitempty"`
-	// Trial boots while it has tries left, until confirmed or replaced.
-	Trial Trial `json:"trial,omitzero"`
-	// LastGood is the generation most recently confirmed good.
-	LastGood int `json:"lastGood,omitempty"`
-	// Good lists, ascending, the generations that have been the good
-	// default (confirmed after a boot, or made default permanently):
-	// the generations Rollback walks back through.
-	Good []int `json:"good,omitempty"`
-	// Pinned generations are kept until unpinned.
-	Pinned []int `json:"pinned,omitempty"`
-	// Booted is the generation cairn-init started last, when known.
-	Booted int `json:"booted,omitempty"`
-	// LastSealed is the highest number ever sealed. Numbers are never
-	// reused, even after the newest generation is deleted.
-	LastSealed int `json:"lastSealed,omitempty"`
-	// LastTrial is how the most recent trial ended, once it has.
-	LastTrial TrialOutcome `json:"lastTrial,omitzero"`
-}
+// State says which generation boots: the record of @cairn/state.json
+// and its transitions, which cairn-init shares (layout.State). The store
+// reads and replaces it whole, under its lock, checking what it names.
+type State = layout.State
+
+// Trial is a generation on probation (layout.Trial).
+type Trial = layout.Trial
+
+// TrialOutcome records how a trial ended (layout.TrialOutcome).
+type TrialOutcome = layout.TrialOutcome
 
 // Outcomes of a trial.
 const (
-	TrialConfirmed = "confirmed"
-	TrialFellBack  = "fell back"
+	TrialConfirmed = layout.TrialConfirmed
+	TrialFellBack  = layout.TrialFellBack
 )
 
-// TrialOutcome records how a trial ended: confirmed, or fell back (it
-// used its tries without being confirmed, and the default booted and was
-// confirmed instead).
-type TrialOutcome struct {
-	Generation int    `json:"generation"`
-	Outcome    string `json:"outcome"`
-}
-
-// Trial is a generation on probation: it boots TriesLeft more times unless
-// confirmed, then the default boots again.
-type Trial struct {
-	Generation int `json:"generation"`
-	TriesLeft  int `json:"triesLeft"`
-}
+// DefaultTries is how many boots a trial gets when the caller does not
+// say (layout.DefaultTries).
+const DefaultTries = layout.DefaultTries
 
 // State reads the store's state.json.
 func (s *Store) State() (State, error) {
@@ -65,23 +39,32 @@ func (s *Store) State() (State, error) {
 }
 
 func (s *Store) readState() (State, error) {
-	data, err := os.ReadFile(s.statePath())
-	if err != nil {
-		return State{}, err
-	}
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
-		return State{}, fmt.Errorf("%s: %w", s.rel(s.statePath()), err)
-	}
-	return st.normal(), nil
+	st, _, err := s.readStateFile()
+	return st, err
 }
 
-func (s *Store) writeState(st State) error {
-	data, err := json.MarshalIndent(st.normal(), "", "  ")
+// readStateFile reads the state and the keys of state.json this cairn
+// does not know, which writeState keeps.
+func (s *Store) readStateFile() (State, layout.Unknown, error) {
+	data, err := os.ReadFile(s.statePath())
+	if err != nil {
+		return State{}, nil, err
+	}
+	st, unknown, err := layout.DecodeState(data)
+	if err != nil {
+		return State{}, nil, err
+	}
+	return st.Normal(), unknown, nil
+}
+
+// writeState replaces the state with st, keeping the unknown keys of the
+// state it replaces (read with readStateFile).
+func (s *Store) writeState(st State, unknown layout.Unknown) error {
+	data, err := layout.EncodeState(st, unknown)
 	if err != nil {
 		return err
 	}
-	return s.writeAtomic(s.statePath(), append(data, '\n'), PointStateTemp)
+	return s.writeAtomic(s.statePath(), data, PointStateTemp)
 }
 
 // SetState replaces the state, after checking that every generation it
@@ -98,11 +81,11 @@ func (s *Store) UpdateState(change func(State) (State, error)) (State, error) {
 	if err := s.checkLocked(); err != nil {
 		return State{}, fmt.Errorf("update state: %w", err)
 	}
-	cur, err := s.readState()
+	cur, unknown, err := s.readStateFile()
 	if err != nil {
 		return State{}, fmt.Errorf("update state: %w (fsck repairs a missing or broken state)", err)
 	}
-	next, err := change(cur.clone())
+	next, err := change(cur.Clone())
 	if err != nil {
 		return State{}, err
 	}
@@ -111,18 +94,18 @@ func (s *Store) UpdateState(change func(State) (State, error)) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("update state: %w", err)
 	}
-	if err := next.check(nums); err != nil {
+	if err := checkState(next, nums); err != nil {
 		return State{}, err
 	}
-	if err := s.writeState(next); err != nil {
+	if err := s.writeState(next, unknown); err != nil {
 		return State{}, fmt.Errorf("update state: %w", err)
 	}
-	return next.normal(), nil
+	return next.Normal(), nil
 }
 
-// check reports every generation the state names that is not in exists,
+// checkState reports every generation st names that is not in exists,
 // and malformed fields.
-func (st State) check(exists map[int]bool) error {
+func checkState(st State, exists map[int]bool) error {
 	var errs []error
 	ref := func(what string, n int) {
 		if n != 0 && !exists[n] {
@@ -146,27 +129,4 @@ func (st State) check(exists map[int]bool) error {
 		errs = append(errs, errors.New("trial: tries left without a generation"))
 	}
 	return errors.Join(errs...)
-}
-
-// normal sorts and deduplicates the lists, so equal states write equal
-// bytes.
-func (st State) normal() State {
-	st = st.clone()
-	st.Good = sortedSet(st.Good)
-	st.Pinned = sortedSet(st.Pinned)
-	return st
-}
-
-func (st State) clone() State {
-	st.Good = slices.Clone(st.Good)
-	st.Pinned = slices.Clone(st.Pinned)
-	return st
-}
-
-func sortedSet(s []int) []int {
-	if len(s) == 0 {
-		return nil
-	}
-	slices.Sort(s)
-	return slices.Compact(s)
 }

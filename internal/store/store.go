@@ -105,7 +105,7 @@ func initStore(dir string, opts InitOptions) error {
 	}
 	s := &Store{top: dir, root: root}
 	if _, err := os.Stat(s.statePath()); errors.Is(err, fs.ErrNotExist) {
-		if err := s.writeState(State{}); err != nil {
+		if err := s.writeState(State{}, nil); err != nil {
 			return err
 		}
 	}

@@ -5,7 +5,7 @@
 // trial's try down before it boots), mounts that generation read-only as
 // the new root with tmpfs /run and /tmp and its persistent directories,
 // and switches root to its init. In an initramfs that holds a whole
-// system (a RAM system, RAMDir) it starts that system instead: moved
+// system (a RAM system, layout.RAMDir) it starts that system instead: moved
 // into a tmpfs, with its persistent directories from the device
 // cairn.persist= names. docs/boot.md tells the whole story.
 //
@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Machine is what cairn-init does to the system, step by step. The real
@@ -54,7 +56,7 @@ type Machine interface {
 	// returns only when that failed.
 	SwitchRoot(init string, args []string) error
 	// RAMImage reports whether the initramfs holds a whole system to
-	// start from RAM (RAMDir exists).
+	// start from RAM (layout.RAMDir exists).
 	RAMImage() bool
 	// PrepareRAM makes the new root of a RAM system: a tmpfs (with the
 	// mount options flags, rootflags=) into which the initramfs's files
@@ -63,7 +65,7 @@ type Machine interface {
 	// move anything twice.
 	PrepareRAM(flags, init string, log *Log) (string, error)
 	// MountPersist mounts the persistence device (its devices devs,
-	// file system fstype) at RAMPersist in the new root and mounts the
+	// file system fstype) at layout.RAMPersist in the new root and mounts the
 	// system's persistent directories from it.
 	MountPersist(devs []Device, fstype string, log *Log) error
 	// Shell runs the initramfs's shell on the console and returns when
@@ -162,7 +164,7 @@ func mountStore(m Machine, c Cmdline, log *Log) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mount %s (%s) read-write: %w", devs[0].Path, fstype, err)
 	}
-	if err := IsStore(top); err != nil {
+	if err := layout.IsStore(top); err != nil {
 		return top, fmt.Errorf("%s on %s: %w", spec, devs[0].Path, err)
 	}
 	log.Infof("store on %s (%s %s)", devs[0].Path, fstype, spec)
@@ -181,14 +183,14 @@ func mountStore(m Machine, c Cmdline, log *Log) (string, error) {
 // falling back through the decision's candidates. It returns only when
 // none could be started.
 func bootFrom(m Machine, top string, c Cmdline, args []string, log *Log) error {
-	if err := IsStore(top); err != nil {
+	if err := layout.IsStore(top); err != nil {
 		return err
 	}
-	present, err := Generations(top)
+	present, err := layout.Generations(top)
 	if err != nil {
 		return fmt.Errorf("list generations: %w", err)
 	}
-	st, stErr := ReadState(top)
+	st, _, stErr := layout.ReadState(top)
 	d := Choose(Inputs{State: st, StateErr: stErr, Present: present, Explicit: c.Gen, Default: c.Default})
 	for _, n := range d.Notes {
 		log.Errorf("%s", n)
@@ -202,7 +204,7 @@ func bootFrom(m Machine, top string, c Cmdline, args []string, log *Log) error {
 			log.Errorf("falling back to generation %d", n)
 		}
 		if next, ok := d.StateFor(n); ok {
-			if err := WriteState(top, next); err != nil {
+			if err := layout.WriteState(top, next); err != nil {
 				log.Errorf("record the boot of generation %d in state.json: %v", n, err)
 				if i == 0 && d.Counted {
 					// Booting a trial whose try is not counted could

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -172,7 +173,7 @@ func runFake(t *testing.T, f *fakeMachine) (sw switched, console string, err err
 
 func readState(t *testing.T, top string) store.State {
 	t.Helper()
-	st, err := ReadState(top)
+	st, _, err := layout.ReadState(top)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +338,7 @@ func TestRunRescue(t *testing.T) {
 		f := &fakeMachine{t: t, top: top, cmdline: root + " rd.break"}
 		// In the shell, the operator makes 2 the default by hand.
 		f.shells = []func() error{func() error {
-			return WriteState(top, store.State{Default: 2})
+			return layout.WriteState(top, store.State{Default: 2})
 		}}
 		sw, console, _ := runFake(t, f)
 		if sw.gen != 2 {

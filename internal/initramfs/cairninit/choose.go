@@ -6,13 +6,13 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/cairnlinux/cairn/internal/store"
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Inputs are what the choice of a generation depends on.
 type Inputs struct {
 	// State is @cairn/state.json as read; ignored when StateErr is set.
-	State store.State
+	State layout.State
 	// StateErr is why state.json could not be read or parsed.
 	StateErr error
 	// Present are the generations in @cairn/generations.
@@ -42,19 +42,19 @@ type Decision struct {
 	// Old is the state as read; Base the state after this boot's count
 	// down, without Booted. Both are nil when state.json is unusable:
 	// then nothing is written.
-	Old, Base *store.State
+	Old, Base *layout.State
 }
 
 // StateFor returns the state to write before booting generation n, and
 // whether anything needs writing: Base with Booted = n, when it differs
 // from what is on disk.
-func (d Decision) StateFor(n int) (store.State, bool) {
+func (d Decision) StateFor(n int) (layout.State, bool) {
 	if d.Base == nil {
-		return store.State{}, false
+		return layout.State{}, false
 	}
-	st := cloneState(*d.Base)
+	st := d.Base.Clone()
 	st.Booted = n
-	return st, !reflect.DeepEqual(normal(st), normal(*d.Old))
+	return st, !reflect.DeepEqual(st.Normal(), d.Old.Normal())
 }
 
 // Choose decides which generation boots:
@@ -62,7 +62,7 @@ func (d Decision) StateFor(n int) (store.State, bool) {
 //   - cairn.gen=N, when N exists, boots N; the default and the trial are
 //     left as they are (only Booted records N).
 //   - otherwise, with a readable state.json, the trial while it has tries
-//     left, counting one down (store.State.Boot), else the default.
+//     left, counting one down (layout.State.Boot), else the default.
 //   - with state.json missing or corrupted, the generation the loader's
 //     default entry names (cairn.default=N), which was the default when
 //     the entries were last written; without one, the newest. The store's
@@ -108,9 +108,9 @@ func Choose(in Inputs) Decision {
 		return d
 	}
 
-	st := normal(in.State)
+	st := in.State.Normal()
 	d.Old = &st
-	fallbacks := func(base store.State) []int {
+	fallbacks := func(base layout.State) []int {
 		list := []int{base.Default, base.LastGood}
 		good := slices.Clone(base.Good)
 		sort.Sort(sort.Reverse(sort.IntSlice(good)))
@@ -120,7 +120,7 @@ func Choose(in Inputs) Decision {
 
 	if in.Explicit != 0 {
 		if present[in.Explicit] {
-			base := cloneState(st)
+			base := st.Clone()
 			d.Base = &base
 			d.Why = fmt.Sprintf("generation %d, as cairn.gen=%d asks (default and trial unchanged)", in.Explicit, in.Explicit)
 			d.Candidates = candidates(present, []int{in.Explicit}, fallbacks(base))
@@ -173,25 +173,4 @@ func candidates(present map[int]bool, lists ...[]int) []int {
 		}
 	}
 	return out
-}
-
-// normal sorts the state's lists as the store writes them, so states
-// compare equal when the store would write the same bytes.
-func normal(st store.State) store.State {
-	st = cloneState(st)
-	for _, l := range []*[]int{&st.Good, &st.Pinned} {
-		if len(*l) == 0 {
-			*l = nil
-			continue
-		}
-		slices.Sort(*l)
-		*l = slices.Compact(*l)
-	}
-	return st
-}
-
-func cloneState(st store.State) store.State {
-	st.Good = slices.Clone(st.Good)
-	st.Pinned = slices.Clone(st.Pinned)
-	return st
 }

@@ -158,7 +158,7 @@ func TestChoose(t *testing.T) {
 				t.Errorf("writes %+v, want nothing written", st)
 			case c.write != nil && !write:
 				t.Errorf("writes nothing, want %+v", *c.write)
-			case c.write != nil && !reflect.DeepEqual(normal(st), normal(*c.write)):
+			case c.write != nil && !reflect.DeepEqual(st.Normal(), c.write.Normal()):
 				t.Errorf("writes %+v, want %+v", st, *c.write)
 			}
 			if c.in.StateErr != nil && d.Base != nil {
@@ -205,7 +205,7 @@ func TestChooseAgreesWithStore(t *testing.T) {
 			t.Errorf("%+v: chose %d, store.Boot %d", st, d.Candidates[0], n)
 		}
 		got, _ := d.StateFor(n)
-		if !reflect.DeepEqual(normal(got), normal(next)) {
+		if !reflect.DeepEqual(got.Normal(), next.Normal()) {
 			t.Errorf("%+v: writes %+v, store.Boot gives %+v", st, got, next)
 		}
 	}

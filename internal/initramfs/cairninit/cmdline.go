@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // DefaultRootWait is how long cairn-init waits for the root device when
@@ -71,14 +73,14 @@ func ParseCmdline(line string) Cmdline {
 			c.Init = value
 		case "quiet":
 			c.Quiet = true
-		case "cairn.gen":
+		case layout.ParamGen:
 			n, err := strconv.Atoi(value)
 			if err != nil || n <= 0 {
 				c.Problems = append(c.Problems, fmt.Sprintf("%s: not a generation number (ignored)", p))
 				continue
 			}
 			c.Gen = n
-		case "cairn.default":
+		case layout.ParamDefault:
 			n, err := strconv.Atoi(value)
 			if err != nil || n <= 0 {
 				c.Problems = append(c.Problems, fmt.Sprintf("%s: not a generation number (ignored)", p))
@@ -94,8 +96,8 @@ func ParseCmdline(line string) Cmdline {
 			c.RootWait = time.Duration(s * float64(time.Second))
 		case "cairn.ram":
 			c.RAM = !hasValue || (value != "0" && value != "no")
-		case "cairn.persist":
-			if _, err := ParseDevice("cairn.persist", value); err != nil {
+		case layout.ParamPersist:
+			if _, err := ParseDevice(layout.ParamPersist, value); err != nil {
 				c.Problems = append(c.Problems, fmt.Sprintf("%v (ignored: nothing persists)", err))
 				continue
 			}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // FuzzCmdline: any command line parses, and what it chooses is usable.
@@ -46,7 +48,7 @@ func FuzzChoose(f *testing.F) {
 		if err := writeFile(top, stateFile, state); err != nil {
 			t.Fatal(err)
 		}
-		st, stErr := ReadState(top)
+		st, _, stErr := layout.ReadState(top)
 		var present []int
 		for _, g := range gens {
 			if g > 0 {

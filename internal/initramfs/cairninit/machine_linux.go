@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnlinux/cairn/internal/disk"
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Where the real machine mounts things inside the initramfs.
@@ -24,7 +25,7 @@ const (
 	sysroot      = "/sysroot"
 	rescueShell  = "/bin/sh"
 	modulesRoot  = "/lib/modules"
-	storeInRun   = "/run/cairn/store" // where the store is moved in the new root
+	storeInRun   = layout.RunStore // where the store is moved in the new root
 	pollInterval = 100 * time.Millisecond
 )
 
@@ -110,11 +111,11 @@ func (m *machine) LoadModules(log *Log) error {
 	if err != nil {
 		return err
 	}
-	if f, err := os.Open(RAMModules); err == nil {
+	if f, err := os.Open(layout.RAMModules); err == nil {
 		l, err := ReadModuleList(f)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("%s: %w", RAMModules, err)
+			return fmt.Errorf("%s: %w", layout.RAMModules, err)
 		}
 		return loadList(l, release, log)
 	}
@@ -300,7 +301,7 @@ func (m *machine) mount(src, dst, fstype string, flags uintptr, data string) err
 }
 
 func (m *machine) Prepare(top string, n int, init string, log *Log) (string, error) {
-	gen := filepath.Join(top, generationsDir, strconv.Itoa(n))
+	gen := layout.GenerationDir(top, n)
 	if fi, err := os.Stat(gen); err != nil || !fi.IsDir() {
 		return "", fmt.Errorf("%s: not a generation: %v", gen, err)
 	}
@@ -348,7 +349,7 @@ func (m *machine) Prepare(top string, n int, init string, log *Log) (string, err
 // reported and the directory left as the generation has it (read-only):
 // the system comes up, and says what is missing.
 func (m *machine) persist(top, what string, log *Log) {
-	f, err := os.Open(filepath.Join(sysroot, PersistList))
+	f, err := os.Open(layout.InTree(sysroot, layout.PersistList))
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
@@ -356,13 +357,13 @@ func (m *machine) persist(top, what string, log *Log) {
 		log.Errorf("%s: %v", what, err)
 		return
 	}
-	paths, problems, err := ReadPersist(f)
+	paths, problems, err := layout.ParsePersist(f)
 	f.Close()
 	for _, p := range problems {
 		log.Errorf("%s: %s", what, p)
 	}
 	if err != nil {
-		log.Errorf("%s: %s: %v", what, PersistList, err)
+		log.Errorf("%s: %s: %v", what, layout.PersistList, err)
 	}
 	for _, p := range paths {
 		dir, created, err := EnsurePersist(top, sysroot, p)
@@ -392,17 +393,15 @@ func (m *machine) persist(top, what string, log *Log) {
 // moves to /run/cairn/store), cairn/meta.json (its metadata), and the
 // directory the store is moved to.
 func recordBoot(top string, n int) error {
-	run := filepath.Join(sysroot, "run")
-	if err := os.MkdirAll(filepath.Join(sysroot, storeInRun), 0o755); err != nil {
+	if err := os.MkdirAll(layout.InTree(sysroot, storeInRun), 0o755); err != nil {
 		return err
 	}
-	num := strconv.Itoa(n)
-	if err := os.WriteFile(filepath.Join(run, "cairn", "booted"), []byte(num+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(layout.InTree(sysroot, layout.BootedFile), layout.FormatBooted(n), 0o644); err != nil {
 		return err
 	}
 	links := map[string]string{
-		filepath.Join(run, "current-system"):     filepath.Join(storeInRun, generationsDir, num),
-		filepath.Join(run, "cairn", "meta.json"): filepath.Join(storeInRun, metaDir, num+".json"),
+		layout.InTree(sysroot, layout.CurrentSystem): layout.GenerationDir(storeInRun, n),
+		layout.InTree(sysroot, layout.MetaLink):      layout.MetaFile(storeInRun, n),
 	}
 	for link, target := range links {
 		os.Remove(link)

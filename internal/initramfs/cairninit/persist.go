@@ -1,103 +1,18 @@
 package cairninit
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/btrfs"
+	"github.com/cairnlinux/cairn/internal/layout"
 )
-
-// PersistList is the file, inside a generation, naming the directories
-// that live on persistent storage instead of in the generation: one
-// absolute path a line, '#' starting a comment. The build writes it from
-// the manifest's persist list.
-const PersistList = "/etc/cairn/persist"
-
-// ReadPersist reads a generation's persist list. Paths cairn-init cannot
-// persist (relative, unclean, the root, kernel and RAM file systems) are
-// returned as problems and left out; the rest come sorted, so a parent is
-// mounted before what lies under it.
-func ReadPersist(r io.Reader) (paths, problems []string, err error) {
-	sc := bufio.NewScanner(r)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if i := strings.IndexByte(text, '#'); i >= 0 {
-			text = strings.TrimSpace(text[:i])
-		}
-		if text == "" {
-			continue
-		}
-		if why := persistProblem(text); why != "" {
-			problems = append(problems, fmt.Sprintf("%s line %d: %s: %s", PersistList, line, text, why))
-			continue
-		}
-		paths = append(paths, text)
-	}
-	slices.Sort(paths)
-	return slices.Compact(paths), problems, sc.Err()
-}
-
-// notPersistable are file systems cairn-init mounts itself, or the kernel.
-var notPersistable = []string{"/proc", "/sys", "/dev", "/run", "/tmp"}
-
-func persistProblem(p string) string {
-	switch {
-	case !strings.HasPrefix(p, "/"):
-		return "not an absolute path"
-	case path.Clean(p) != p:
-		return "not a clean path (no //, /./, /../ or trailing /)"
-	case p == "/":
-		return "the root is the generation itself"
-	}
-	for _, d := range notPersistable {
-		if p == d || strings.HasPrefix(p, d+"/") {
-			return d + " is a kernel or RAM file system"
-		}
-	}
-	return ""
-}
-
-// EscapePath names the persistent subvolume of a path, as
-// `systemd-escape --path` does: the slashes between components become
-// '-', and every byte but ASCII letters, digits, ':', '_' and '.' (and a
-// leading '.') becomes \xNN. /var/lib/nomad is var-lib-nomad,
-// /srv/my-data is srv-my\x2ddata: distinct paths give distinct names.
-func EscapePath(p string) string {
-	p = strings.Trim(p, "/")
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case c == '/':
-			b.WriteByte('-')
-		case c == '.' && i == 0:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == ':', c == '_', c == '.':
-			b.WriteByte(c)
-		default:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		}
-	}
-	return b.String()
-}
-
-// PersistDir returns where path p persists in the store at top:
-// @cairn/persist/<escaped path>.
-func PersistDir(top, p string) string {
-	return filepath.Join(top, persistDir, EscapePath(p))
-}
 
 // EnsurePersist returns the persistent directory of p in the store at top,
 // creating it when it does not exist yet: a btrfs subvolume (a plain
@@ -107,7 +22,7 @@ func PersistDir(top, p string) string {
 // and renamed when complete: an interrupted seed is redone at the next
 // boot.
 func EnsurePersist(top, genRoot, p string) (dir string, created bool, err error) {
-	dir = PersistDir(top, p)
+	dir = layout.PersistPath(top, p)
 	if fi, err := os.Stat(dir); err == nil {
 		if !fi.IsDir() {
 			return "", false, fmt.Errorf("%s is not a directory", dir)

@@ -13,20 +13,8 @@ import (
 // `initramfs` image format): cairn-init is its /init, and instead of a
 // generation from a store it starts the system the initramfs holds,
 // after moving it into a tmpfs. docs/boot.md ("RAM systems") has the
-// story.
-const (
-	// RAMDir marks an initramfs that holds a whole system: the image
-	// writes it, an initramfs made for booting a store has none.
-	RAMDir = "/usr/lib/cairn/ram"
-	// RAMModules lists the modules cairn-init loads in a RAM system
-	// (ReadModuleList).
-	RAMModules = RAMDir + "/modules"
-	// RAMMarker is left in the running system's /run: it runs from RAM.
-	RAMMarker = "/run/cairn/ram"
-	// RAMPersist is where the persistence device is mounted in the
-	// running system.
-	RAMPersist = "/run/cairn/persist"
-)
+// story. The paths the image and cairn-init share are layout's
+// (layout.RAMDir, RAMModules, RAMMarker, RAMPersist).
 
 // Mode is what cairn-init boots.
 type Mode int
@@ -55,7 +43,7 @@ type ModeChoice struct {
 
 // ChooseMode decides between booting the store and starting the system
 // in the initramfs. ramImage says whether the initramfs holds one
-// (RAMDir exists). cairn.ram asks for the RAM system; without it, a RAM
+// (layout.RAMDir exists). cairn.ram asks for the RAM system; without it, a RAM
 // image boots from RAM unless root= names a store to boot instead, so
 // that one initramfs serves both (its cairn-init and modules can boot a
 // store). An initramfs without a system always boots the store.
@@ -137,7 +125,7 @@ func persistRAM(m Machine, c Cmdline, log *Log) {
 	}
 }
 
-// ModuleList is the content of RAMModules: the kernel release the
+// ModuleList is the content of layout.RAMModules: the kernel release the
 // modules belong to, and their files in load order.
 type ModuleList struct {
 	Kernel string

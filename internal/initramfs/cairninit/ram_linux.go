@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // initramfsOnly are the initramfs's own entries that a RAM system does
@@ -17,7 +19,7 @@ import (
 var initramfsOnly = map[string]bool{"init": true, "sysroot": true}
 
 func (m *machine) RAMImage() bool {
-	fi, err := os.Stat(RAMDir)
+	fi, err := os.Stat(layout.RAMDir)
 	return err == nil && fi.IsDir()
 }
 
@@ -69,7 +71,7 @@ func (m *machine) PrepareRAM(flags, init string, log *Log) (string, error) {
 		}
 		m.ramMounted = true
 		m.addConsoles(sysroot, log)
-		marker := filepath.Join(sysroot, RAMMarker)
+		marker := layout.InTree(sysroot, layout.RAMMarker)
 		if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
 			return "", err
 		}
@@ -84,7 +86,7 @@ func (m *machine) MountPersist(devs []Device, fstype string, log *Log) error {
 	if m.ramPersisted {
 		return nil
 	}
-	dir := filepath.Join(sysroot, RAMPersist)
+	dir := layout.InTree(sysroot, layout.RAMPersist)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ func Run(t *testing.T, b Backend) {
 		{"NumbersAreNeverReused", testNumbers},
 		{"MetaRoundTrip", testMetaRoundTrip},
 		{"StateRoundTrip", testStateRoundTrip},
+		{"StateKeepsUnknownKeys", testStateUnknownKeys},
 		{"StateRefusesMissingGenerations", testStateRefusesMissing},
 		{"DeleteRefusesProtected", testDeleteProtected},
 		{"Delete", testDelete},

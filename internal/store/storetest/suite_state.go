@@ -21,6 +21,61 @@ func update(t *testing.T, s *store.Store, change func(store.State) (store.State,
 	return st
 }
 
+// testStateUnknownKeys: keys of state.json this cairn does not know (a
+// newer cairn wrote them) survive every rewrite of the state: a change,
+// a seal, a delete, a repair.
+func testStateUnknownKeys(t *testing.T, b Backend) {
+	s := New(t, b)
+	Build(t, s, baseTree, store.Meta{})
+	Build(t, s, baseTree, store.Meta{})
+	path := filepath.Join(s.Dir(), "@cairn", "state.json")
+	if err := os.WriteFile(path, []byte(`{"default": 1, "good": [1], "lastSealed": 2, "futureKey": {"x": [1, 2]}, "zz": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kept := func(after string) {
+		t.Helper()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw map[string]any
+		if err := json.Unmarshal(data, &raw); err != nil {
+			t.Fatalf("after %s: state.json: %v", after, err)
+		}
+		if !reflect.DeepEqual(raw["futureKey"], map[string]any{"x": []any{1.0, 2.0}}) || raw["zz"] != true {
+			t.Errorf("after %s, unknown keys lost: %s", after, data)
+		}
+	}
+	update(t, s, func(st store.State) (store.State, error) { return st.Switch(2, 1) })
+	kept("a switch")
+	if got, _ := s.State(); got.Trial.Generation != 2 || got.Default != 1 {
+		t.Errorf("after the switch: %+v", got)
+	}
+	Build(t, s, baseTree, store.Meta{})
+	kept("a seal")
+	update(t, s, func(st store.State) (store.State, error) { return st.SwitchPermanent(2) })
+	if err := s.Delete(1); err != nil {
+		t.Fatal(err)
+	}
+	kept("a delete")
+	// A state naming a missing generation, repaired by fsck.
+	data, _ := os.ReadFile(path)
+	var raw map[string]json.RawMessage
+	json.Unmarshal(data, &raw)
+	raw["pinned"] = json.RawMessage("[9]")
+	data, _ = json.Marshal(raw)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FsckWith(store.FsckOptions{Repair: true}); err != nil {
+		t.Fatal(err)
+	}
+	kept("a repair")
+	if got, _ := s.State(); len(got.Pinned) != 0 || got.Default != 2 {
+		t.Errorf("after the repair: %+v", got)
+	}
+}
+
 func testStateRoundTrip(t *testing.T, b Backend) {
 	s := New(t, b)
 	for range 3 {

@@ -1,4 +1,4 @@
-// Package install writes a cairn system onto a whole block device, as an
+// Package diskinstall writes a cairn system onto a whole block device, as an
 // operator otherwise does by hand with gdisk, mkfs, subvolumes, fstab and
 // a loader: the layout of the disk image (image.Disk: a GPT, an EFI
 // system partition with systemd-boot and syslinux, a btrfs partition
@@ -10,7 +10,7 @@
 // a partition table or a file system unless Wipe is given. A DryRun
 // decides everything and writes nothing; the plan says what would be
 // done.
-package install
+package diskinstall
 
 import (
 	"crypto/rand"

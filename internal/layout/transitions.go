@@ -1,4 +1,4 @@
-package store
+package layout
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 const DefaultTries = 1
 
 // The transitions below are pure: they return a new State and change
-// nothing on disk. Store.UpdateState applies one atomically, after
+// nothing on disk. store.Store.UpdateState applies one atomically, after
 // checking the generations it names exist.
 
 // NextBoot returns the generation the next boot starts: the trial while it
@@ -33,7 +33,7 @@ func (st State) Switch(n, tries int) (State, error) {
 	if tries < 1 {
 		return st, fmt.Errorf("switch: a trial needs at least one try, not %d", tries)
 	}
-	st = st.clone()
+	st = st.Clone()
 	if n == st.Default {
 		st.Trial = Trial{}
 		return st, nil
@@ -48,11 +48,11 @@ func (st State) SwitchPermanent(n int) (State, error) {
 	if n <= 0 {
 		return st, fmt.Errorf("switch: invalid generation %d", n)
 	}
-	st = st.clone()
+	st = st.Clone()
 	st.Default = n
 	st.Trial = Trial{}
 	st.Good = append(st.Good, n)
-	return st.normal(), nil
+	return st.Normal(), nil
 }
 
 // Rollback makes the next boot the newest good generation older than the
@@ -69,7 +69,7 @@ func (st State) Rollback() (State, error) {
 	if target == 0 {
 		return st, fmt.Errorf("rollback from generation %d: %w", next, ErrNoRollback)
 	}
-	st = st.clone()
+	st = st.Clone()
 	st.Default = target
 	st.Trial = Trial{}
 	return st, nil
@@ -81,7 +81,7 @@ func (st State) Rollback() (State, error) {
 // how the default came to boot, is dropped). Either way booted becomes the
 // last good generation.
 func (st State) Confirm(booted int) (State, error) {
-	st = st.clone()
+	st = st.Clone()
 	switch {
 	case booted != 0 && booted == st.Trial.Generation:
 		st.Default = booted
@@ -99,14 +99,14 @@ func (st State) Confirm(booted int) (State, error) {
 	st.LastGood = booted
 	st.Booted = booted
 	st.Good = append(st.Good, booted)
-	return st.normal(), nil
+	return st.Normal(), nil
 }
 
 // Boot is what cairn-init does with the state: pick the generation to
 // start (the trial while it has tries left, counting one down, else the
 // default) and record it as booted. It returns 0 when nothing can boot.
 func (st State) Boot() (State, int) {
-	st = st.clone()
+	st = st.Clone()
 	n := st.NextBoot()
 	if n != 0 && n == st.Trial.Generation {
 		st.Trial.TriesLeft--
@@ -117,21 +117,21 @@ func (st State) Boot() (State, int) {
 
 // Pin keeps n until Unpin, whatever the retention rules say.
 func (st State) Pin(n int) State {
-	st = st.clone()
+	st = st.Clone()
 	st.Pinned = append(st.Pinned, n)
-	return st.normal()
+	return st.Normal()
 }
 
 // Unpin releases a pin; unpinning what is not pinned changes nothing.
 func (st State) Unpin(n int) State {
-	st = st.clone()
+	st = st.Clone()
 	st.Pinned = slices.DeleteFunc(st.Pinned, func(p int) bool { return p == n })
-	return st.normal()
+	return st.Normal()
 }
 
-// forget drops n from the lists that may name a deleted generation.
-func (st State) forget(n int) State {
-	st = st.clone()
+// Forget drops n from the lists that may name a deleted generation.
+func (st State) Forget(n int) State {
+	st = st.Clone()
 	st.Good = slices.DeleteFunc(st.Good, func(g int) bool { return g == n })
 	return st
 }

@@ -1,4 +1,4 @@
-package store
+package layout
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 // state.json is read by cairn-init at boot: its format is an interface.
 func TestStateJSON(t *testing.T) {
 	st := State{Default: 4, Trial: Trial{Generation: 5, TriesLeft: 1}, LastGood: 4, Good: []int{4, 2}, Pinned: []int{1}, Booted: 4, LastSealed: 5}
-	data, err := json.MarshalIndent(st.normal(), "", "  ")
+	data, err := json.MarshalIndent(st.Normal(), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestStateJSON(t *testing.T) {
 		t.Errorf("state.json:\n%s\nwant\n%s", data, want)
 	}
 	var back State
-	if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(back, st.normal()) {
+	if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(back, st.Normal()) {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 	empty, _ := json.Marshal(State{})
@@ -45,9 +45,9 @@ func TestStateJSON(t *testing.T) {
 
 func TestParseNumber(t *testing.T) {
 	for name, want := range map[string]int{"1": 1, "42": 42, "0": 0, "01": 0, "-1": 0, "+1": 0, "x": 0, "": 0, "1.json": 0} {
-		n, ok := parseNumber(name)
+		n, ok := ParseNumber(name)
 		if n != want || ok != (want != 0) {
-			t.Errorf("parseNumber(%q) = %d, %t; want %d", name, n, ok, want)
+			t.Errorf("ParseNumber(%q) = %d, %t; want %d", name, n, ok, want)
 		}
 	}
 }
