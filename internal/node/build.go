@@ -108,7 +108,7 @@ func Lock(ctx context.Context, r *Recipe, update bool, o BuildOptions) (LockRepo
 	if err != nil {
 		return LockReport{}, explain(r.Manifest, err)
 	}
-	if err := manifest.WriteLock(r.LockPath(), l); err != nil {
+	if err := r.writeLock(l); err != nil {
 		return LockReport{}, err
 	}
 	return LockReport{Path: r.LockPath(), Written: true, Lock: l}, nil

@@ -61,10 +61,19 @@ func (r *Recipe) saveLock(l *manifest.Lock) (bool, error) {
 	if r.Lock != nil && r.Lock.Digest() == l.Digest() {
 		return false, nil
 	}
-	if err := manifest.WriteLock(r.LockPath(), l); err != nil {
+	if err := r.writeLock(l); err != nil {
 		return false, fmt.Errorf("write cairn.lock: %w", err)
 	}
 	return true, nil
+}
+
+// writeLock replaces the lock beside the manifest with l.
+func (r *Recipe) writeLock(l *manifest.Lock) error {
+	if err := manifest.WriteLock(r.LockPath(), l); err != nil {
+		return err
+	}
+	r.Lock = l
+	return nil
 }
 
 // BuildOptions are a build's choices besides the recipe.

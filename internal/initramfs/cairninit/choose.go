@@ -91,7 +91,7 @@ func Choose(in Inputs) Decision {
 			d.Why = fmt.Sprintf("generation %d, as cairn.gen=%d asks", in.Explicit, in.Explicit)
 		} else {
 			if in.Explicit != 0 {
-				d.Notes = append(d.Notes, fmt.Sprintf("cairn.gen=%d: no such generation", in.Explicit))
+				d.Notes = append(d.Notes, fmt.Sprintf("%s=%d: no such generation", layout.ParamGen, in.Explicit))
 			}
 			switch {
 			case in.Default != 0 && present[in.Default]:
@@ -99,7 +99,7 @@ func Choose(in Inputs) Decision {
 				d.Why = fmt.Sprintf("generation %d, the default when the boot entries were written (cairn.default=%d), since state.json is unusable", in.Default, in.Default)
 			case len(newestFirst) > 0:
 				if in.Default != 0 {
-					d.Notes = append(d.Notes, fmt.Sprintf("cairn.default=%d: no such generation", in.Default))
+					d.Notes = append(d.Notes, fmt.Sprintf("%s=%d: no such generation", layout.ParamDefault, in.Default))
 				}
 				d.Why = fmt.Sprintf("generation %d, the newest, since state.json names no default", newestFirst[0])
 			}
@@ -126,7 +126,7 @@ func Choose(in Inputs) Decision {
 			d.Candidates = candidates(present, []int{in.Explicit}, fallbacks(base))
 			return d
 		}
-		d.Notes = append(d.Notes, fmt.Sprintf("cairn.gen=%d: no such generation; choosing as state.json says", in.Explicit))
+		d.Notes = append(d.Notes, fmt.Sprintf("%s=%d: no such generation; choosing as state.json says", layout.ParamGen, in.Explicit))
 	}
 
 	base, n := st.Boot()

@@ -7,6 +7,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // A RAM system is a whole generation packed into the initramfs (the
@@ -109,7 +111,7 @@ func persistRAM(m Machine, c Cmdline, log *Log) {
 		log.Infof("no cairn.persist= on the kernel command line: %s", lost)
 		return
 	}
-	spec, err := ParseDevice("cairn.persist", c.Persist)
+	spec, err := ParseDevice(layout.ParamPersist, c.Persist)
 	if err != nil {
 		log.Errorf("%v: %s", err, lost)
 		return
