@@ -131,7 +131,14 @@ func lockStore(ctx context.Context, g *Globals, o *StoreOptions, mode fsckMode) 
 	if err != nil {
 		return nil, err
 	}
-	no.Fsck = map[fsckMode]node.FsckMode{fsckRepair: node.FsckRepair, fsckRepairQuiet: node.FsckRepair, fsckCheck: node.FsckCheck, fsckNone: node.FsckNone}[mode]
+	switch mode {
+	case fsckCheck:
+		no.Fsck = node.FsckCheck
+	case fsckNone:
+		no.Fsck = node.FsckNone
+	default:
+		no.Fsck = node.FsckRepair
+	}
 	ns, err := node.Open(ctx, no)
 	var repair *node.RepairError
 	switch {
