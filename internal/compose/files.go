@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/unixmode"
 )
 
 // Files copies f.Skeleton (relative to manifestDir) into the root, then
@@ -97,7 +98,7 @@ func copySkeleton(r *rootFS, src string) error {
 }
 
 func copyEntry(r *rootFS, src, rel string, info fs.FileInfo) error {
-	mode := unixPerm(info.Mode())
+	mode := unixmode.Perm(info.Mode())
 	switch t := info.Mode().Type(); {
 	case t == fs.ModeDir:
 		return r.mkdirAll(rel, mode, 0, 0)
@@ -131,21 +132,6 @@ func typeName(t fs.FileMode) string {
 		return "socket"
 	}
 	return "special file"
-}
-
-// unixPerm turns Go's mode bits into the st_mode permission bits.
-func unixPerm(m fs.FileMode) uint32 {
-	perm := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		perm |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		perm |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		perm |= 0o1000
-	}
-	return perm
 }
 
 func writeInline(r *rootFS, ids *owners, in manifest.InlineFile) error {

@@ -16,6 +16,7 @@ import (
 	"sort"
 
 	"github.com/cairnlinux/cairn/internal/btrfs"
+	"github.com/cairnlinux/cairn/internal/unixmode"
 )
 
 // diffFiles walks both trees and reports the differences the packages do
@@ -122,23 +123,6 @@ func walk(root string) (map[string]fs.FileInfo, error) {
 	return out, nil
 }
 
-// permBits are the mode bits compared: permissions, setuid, setgid,
-// sticky, as a Unix mode.
-func permBits(fi fs.FileInfo) uint32 {
-	m := fi.Mode()
-	bits := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		bits |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		bits |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		bits |= 0o1000
-	}
-	return bits
-}
-
 func typeName(fi fs.FileInfo) string {
 	m := fi.Mode()
 	switch {
@@ -162,7 +146,7 @@ func typeName(fi fs.FileInfo) string {
 
 func info(fi fs.FileInfo, root, rel string) *FileInfo {
 	uid, gid, _, _ := statIDs(fi)
-	out := &FileInfo{Type: typeName(fi), Mode: fmt.Sprintf("%04o", permBits(fi)), UID: uid, GID: gid}
+	out := &FileInfo{Type: typeName(fi), Mode: fmt.Sprintf("%04o", unixmode.Perm(fi.Mode())), UID: uid, GID: gid}
 	if fi.Mode().IsRegular() {
 		out.Size = fi.Size()
 	}
@@ -180,7 +164,7 @@ func differences(ta, tb *tree, rel string, ia, ib fs.FileInfo) ([]string, error)
 		what = append(what, "type")
 	}
 	symlink := ia.Mode()&fs.ModeSymlink != 0
-	if !symlink && permBits(ia) != permBits(ib) {
+	if !symlink && unixmode.Perm(ia.Mode()) != unixmode.Perm(ib.Mode()) {
 		what = append(what, "mode") // a symbolic link's mode means nothing on Linux
 	}
 	ua, ga, _, _ := statIDs(ia)
@@ -319,7 +303,7 @@ func (t *tree) matches(o owner, rel string, fi fs.FileInfo) (bool, error) {
 	}
 	uid, gid, _, _ := statIDs(fi)
 	symlink := fi.Mode()&fs.ModeSymlink != 0
-	if uid != uint32(o.acl.UID) || gid != uint32(o.acl.GID) || !symlink && permBits(fi) != o.acl.Mode {
+	if uid != uint32(o.acl.UID) || gid != uint32(o.acl.GID) || !symlink && unixmode.Perm(fi.Mode()) != o.acl.Mode {
 		return false, nil
 	}
 	if o.dir || len(o.checksum) == 0 {

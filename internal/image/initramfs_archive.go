@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/cairnlinux/cairn/internal/initramfs"
 	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/unixmode"
 )
 
 // archiveStats says what writeRAMArchive stored.
@@ -51,7 +51,7 @@ func ramArchive(ctx context.Context, src Source, p *ramPlan, st *archiveStats) (
 			return nil
 		}
 		host := filepath.Join(src.Root, filepath.FromSlash(e.Path))
-		mode := fileMode(e.Mode)
+		mode := unixmode.FileMode(e.Mode)
 		kind := e.Kind
 		if kind == HardLink {
 			// newc could share the data, but the archive writer stores
@@ -132,19 +132,4 @@ func ramArchive(ctx context.Context, src Source, p *ramPlan, st *archiveStats) (
 		st.entries++
 	}
 	return a, nil
-}
-
-// fileMode turns st_mode's permission bits (07777) into an fs.FileMode.
-func fileMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	if m&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
 }

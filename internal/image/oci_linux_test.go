@@ -19,6 +19,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/cairnlinux/cairn/internal/image/ocitest"
 )
 
 // smallTree is a tree any user can make: a few files, a symlink, a hard
@@ -89,7 +91,7 @@ func TestOCILayout(t *testing.T) {
 	b := smallTree(t)
 	dir := filepath.Join(t.TempDir(), "image")
 	res := writeOCI(t, OCI{}, b.root, dir)
-	if err := ValidateLayout(dir); err != nil {
+	if err := ocitest.ValidateLayout(dir); err != nil {
 		t.Fatalf("the layout does not validate:\n%v", err)
 	}
 
@@ -160,7 +162,7 @@ func TestOCIOptions(t *testing.T) {
 		Env:         []string{"PATH=/bin", "LANG=C.UTF-8"},
 		WorkingDir:  "/srv",
 	}, b.root, dir)
-	if err := ValidateLayout(dir); err != nil {
+	if err := ocitest.ValidateLayout(dir); err != nil {
 		t.Fatalf("the layout does not validate:\n%v", err)
 	}
 	var index ociIndex
@@ -186,7 +188,7 @@ func TestOCIArchive(t *testing.T) {
 		t.Fatalf("archive %s: %v %v, result size %d", archive, fi, err, res.Size)
 	}
 	extracted := untarLayout(t, archive)
-	if err := ValidateLayout(extracted); err != nil {
+	if err := ocitest.ValidateLayout(extracted); err != nil {
 		t.Fatalf("the archived layout does not validate:\n%v", err)
 	}
 	if a, b := listing(t, dir), listing(t, extracted); !reflect.DeepEqual(a, b) {
@@ -291,7 +293,7 @@ func TestOCIReproducibleOrdinaryTree(t *testing.T) {
 	b := buildOrdinaryTree(t)
 	first := filepath.Join(t.TempDir(), "image")
 	writeOCI(t, OCI{}, b.root, first)
-	if err := ValidateLayout(first); err != nil {
+	if err := ocitest.ValidateLayout(first); err != nil {
 		t.Fatal(err)
 	}
 	second := filepath.Join(t.TempDir(), "image")
@@ -403,7 +405,7 @@ func TestValidateLayoutFindsProblems(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "image")
 			copyDir(t, good, dir)
 			tc.break_(t, dir)
-			err := ValidateLayout(dir)
+			err := ocitest.ValidateLayout(dir)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%v\nwant a problem with %q", err, tc.want)
 			}

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cairnlinux/cairn/internal/image/ocitest"
 	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
@@ -186,7 +187,7 @@ func TestCompressorsDeterministic(t *testing.T) {
 				t.Errorf("gzip header % x: want flags 0, mtime 0, OS 3", first[:10])
 			}
 		}
-		zr, err := decompressor(bytes.NewReader(first), c)
+		zr, err := ocitest.Decompress(bytes.NewReader(first), string(c))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/unixmode"
 )
 
 // Archive collects the entries of a cpio archive and writes them in the
@@ -90,12 +92,12 @@ func (a *Archive) add(p string, e *entry) error {
 
 // AddDir adds a directory.
 func (a *Archive) AddDir(p string, perm fs.FileMode) error {
-	return a.add(p, &entry{mode: modeDir | unixPerm(perm)})
+	return a.add(p, &entry{mode: modeDir | unixmode.Perm(perm)})
 }
 
 // AddFile adds a regular file holding data.
 func (a *Archive) AddFile(p string, perm fs.FileMode, data []byte) error {
-	return a.add(p, &entry{mode: modeRegular | unixPerm(perm), data: data})
+	return a.add(p, &entry{mode: modeRegular | unixmode.Perm(perm), data: data})
 }
 
 // AddFileFrom adds a regular file with the content of the file src, read
@@ -108,7 +110,7 @@ func (a *Archive) AddFileFrom(p string, perm fs.FileMode, src string) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s: not a regular file", src)
 	}
-	return a.add(p, &entry{mode: modeRegular | unixPerm(perm), src: src, size: fi.Size()})
+	return a.add(p, &entry{mode: modeRegular | unixmode.Perm(perm), src: src, size: fi.Size()})
 }
 
 // AddSymlink adds a symbolic link to target.
@@ -121,7 +123,7 @@ func (a *Archive) AddSymlink(p, target string) error {
 
 // AddCharDevice adds a character device node, such as dev/console (5, 1).
 func (a *Archive) AddCharDevice(p string, perm fs.FileMode, major, minor uint32) error {
-	return a.add(p, &entry{mode: modeCharDev | unixPerm(perm), major: major, minor: minor})
+	return a.add(p, &entry{mode: modeCharDev | unixmode.Perm(perm), major: major, minor: minor})
 }
 
 // SetOwner sets the owner of an entry already added; entries belong to
@@ -151,22 +153,6 @@ func (a *Archive) Paths() []string {
 	}
 	sort.Strings(paths)
 	return paths
-}
-
-// unixPerm converts the permission bits of an fs.FileMode, with setuid,
-// setgid and sticky, to st_mode's.
-func unixPerm(m fs.FileMode) uint32 {
-	u := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		u |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		u |= 0o1000
-	}
-	return u
 }
 
 // complete returns every entry, the implied parent directories included,

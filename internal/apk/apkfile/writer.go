@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/unixmode"
 )
 
 // PackageSpec describes a package for WritePackage.
@@ -302,7 +303,7 @@ func (s *PackageSpec) dataTar(mtime int64) []byte {
 		f := &s.Files[i]
 		e := &tarEntry{
 			name:  f.Path,
-			mode:  tarMode(f.Mode),
+			mode:  int64(unixmode.Perm(f.Mode)),
 			uid:   int64(f.UID),
 			gid:   int64(f.GID),
 			uname: ownerName(f.Uname, f.UID),
@@ -331,20 +332,6 @@ func (s *PackageSpec) dataTar(mtime int64) []byte {
 	}
 	writeEnd(&buf, true)
 	return buf.Bytes()
-}
-
-func tarMode(m fs.FileMode) int64 {
-	v := int64(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		v |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		v |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		v |= 0o1000
-	}
-	return v
 }
 
 func ownerName(name string, id int) string {

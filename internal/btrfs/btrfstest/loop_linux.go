@@ -8,53 +8,25 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cairnlinux/cairn/internal/disk"
 )
 
-// mountLoop attaches image to a free loop device with autoclear set and
-// mounts it on mnt. Autoclear detaches the device when its last user
-// goes: the mount once unmounted, or this function's own descriptor if
-// mounting fails.
+// mountLoop attaches image to a free loop device (disk.AttachLoop, with
+// autoclear set) and mounts it on mnt. Autoclear detaches the device when
+// its last user goes: the mount once unmounted; if mounting fails, Detach
+// detaches it at once.
 func mountLoop(image, mnt string) (dev string, err error) {
-	img, err := os.OpenFile(image, os.O_RDWR, 0)
+	l, err := disk.AttachLoop(image, 0, 0)
 	if err != nil {
 		return "", err
 	}
-	defer img.Close()
-	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
-	if err != nil {
-		return "", err
+	// With the device mounted, Detach only leaves it to autoclear.
+	defer l.Detach()
+	if err := unix.Mount(l.Dev, mnt, "btrfs", 0, ""); err != nil {
+		return "", fmt.Errorf("mount %s on %s: %w", l.Dev, mnt, err)
 	}
-	defer ctl.Close()
-	var loop *os.File
-	for attempt := 0; loop == nil; attempt++ {
-		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
-		if err != nil {
-			return "", fmt.Errorf("find a free loop device: %w", err)
-		}
-		dev = fmt.Sprintf("/dev/loop%d", n)
-		f, err := os.OpenFile(dev, os.O_RDWR, 0)
-		if err != nil {
-			return "", err
-		}
-		cfg := unix.LoopConfig{Fd: uint32(img.Fd())}
-		cfg.Info.Flags = unix.LO_FLAGS_AUTOCLEAR
-		copy(cfg.Info.File_name[:], image)
-		err = unix.IoctlLoopConfigure(int(f.Fd()), &cfg)
-		if errors.Is(err, unix.EBUSY) && attempt < 20 {
-			f.Close() // another process took it first
-			continue
-		}
-		if err != nil {
-			f.Close()
-			return "", fmt.Errorf("attach %s to %s: %w", image, dev, err)
-		}
-		loop = f
-	}
-	defer loop.Close()
-	if err := unix.Mount(dev, mnt, "btrfs", 0, ""); err != nil {
-		return "", fmt.Errorf("mount %s on %s: %w", dev, mnt, err)
-	}
-	return dev, nil
+	return l.Dev, nil
 }
 
 // unmountLoop unmounts mnt and makes sure the loop device is detached.

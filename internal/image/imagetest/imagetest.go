@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/unixmode"
 )
 
 // ExtractAPK extracts the files of an Alpine package (v2: concatenated
@@ -91,7 +93,7 @@ func ExtractAPK(apk, root string) error {
 			}
 		}
 		if hdr.Typeflag != tar.TypeSymlink {
-			if err := os.Chmod(p, os.FileMode(hdr.Mode&0o777)|modeBits(hdr.Mode)); err != nil {
+			if err := os.Chmod(p, unixmode.FileMode(uint32(hdr.Mode))); err != nil {
 				return err
 			}
 			if err := os.Chtimes(p, hdr.ModTime, hdr.ModTime); err != nil {
@@ -106,20 +108,6 @@ func ExtractAPK(apk, root string) error {
 		}
 	}
 	return nil
-}
-
-func modeBits(m int64) os.FileMode {
-	var out os.FileMode
-	if m&0o4000 != 0 {
-		out |= os.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		out |= os.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		out |= os.ModeSticky
-	}
-	return out
 }
 
 // GenerateStats describe a generated tree.

@@ -1,4 +1,6 @@
-package image
+// Package ocitest checks an OCI image layout against the OCI image spec;
+// the image tests use it to show what cairn writes is a valid image.
+package ocitest
 
 import (
 	"archive/tar"
@@ -21,6 +23,43 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+)
+
+// The media types of the OCI image spec (v1.1), spelled here apart from
+// package image's: the checker reads the spec, not the writer.
+const (
+	MediaTypeIndex     = "application/vnd.oci.image.index.v1+json"
+	MediaTypeManifest  = "application/vnd.oci.image.manifest.v1+json"
+	MediaTypeConfig    = "application/vnd.oci.image.config.v1+json"
+	MediaTypeLayer     = "application/vnd.oci.image.layer.v1.tar"
+	MediaTypeLayerGzip = MediaTypeLayer + "+gzip"
+	MediaTypeLayerZstd = MediaTypeLayer + "+zstd"
+
+	// AnnotationRefName in index.json names an image of a layout.
+	AnnotationRefName = "org.opencontainers.image.ref.name"
+
+	ociLayoutVersion = "1.0.0"
+)
+
+// descriptor is an OCI content descriptor as the checker reads it.
+type descriptor struct {
+	MediaType   string
+	Digest      string
+	Size        int64
+	Platform    *platform
+	Annotations map[string]string
+}
+
+// platform is a descriptor's platform.
+type platform struct{ Architecture, OS, Variant string }
+
+// compression is a layer's compression, from its media type.
+type compression string
+
+const (
+	none    compression = "none"
+	gzipped compression = "gzip"
+	zstded  compression = "zstd"
 )
 
 // ValidateLayout checks the OCI image layout in dir against the rules of
@@ -134,7 +173,7 @@ func (v *validator) index(where string, data []byte) {
 	}
 }
 
-func (v *validator) manifest(where string, data []byte, plat *Platform) {
+func (v *validator) manifest(where string, data []byte, plat *platform) {
 	if v.seen[where] {
 		return
 	}
@@ -275,12 +314,12 @@ func (v *validator) timestamp(where, s string) {
 func (v *validator) layer(where string, d descriptor) string {
 	var diffID string
 	v.blob(where, d, func(r io.Reader) error {
-		c := None
+		c := none
 		switch {
 		case strings.HasSuffix(d.MediaType, "+gzip"):
-			c = Gzip
+			c = gzipped
 		case strings.HasSuffix(d.MediaType, "+zstd"):
-			c = Zstd
+			c = zstded
 		}
 		tr, err := decompressor(r, c)
 		if err != nil {
@@ -425,7 +464,7 @@ func (v *validator) descriptor(where string, raw json.RawMessage) (descriptor, b
 	v.field(where, obj, "annotations", false, &d.Annotations)
 	var plat map[string]json.RawMessage
 	if v.field(where, obj, "platform", false, &plat) {
-		d.Platform = &Platform{}
+		d.Platform = &platform{}
 		v.field(where+": platform", plat, "architecture", true, &d.Platform.Architecture)
 		v.field(where+": platform", plat, "os", true, &d.Platform.OS)
 		v.field(where+": platform", plat, "variant", false, &d.Platform.Variant)
@@ -488,25 +527,49 @@ func (v *validator) parseObject(where string, data []byte) (map[string]json.RawM
 	return obj, true
 }
 
+// Decompress returns a reader of what r holds compressed with the named
+// compression ("gzip", "zstd" or "none"), read with other code than the
+// writer's.
+func Decompress(r io.Reader, name string) (io.ReadCloser, error) {
+	return decompressor(r, compression(name))
+}
+
 // decompressor returns a reader of what r holds compressed with c. It
 // uses the standard library's gzip reader, not the writer's package, so
 // a check does not share the code it checks.
-func decompressor(r io.Reader, c Compression) (io.ReadCloser, error) {
+func decompressor(r io.Reader, c compression) (io.ReadCloser, error) {
 	switch c {
-	case Gzip:
+	case gzipped:
 		zr, err := gzip.NewReader(r)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		return zr, nil
-	case Zstd:
+	case zstded:
 		zr, err := zstd.NewReader(r)
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
 		return zr.IOReadCloser(), nil
-	case None:
+	case none:
 		return io.NopCloser(r), nil
 	}
 	return nil, fmt.Errorf("compression %q: want gzip, zstd or none", c)
+}
+
+// refNameRE is the spec's grammar of org.opencontainers.image.ref.name.
+var refNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$`)
+})
+
+// countingWriter counts what passes through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
