@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/node"
 	"github.com/cairnlinux/cairn/internal/secrets"
 )
 
@@ -690,19 +691,14 @@ trial generation is not confirmed.`,
 }
 
 func runSecretsActivate(ctx context.Context, o *SecretsActivateOptions, g *Globals) error {
-	a := &secrets.Activation{Root: o.Root, Generation: o.Root, Boot: o.Boot, Services: secrets.OpenRC{}}
+	req := node.ActivateRequest{Root: o.Root, Generation: o.Generation, Boot: o.Boot}
 	if o.Generation != 0 {
-		s, err := o.Store.open(g)
-		if err != nil {
+		var err error
+		if req.Store, err = o.Store.node(g); err != nil {
 			return err
 		}
-		gen, err := s.Get(o.Generation)
-		if err != nil {
-			return err
-		}
-		a.Generation = gen.Path
 	}
-	rep, err := a.Run(ctx)
+	rep, err := node.ActivateSecrets(ctx, req)
 	if rep == nil {
 		return err
 	}

@@ -6,13 +6,14 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 )
 
 // SSHKeysDir is where a system with OpenSSH keeps its host keys: below
 // /var, which persists, because the generation's /etc/ssh is read-only
 // (Alpine's sshd script would run ssh-keygen -A there and fail).
-const SSHKeysDir = "/var/lib/cairn/ssh"
+const SSHKeysDir = layout.SSHKeysDir
 
 // sshKeysScript generates the host keys that are missing, once, before
 // sshd starts. ssh-keygen -A -f PREFIX writes PREFIX/etc/ssh/ssh_host_*.

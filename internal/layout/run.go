@@ -28,7 +28,19 @@ const (
 	RAMMarker = RunDir + "/ram"
 	// RAMPersist is where a RAM system's persistence device is mounted.
 	RAMPersist = RunDir + "/persist"
+	// SecretsStatus is the last activation of the secrets (secrets.Report,
+	// no secret in it), in memory as the secrets are.
+	SecretsStatus = RunDir + "/secrets.json"
+	// ConsoleDir holds the /etc/inittab and /etc/securetty cairn-init
+	// amends with the kernel's consoles and mounts over the generation's.
+	ConsoleDir = RunDir + "/console"
 )
+
+// PersistentTops are where cairn-init mounts a node's persistent file
+// system: the store's top directory on a disk node, the persistence
+// device on a RAM node. A provisioned identity (ProvisionedIdentity)
+// lies at the top of either.
+var PersistentTops = []string{RunStore, RAMPersist}
 
 // FormatBooted is BootedFile's content for generation n.
 func FormatBooted(n int) []byte { return []byte(strconv.Itoa(n) + "\n") }

@@ -32,6 +32,10 @@ const (
 	StagingDir     = "staging"
 	CacheDir       = "cache"
 	PersistDir     = "persist"
+	// IdentityFile is an identity for the node's secrets put on its
+	// persistent file system before its first boot (an age identity
+	// file or an OpenSSH private key).
+	IdentityFile = "identity"
 	// TmpSuffix names a file being written, renamed over its name once
 	// complete and synced; one left behind is an interrupted write.
 	TmpSuffix = ".tmp"

@@ -29,6 +29,15 @@ const (
 	// PersistList names the directories kept outside the generation
 	// (ParsePersist).
 	PersistList = "/etc/cairn/persist"
+	// SecretsFile records the generation's secrets: names, where each
+	// goes on the node, the encrypted files (secrets.Spec).
+	SecretsFile = "/etc/cairn/secrets.json"
+	// SecretsDir holds the generation's encrypted secrets, NAME.age.
+	SecretsDir = "/etc/cairn/secrets"
+	// SSHKeysDir is where a system with OpenSSH keeps its host keys
+	// (etc/ssh/ssh_host_*_key below it): under /var, which persists,
+	// since the root is read-only; the node's key for secrets is one.
+	SSHKeysDir = "/var/lib/cairn/ssh"
 )
 
 // A RAM system is a whole generation packed into an initramfs (the

@@ -15,6 +15,8 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Identity is a private key that decrypts secrets, with the recipient it
@@ -139,26 +141,21 @@ func NewAgeIdentity() ([]byte, Recipient, error) {
 // A node's identities, on the node (docs/secrets.md "A node's key").
 const (
 	// NodeSSHKey is the node's SSH host key (the cairn-ssh-keys service
-	// and sshd use it: compose.SSHKeysDir), persistent under /var.
-	NodeSSHKey = "/var/lib/cairn/ssh/etc/ssh/ssh_host_ed25519_key"
+	// and sshd use it), persistent under /var.
+	NodeSSHKey = layout.SSHKeysDir + "/etc/ssh/ssh_host_ed25519_key"
 	// ProvisionedIdentity is an identity put on the node's persistent
 	// file system before its first boot (an age identity file or an
 	// OpenSSH private key), at the top of the store's file system on a
 	// disk node (cairn-init mounts it at /run/cairn/store) or of a RAM
 	// node's persistence device (at /run/cairn/persist).
-	ProvisionedIdentity = "@cairn/identity"
+	ProvisionedIdentity = layout.StoreDir + "/" + layout.IdentityFile
 )
-
-// persistentTops are where cairn-init mounts the node's persistent file
-// system: the store (cli.DefaultStore) and a RAM node's persistence
-// device (cairninit.RAMPersist).
-var persistentTops = []string{"/run/cairn/store", "/run/cairn/persist"}
 
 // NodeIdentityFiles are the places a node's identities are read from,
 // in order, as absolute paths on the node.
 func NodeIdentityFiles() []string {
 	var out []string
-	for _, top := range persistentTops {
+	for _, top := range layout.PersistentTops {
 		out = append(out, top+"/"+ProvisionedIdentity)
 	}
 	return append(out, NodeSSHKey)

@@ -7,17 +7,19 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
-// Paths of a generation and of a running node.
+// Paths of a generation and of a running node, as layout has them.
 const (
 	// SpecPath is where a generation records its secrets (Spec).
-	SpecPath = "/etc/cairn/secrets.json"
+	SpecPath = layout.SecretsFile
 	// CiphertextDir holds a generation's encrypted secrets, NAME.age.
-	CiphertextDir = "/etc/cairn/secrets"
+	CiphertextDir = layout.SecretsDir
 	// StatusPath is where the node records the last activation (Report):
 	// in memory, as the secrets are.
-	StatusPath = "/run/cairn/secrets.json"
+	StatusPath = layout.SecretsStatus
 	// ServiceName is the OpenRC service that activates the secrets at
 	// boot; the services that need a secret need it.
 	ServiceName = "cairn-secrets"

@@ -9,12 +9,14 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // consoleDir is where, in the new root's /run, cairn-init keeps the
 // amended /etc/inittab and /etc/securetty that are mounted over the
 // generation's.
-const consoleDir = "run/cairn/console"
+const consoleDir = layout.ConsoleDir
 
 // addConsoles gives the prepared root at root a getty on every console
 // the kernel writes to, as Alpine's initramfs does (ConsoleInittab). The
