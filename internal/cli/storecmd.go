@@ -136,7 +136,7 @@ func removeRemains(o *StoreRemoveOptions, g *Globals) error {
 		fmt.Fprintf(g.Stdout, "%s what is left of a store in %s (it has no store.json): everything in it\n", verb, root)
 	}
 	if !o.DryRun {
-		if err := store.RemoveRemains(o.Dir); err != nil {
+		if err := node.RemoveRemains(o.Dir); err != nil {
 			return err
 		}
 	}

@@ -95,3 +95,7 @@ func Remains(dir string) bool {
 	_, err := os.Stat(layout.StorePath(dir, layout.StoreFile))
 	return errors.Is(err, fs.ErrNotExist)
 }
+
+// RemoveRemains takes away what Remains reports: the @cairn in dir,
+// everything in it.
+func RemoveRemains(dir string) error { return store.RemoveRemains(dir) }
