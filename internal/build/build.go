@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cairnlinux/cairn/internal/apk/database"
+	"github.com/cairnlinux/cairn/internal/apk/engine"
 	"github.com/cairnlinux/cairn/internal/compose"
 	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
@@ -187,9 +187,9 @@ type builder struct {
 	manifestDir string
 	keysDir     string // the manifest's trusted keys, gathered
 	epoch       time.Time
-	db          *database.Database // after the first transaction
-	spelled     map[string]string  // resolved repository URL -> the manifest's
-	gen         layout.Generation  // what was built, once run returns
+	db          *engine.Engine    // after the first transaction
+	spelled     map[string]string // resolved repository URL -> the manifest's
+	gen         layout.Generation // what was built, once run returns
 }
 
 func (b *builder) logf(format string, args ...any) {

@@ -1,7 +1,6 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/apk/database"
+	"github.com/cairnlinux/cairn/internal/apk/engine"
 	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/manifest"
@@ -41,7 +41,7 @@ type CheckResult struct {
 	// Unchecked says what was not checked and why, one sentence each.
 	Unchecked []string
 
-	db      *database.Database
+	db      *engine.Engine
 	spelled map[string]string
 }
 
@@ -152,7 +152,7 @@ func (b *builder) check(lock *manifest.Lock) (*CheckResult, error) {
 // repository that cannot be read is a problem of its key; one that is
 // remote and not cached while offline leaves the packages unchecked
 // (nil database).
-func (b *builder) openIndexes(res *CheckResult, p *problems) (*database.Database, error) {
+func (b *builder) openIndexes(res *CheckResult, p *problems) (*engine.Engine, error) {
 	repos, spelled, err := b.repositories()
 	if err != nil {
 		return nil, err
@@ -191,22 +191,22 @@ func (b *builder) openIndexes(res *CheckResult, p *problems) (*database.Database
 	if bad {
 		return nil, nil
 	}
-	d, err := database.Open(b.ctx, database.Options{
-		Repositories:   repos,
-		KeysDir:        b.keysDir,
-		Arch:           arch,
-		AllowUntrusted: b.sys.Alpine.AllowUntrusted,
-		Loader:         loaded,
-		Warnings:       b.req.Err,
-	})
+	e, err := engine.New(b.ctx,
+		engine.WithRepositories(repos...),
+		engine.WithKeysDir(b.keysDir),
+		engine.WithArch(arch),
+		engine.WithAllowUntrusted(b.sys.Alpine.AllowUntrusted),
+		engine.WithIndexLoader(loaded),
+		engine.WithOutput(nil, b.req.Err),
+	)
 	if err != nil {
 		return nil, err
 	}
-	d.Client = client
-	return d, nil
+	e.Database().Client = client
+	return e, nil
 }
 
-// preloaded hands database.Open the indexes already loaded.
+// preloaded hands the engine the indexes already loaded.
 type preloaded map[string]*repo.IndexArchive
 
 func (l preloaded) LoadIndexArchive(_ context.Context, r repo.Repository) (*repo.IndexArchive, error) {
@@ -217,31 +217,32 @@ var worldRef = regexp.MustCompile(`world\[([^\]]+)\]`)
 
 // resolve checks that every name of the world has a package, then solves
 // the world (restricted to the lock's packages when there is one).
-func (b *builder) resolve(d *database.Database, lock *manifest.Lock, res *CheckResult, p *problems) {
+func (b *builder) resolve(e *engine.Engine, lock *manifest.Lock, res *CheckResult, p *problems) {
+	db := e.DB()
 	entries := worldEntries(b.sys)
 	var world []solver.Dep
 	paths := map[string]string{}
 	var names []string
-	for _, e := range entries {
-		dep, err := apk.ParseDependency(e.text)
+	for _, entry := range entries {
+		dep, err := apk.ParseDependency(entry.text)
 		if err != nil {
-			p.add(e.path, "%v", err) // validation lets none of these through
+			p.add(entry.path, "%v", err) // validation lets none of these through
 			continue
 		}
-		sd := d.DB.ResolveDep(dep)
+		sd := db.ResolveDep(dep)
 		world = append(world, sd)
-		paths[d.DB.WorldString(&sd)] = e.path
+		paths[db.WorldString(&sd)] = entry.path
 		if dep.Conflict || (sd.Name != nil && len(sd.Name.Providers) > 0) {
 			continue
 		}
 		if names == nil {
-			names = packageNames(d.DB)
+			names = packageNames(db)
 		}
 		msg := fmt.Sprintf("no package %s in the repositories", dep.Name)
 		if s := manifest.Closest(dep.Name, names); s != "" {
 			msg += "; did you mean " + s + "?"
 		}
-		p.add(e.path, "%s (apk search NAME on an Alpine machine finds packages)", msg)
+		p.add(entry.path, "%s (apk search NAME on an Alpine machine finds packages)", msg)
 		p.unsatisfiable = true
 	}
 	if p.unsatisfiable {
@@ -252,34 +253,30 @@ func (b *builder) resolve(d *database.Database, lock *manifest.Lock, res *CheckR
 		for _, l := range lock.Packages {
 			pinned[l.Name] = l.Checksum
 		}
-		d.DB.Restrict(func(pkg *solver.Pkg) bool { return pinned[pkg.Name.Name] == pkg.Checksum.String() })
+		db.Restrict(func(pkg *solver.Pkg) bool { return pinned[pkg.Name.Name] == pkg.Checksum.String() })
 	}
-	cs, nerr, err := d.DB.SolveContext(b.ctx, 0, world)
-	if err != nil {
-		return // cancelled: check returns the context's error
-	}
-	if nerr > 0 {
-		var report bytes.Buffer
-		d.DB.PrintErrors(cs, world, solver.Output{Stdout: &report, Stderr: &report})
+	sol, err := e.ResolveDeps(b.ctx, world, engine.ResolveOptions{})
+	var unsat *solver.UnsatisfiableError
+	switch {
+	case errors.As(err, &unsat):
 		at := "packages"
-		if m := worldRef.FindStringSubmatch(report.String()); m != nil && paths[m[1]] != "" {
+		if m := worldRef.FindStringSubmatch(unsat.Report); m != nil && paths[m[1]] != "" {
 			at = paths[m[1]]
 		}
 		what := "the packages cannot be satisfied"
 		if lock != nil {
 			what = "the packages of the lock do not satisfy the manifest (cairn lock --update resolves again)"
 		}
-		text := strings.TrimRight(report.String(), "\n")
+		// Rendered as apk renders it, indented under the problem.
+		text := "ERROR: " + unsat.Error()
 		p.add(at, "%s; apk says:\n  %s", what, strings.ReplaceAll(text, "\n", "\n  "))
 		p.unsatisfiable = true
 		return
+	case err != nil:
+		return // cancelled: check returns the context's error
 	}
 	res.Selected = []*solver.Pkg{}
-	for _, c := range cs.Changes {
-		if c.New != nil {
-			res.Selected = append(res.Selected, c.New)
-		}
-	}
+	res.Selected = append(res.Selected, sol.Packages...)
 }
 
 // packageNames are the names of the database that some package has.
@@ -299,7 +296,7 @@ var cairnServices = []string{"cairn-confirm", "cairn-ssh-keys"}
 // checkContents checks what needs the resolved packages' files: that each
 // service a runlevel or a health check names has an init script, and
 // that the time zone is one of tzdata's.
-func (b *builder) checkContents(d *database.Database, res *CheckResult, p *problems) {
+func (b *builder) checkContents(e *engine.Engine, res *CheckResult, p *problems) {
 	sys := b.sys
 	zone := sys.Timezone
 	if zone == "UTC" {
@@ -335,7 +332,7 @@ func (b *builder) checkContents(d *database.Database, res *CheckResult, p *probl
 	if len(wanted) == 0 && zone == "" {
 		return
 	}
-	files, missing := b.contents(d, res.Selected)
+	files, missing := b.contents(e.Database(), res.Selected)
 	if zone != "" {
 		switch list, ok := files[tzdata]; {
 		case !ok:

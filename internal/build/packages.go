@@ -15,8 +15,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
-	"github.com/cairnlinux/cairn/internal/apk/commit"
-	"github.com/cairnlinux/cairn/internal/apk/database"
+	"github.com/cairnlinux/cairn/internal/apk/engine"
 	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/manifest"
@@ -96,53 +95,12 @@ func (b *builder) gatherKeys() (string, error) {
 	return dir, nil
 }
 
-// recorder passes commits on and remembers what they installed.
-type recorder struct {
-	inner     solver.Committer
-	installed []*solver.Pkg
-}
-
-func (r *recorder) Commit(db *solver.DB, cs *solver.Changeset, world []solver.Dep) error {
-	if err := r.inner.Commit(db, cs, world); err != nil {
-		return err
-	}
-	for _, c := range cs.Changes {
-		if c.New != nil {
-			r.installed = append(r.installed, c.New)
-		}
-	}
-	return nil
-}
-
 // transaction opens the staging root's database with the given
 // repositories and keys, restricted to the lock, and adds world to it.
 // The root's world is set to base (when not nil) before world is added,
 // which lets a later transaction drop entries an earlier one only needed
 // for the moment.
-func (b *builder) transaction(repos []repo.Repository, keysDir string, lock *manifest.Lock, extra map[string]bool, base, world []string) (*database.Database, []*solver.Pkg, error) {
-	d, err := database.Open(b.ctx, database.Options{
-		Root:               b.root,
-		Create:             true,
-		Repositories:       repos,
-		NoRootRepositories: true,
-		KeysDir:            keysDir,
-		Arch:               b.sys.Alpine.Arch,
-		AllowUntrusted:     b.sys.Alpine.AllowUntrusted,
-		CacheDir:           b.req.CacheDir,
-		Warnings:           b.req.Err,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if lock != nil {
-		pinned := map[string]string{}
-		for _, p := range lock.Packages {
-			pinned[p.Name] = p.Checksum
-		}
-		d.DB.Restrict(func(p *solver.Pkg) bool {
-			return extra[p.Name.Name] || pinned[p.Name.Name] == p.Checksum.String()
-		})
-	}
+func (b *builder) transaction(repos []repo.Repository, keysDir string, lock *manifest.Lock, extra map[string]bool, base, world []string) (*engine.Engine, []*solver.Pkg, error) {
 	var repoLines []string
 	for _, r := range b.sys.Alpine.Repositories {
 		line := r.URL
@@ -151,45 +109,46 @@ func (b *builder) transaction(repos []repo.Repository, keysDir string, lock *man
 		}
 		repoLines = append(repoLines, line)
 	}
-	rec := &recorder{inner: commit.New(b.ctx, d, commit.Options{
-		AllowUntrusted: b.sys.Alpine.AllowUntrusted,
-		NoScripts:      b.req.NoScripts,
-		Out:            b.req.Out,
-		Err:            b.req.Err,
-		Repositories:   repoLines,
-		KeysDir:        b.keysDir,
-		FileCache:      b.req.FileCache,
-	})}
-	out := solver.Output{Stdout: b.req.Out, Stderr: b.req.Err}
-	if out.Stdout == nil {
-		out.Stdout = io_discard{}
+	opts := []engine.Option{
+		engine.WithRoot(b.root),
+		engine.WithInitDB(true),
+		engine.WithRepositories(repos...),
+		engine.WithoutRootRepositories(),
+		engine.WithKeysDir(keysDir),
+		engine.WithArch(b.sys.Alpine.Arch),
+		engine.WithAllowUntrusted(b.sys.Alpine.AllowUntrusted),
+		engine.WithCacheDir(b.req.CacheDir),
+		engine.WithOutput(b.req.Out, b.req.Err),
+		engine.WithClock(b.epoch),
+		engine.WithInstall(engine.InstallOptions{
+			NoScripts:    b.req.NoScripts,
+			FileCache:    b.req.FileCache,
+			Repositories: repoLines,
+			KeysDir:      b.keysDir,
+		}),
 	}
-	if out.Stderr == nil {
-		out.Stderr = io_discard{}
-	}
-	if base != nil {
-		d.DB.World = nil
-		for _, w := range base {
-			dep, err := apk.ParseDependency(w)
-			if err != nil {
-				return nil, nil, err
-			}
-			d.DB.World = append(d.DB.World, d.DB.ResolveDep(dep))
+	if lock != nil {
+		pinned := map[string]string{}
+		for _, p := range lock.Packages {
+			pinned[p.Name] = p.Checksum
 		}
+		opts = append(opts, engine.WithRestrict(func(p *solver.Pkg) bool {
+			return extra[p.Name.Name] || pinned[p.Name.Name] == p.Checksum.String()
+		}))
 	}
-	s := &solver.Session{DB: d.DB, Out: out, Committer: rec, Now: b.epoch, Context: b.ctx}
-	if err := s.Add(world, solver.AddOptions{}); err != nil {
+	e, err := engine.New(b.ctx, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	installed, err := e.Install(b.ctx, engine.InstallRequest{Base: base, World: world})
+	if err != nil {
 		if errors.Is(err, solver.ErrUnsatisfiable) && lock != nil {
 			return nil, nil, fmt.Errorf("the packages of cairn.lock do not satisfy the manifest; run cairn lock --update: %w", err)
 		}
 		return nil, nil, err
 	}
-	return d, rec.installed, nil
+	return e, installed, nil
 }
-
-type io_discard struct{}
-
-func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // systemWorld is what the system's apk world holds: the packages and the
 // kernel.
@@ -225,11 +184,11 @@ func (b *builder) installPackages(lock *manifest.Lock) ([]*solver.Pkg, error) {
 // the newest package's, so relocking the same packages gives the same
 // lock.
 func (b *builder) makeLock(installed []*solver.Pkg) *manifest.Lock {
-	l := &manifest.Lock{Version: 1, ManifestDigest: b.sys.Digest(), Arch: b.db.Arch}
+	l := &manifest.Lock{Version: 1, ManifestDigest: b.sys.Digest(), Arch: b.db.Arch()}
 	for _, p := range installed {
 		url := ""
-		if r := b.db.RepositoryOf(p); r != nil {
-			url = b.spelled[r.URL]
+		if r := b.db.RepositoryOf(p); r != "" {
+			url = b.spelled[r]
 		}
 		l.Packages = append(l.Packages, manifest.LockedPackage{Name: p.Name.Name, Version: p.Version, Repository: url, Checksum: p.Checksum.String()})
 		if p.BuildTime > l.SourceDateEpoch {
@@ -288,7 +247,7 @@ func (b *builder) installArtifacts(lock *manifest.Lock) ([]manifest.LockedArtifa
 		locked = append(locked, manifest.LockedArtifact{Name: a.Name, URL: a.URL, SHA256: strings.ToLower(a.SHA256)})
 	}
 	repoDir := filepath.Join(b.work, "artifacts")
-	if err := artifactRepo(repoDir, b.db.Arch, pkgs, infos, key, artifactKeyName); err != nil {
+	if err := artifactRepo(repoDir, b.db.Arch(), pkgs, infos, key, artifactKeyName); err != nil {
 		return nil, fmt.Errorf("artifact repository: %w", err)
 	}
 	keys := filepath.Join(b.work, "keys-artifacts")
@@ -324,7 +283,7 @@ func (b *builder) installArtifacts(lock *manifest.Lock) ([]manifest.LockedArtifa
 // never held in memory.
 func (b *builder) artifact(a manifest.Artifact, key *rsa.PrivateKey) (string, *apk.Package, error) {
 	id := sha256Hex([]byte(strings.Join([]string{"cairn-artifact-1", strings.ToLower(a.SHA256), a.Extract, a.Name, a.Version,
-		a.Path, a.Mode, a.Owner, strings.Join(a.Depends, " "), b.db.Arch, fmt.Sprint(b.epoch.Unix())}, "\x00")))
+		a.Path, a.Mode, a.Owner, strings.Join(a.Depends, " "), b.db.Arch(), fmt.Sprint(b.epoch.Unix())}, "\x00")))
 	cached := filepath.Join(b.req.CacheDir, "artifact-packages", id+".apk")
 	if info, err := readPackageInfo(cached, key); err == nil {
 		return cached, info, nil
@@ -337,7 +296,7 @@ func (b *builder) artifact(a manifest.Artifact, key *rsa.PrivateKey) (string, *a
 	if err != nil {
 		return "", nil, err
 	}
-	pkg, info, err := artifactPackage(a, content, b.db.Arch, b.epoch.Unix(), apkfile.Signer{Key: key, Name: artifactKeyName, Stored: true})
+	pkg, info, err := artifactPackage(a, content, b.db.Arch(), b.epoch.Unix(), apkfile.Signer{Key: key, Name: artifactKeyName, Stored: true})
 	if err != nil {
 		return "", nil, err
 	}

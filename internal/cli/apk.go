@@ -108,8 +108,17 @@ func apkError(g *Globals, err error) error {
 	if g.JSON {
 		return err // reported as JSON
 	}
-	if errors.Is(err, solver.ErrUnsatisfiable) {
-		return reported(0, err) // the solver printed apk's report
+	var unsat *solver.UnsatisfiableError
+	if errors.As(err, &unsat) {
+		fmt.Fprintf(g.Stderr, "ERROR: unable to select packages:\n%s", unsat.Report)
+		return reported(0, err)
+	}
+	var missing *solver.MissingError
+	if errors.As(err, &missing) {
+		for _, m := range missing.Messages() {
+			fmt.Fprintf(g.Stderr, "ERROR: %s\n", m)
+		}
+		return reported(0, err)
 	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(g.Stderr, "ERROR: cancelled")

@@ -1,31 +1,10 @@
 package cli
 
 import (
-	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
-
-	"github.com/cairnlinux/cairn/internal/apk/commit"
-	"github.com/cairnlinux/cairn/internal/apk/database"
 )
-
-// newInstaller is the committer of a real (not simulated) apk command.
-func newInstaller(ctx context.Context, g *Globals, o *APKOptions, d *database.Database) *commit.Committer {
-	out := g.Stdout
-	if o.JSON {
-		out = io.Discard
-	}
-	return commit.New(ctx, d, commit.Options{
-		AllowUntrusted: o.AllowUntrusted,
-		NoScripts:      o.NoScripts,
-		ForceOverwrite: o.Force || o.ForceOverwrite,
-		Out:            out,
-		Err:            g.Stderr,
-		ScriptsTime:    sourceDateEpoch(g),
-	})
-}
 
 // sourceDateEpoch is SOURCE_DATE_EPOCH, which apk 2.14 gives the entries
 // of lib/apk/db/scripts.tar; 0 when unset or not a number.

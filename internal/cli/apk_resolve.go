@@ -3,17 +3,19 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/database"
+	"github.com/cairnlinux/cairn/internal/apk/engine"
 	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 )
 
-// apkDatabase says what openAPKDatabase opens besides the --repository
+// apkDatabase says what apkEngine opens besides the --repository
 // indexes.
 type apkDatabase struct {
 	// withRoot reads ROOT's state: its installed packages, world and
@@ -25,38 +27,62 @@ type apkDatabase struct {
 	simulate bool
 }
 
-// openAPKDatabase opens the database the apk options describe: ROOT's
-// state when what says so, plus the --repository indexes.
-func openAPKDatabase(ctx context.Context, g *Globals, o *APKOptions, what apkDatabase) (*database.Database, error) {
-	var repos []repo.Repository
+// apkEngine opens the apk engine the apk options describe: ROOT's state
+// when what says so, plus the --repository indexes; apk-tools' test mode
+// with --test-repo, --test-instdb or --test-world.
+func apkEngine(ctx context.Context, g *Globals, o *APKOptions, what apkDatabase) (*engine.Engine, error) {
+	out := g.Stdout
+	if o.JSON {
+		// The change lines make way for one JSON document (runAPKCommit).
+		out = io.Discard
+	}
+	opts := []engine.Option{
+		engine.WithOutput(out, g.Stderr),
+		engine.WithForceBrokenWorld(o.Force || o.ForceBrokenWorld),
+	}
+	if o.testMode() {
+		opts = append(opts, engine.WithTestMode(database.TestOptions{
+			Repos:     o.TestRepos,
+			Installed: o.TestInstdb,
+			World:     o.TestWorld,
+			NoNetwork: o.NoNetwork,
+		}))
+		return engine.New(ctx, opts...)
+	}
 	for _, v := range o.Repositories {
 		r, err := repo.ParseRepository(v)
 		if err != nil {
 			return nil, usagef("--repository: %v", err)
 		}
-		repos = append(repos, r)
+		opts = append(opts, engine.WithRepositories(r))
 	}
-	opts := database.Options{
-		Repositories:   repos,
-		KeysDir:        o.KeysDir,
-		Arch:           o.Arch,
-		AllowUntrusted: o.AllowUntrusted,
-		NoNetwork:      o.NoNetwork,
-		Create:         what.create,
-		Simulate:       what.simulate,
-		CacheDir:       o.CacheDir,
-		Warnings:       g.Stderr,
+	cache := o.CacheDir
+	if cache == "" {
+		cache = defaultCacheDir(g)
 	}
+	opts = append(opts,
+		engine.WithKeysDir(o.KeysDir),
+		engine.WithArch(o.Arch),
+		engine.WithAllowUntrusted(o.AllowUntrusted),
+		engine.WithNoNetwork(o.NoNetwork),
+		engine.WithInitDB(what.create),
+		engine.WithSimulate(what.simulate),
+		engine.WithCacheDir(cache),
+		engine.WithClock(buildTime(g)),
+		engine.WithInstall(engine.InstallOptions{
+			NoScripts:      o.NoScripts,
+			ForceOverwrite: o.Force || o.ForceOverwrite,
+			ScriptsTime:    sourceDateEpoch(g),
+		}),
+	)
 	if what.withRoot {
-		opts.Root = o.Root
-		if opts.Root == "" {
-			opts.Root = "/"
+		root := o.Root
+		if root == "" {
+			root = "/"
 		}
+		opts = append(opts, engine.WithRoot(root))
 	}
-	if opts.CacheDir == "" {
-		opts.CacheDir = defaultCacheDir(g)
-	}
-	return database.Open(ctx, opts)
+	return engine.New(ctx, opts...)
 }
 
 // APKResolveOptions are the options of `cairn apk resolve`.
@@ -101,49 +127,27 @@ satisfied.`,
 }
 
 func runAPKResolve(ctx context.Context, o *APKOptions, ro *APKResolveOptions, g *Globals, args []string) error {
-	d, err := openAPKDatabase(ctx, g, o, apkDatabase{withRoot: o.Root != "", simulate: true})
+	e, err := apkEngine(ctx, g, o, apkDatabase{withRoot: o.Root != "", simulate: true})
 	if err != nil {
 		return err
 	}
-	db := d.DB
-	world := append([]solver.Dep(nil), db.World...)
-	var flags uint16
-	if ro.Latest {
-		flags |= solver.FlagLatest
+	deps, err := e.Deps(args)
+	if err != nil {
+		return usagef("%v", err)
 	}
-	for _, a := range args {
-		dep, err := apk.ParseDependency(a)
-		if err != nil {
-			return usagef("%v", err)
-		}
-		world = append(world, db.ResolveDep(dep))
-	}
-	cs, nerr, err := db.SolveContext(ctx, flags, world)
+	world := append(append([]solver.Dep(nil), e.DB().World...), deps...)
+	sol, err := e.ResolveDeps(ctx, world, engine.ResolveOptions{Latest: ro.Latest})
 	if err != nil {
 		return err
 	}
-	if nerr > 0 {
-		db.PrintErrors(cs, world, solver.Output{Stdout: g.Stdout, Stderr: g.Stderr})
-		return solver.ErrUnsatisfiable
-	}
-	var res resolveResult
-	for _, w := range world {
-		res.World = append(res.World, db.WorldString(&w))
-	}
-	for _, c := range cs.Changes {
-		p := c.New
-		if p == nil {
-			continue
-		}
+	res := resolveResult{World: sol.World}
+	for _, p := range sol.Packages {
 		res.Order = append(res.Order, p.NameVersion())
-		rp := resolvedPackage{
+		res.Packages = append(res.Packages, resolvedPackage{
 			Name: p.Name.Name, Version: p.Version, Arch: p.Arch,
 			Checksum: p.Checksum.String(), Size: p.Size, Installed: p.InstalledSize,
-		}
-		if r := d.RepositoryOf(p); r != nil {
-			rp.Repository = r.URL
-		}
-		res.Packages = append(res.Packages, rp)
+			Repository: e.RepositoryOf(p),
+		})
 	}
 	sort.Slice(res.Packages, func(i, j int) bool {
 		a, b := res.Packages[i], res.Packages[j]

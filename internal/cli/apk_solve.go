@@ -2,69 +2,22 @@ package cli
 
 import (
 	"context"
-	"io"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/apk/database"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 )
 
-// apkSession opens the database the options describe and returns a
-// session that commits into it (or only prints, with --simulate).
+// apkSession opens the engine the options describe and returns a
+// session that commits into its root (or only prints, with --simulate).
 func apkSession(ctx context.Context, g *Globals, o *APKOptions, initdb bool) (*solver.Session, error) {
-	out := solver.Output{Stdout: g.Stdout, Stderr: g.Stderr}
-	if o.JSON {
-		// The change lines make way for one JSON document (runAPKCommit).
-		out.Stdout = io.Discard
-	}
-	if o.testMode() {
-		db, err := database.OpenTest(database.TestOptions{
-			Repos:     o.TestRepos,
-			Installed: o.TestInstdb,
-			World:     o.TestWorld,
-			NoNetwork: o.NoNetwork,
-		})
-		if err != nil {
-			return nil, err
-		}
-		db.ForceBrokenWorld = o.Force || o.ForceBrokenWorld
-		return &solver.Session{
-			DB:        db,
-			Out:       out,
-			Committer: solver.Simulation{Out: out},
-			Now:       time.Unix(database.TestModeTime, 0),
-			Context:   ctx,
-		}, nil
-	}
-	d, err := openAPKDatabase(ctx, g, o, apkDatabase{withRoot: true, create: initdb, simulate: o.Simulate})
+	e, err := apkEngine(ctx, g, o, apkDatabase{withRoot: true, create: initdb, simulate: o.Simulate})
 	if err != nil {
 		return nil, err
 	}
-	d.DB.ForceBrokenWorld = o.Force || o.ForceBrokenWorld
-	s := &solver.Session{DB: d.DB, Out: out, Now: buildTime(g), Context: ctx}
-	if o.Simulate {
-		s.Committer = solver.Simulation{Out: out}
-		return s, nil
-	}
-	s.Committer = newInstaller(ctx, g, o, d)
-	s.Reopen = func() (*solver.DB, error) {
-		d2, err := openAPKDatabase(ctx, g, o, apkDatabase{withRoot: true})
-		if err != nil {
-			return nil, err
-		}
-		d2.DB.ForceBrokenWorld = d.DB.ForceBrokenWorld
-		in := newInstaller(ctx, g, o, d2)
-		if jc, ok := s.Committer.(*jsonCommitter); ok {
-			jc.inner = in
-		} else {
-			s.Committer = in
-		}
-		return d2.DB, nil
-	}
-	return s, nil
+	return e.Session(ctx), nil
 }
 
 // runAPKCommit runs an apk operation; with --json it prints the changes

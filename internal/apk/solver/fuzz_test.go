@@ -1,7 +1,6 @@
 package solver_test
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -157,9 +156,8 @@ func solveFuzz(t *testing.T, index string, world []fuzzDep) (installed []string,
 	}
 	cs, nerr := db.Solve(0, w)
 	if nerr > 0 {
-		var out bytes.Buffer
-		db.PrintErrors(cs, w, solver.Output{Stdout: &out, Stderr: &out})
-		return nil, nerr, out.String()
+		// Rendered as apk renders it.
+		return nil, nerr, "ERROR: unable to select packages:\n" + db.Unsatisfiable(cs, w, 0).Report
 	}
 	for _, c := range cs.Changes {
 		if c.Old != nil {

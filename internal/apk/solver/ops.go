@@ -20,9 +20,42 @@ type Committer interface {
 	Commit(db *DB, cs *Changeset, world []Dep) error
 }
 
-// ErrUnsatisfiable is returned when the solver cannot satisfy the world;
-// the report has then been written to the error output.
+// ErrUnsatisfiable is what every *UnsatisfiableError is (errors.Is).
 var ErrUnsatisfiable = errors.New("unable to select packages")
+
+// UnsatisfiableError is a world the solver cannot satisfy. Report is
+// apk's report of why, the lines apk prints under "ERROR: unable to
+// select packages:", each ending in a newline; the caller renders it.
+type UnsatisfiableError struct {
+	Report string
+}
+
+func (e *UnsatisfiableError) Error() string {
+	return "unable to select packages:\n" + strings.TrimRight(e.Report, "\n")
+}
+
+// Is makes an UnsatisfiableError ErrUnsatisfiable.
+func (e *UnsatisfiableError) Is(target error) bool { return target == ErrUnsatisfiable }
+
+// MissingError is names a command was given that no package has, each
+// said as apk says it ("No such package: x"); apk prints one ERROR line
+// for each (Messages).
+type MissingError struct {
+	// Format says one name (one %s).
+	Format string
+	Names  []string
+}
+
+// Messages are the error's lines, one a name.
+func (e *MissingError) Messages() []string {
+	out := make([]string, len(e.Names))
+	for i, n := range e.Names {
+		out[i] = fmt.Sprintf(e.Format, n)
+	}
+	return out
+}
+
+func (e *MissingError) Error() string { return strings.Join(e.Messages(), "\n") }
 
 // Session is one apk command against a DB: its output and how it commits.
 type Session struct {
@@ -59,8 +92,7 @@ func (s *Session) solveAndCommit(flags uint16, world []Dep) error {
 		return err
 	}
 	if nerr > 0 {
-		s.DB.PrintErrors(cs, world, s.Out)
-		return ErrUnsatisfiable
+		return s.DB.Unsatisfiable(cs, world, s.Out.Width)
 	}
 	return s.Committer.Commit(s.DB, cs, world)
 }
@@ -287,10 +319,7 @@ func (s *Session) Del(args []string, o DelOptions) error {
 		}
 	})
 	if len(missing) > 0 {
-		for _, m := range missing[:len(missing)-1] {
-			fmt.Fprintf(s.Out.Stderr, "ERROR: No such package: %s\n", m)
-		}
-		return fmt.Errorf("No such package: %s", missing[len(missing)-1])
+		return &MissingError{Format: "No such package: %s", Names: missing}
 	}
 
 	cs, nerr, err := db.SolveContext(s.ctx(), 0, world)
@@ -298,8 +327,7 @@ func (s *Session) Del(args []string, o DelOptions) error {
 		return err
 	}
 	if nerr > 0 {
-		db.PrintErrors(cs, world, s.Out)
-		return ErrUnsatisfiable
+		return db.Unsatisfiable(cs, world, s.Out.Width)
 	}
 	s.printNotDeleted(cs, world, args)
 	return s.Committer.Commit(db, cs, world)
@@ -417,21 +445,18 @@ func (s *Session) Fix(args []string, o FixOptions) error {
 			}
 			mark(name)
 		})
-		if err := reportMissing(s, missing); err != nil {
+		if err := reportMissing(missing); err != nil {
 			return err
 		}
 	}
 	return s.solveAndCommit(0, db.World)
 }
 
-func reportMissing(s *Session, missing []string) error {
+func reportMissing(missing []string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	for _, m := range missing[:len(missing)-1] {
-		fmt.Fprintf(s.Out.Stderr, "ERROR: Package '%s' not found\n", m)
-	}
-	return fmt.Errorf("Package '%s' not found", missing[len(missing)-1])
+	return &MissingError{Format: "Package '%s' not found", Names: missing}
 }
 
 // UpgradeOptions are the options of apk upgrade.
@@ -512,7 +537,7 @@ func (s *Session) Upgrade(args []string, o UpgradeOptions) error {
 			}
 			db.SetNameFlags(name, f, 0)
 		})
-		if err := reportMissing(s, missing); err != nil {
+		if err := reportMissing(missing); err != nil {
 			return err
 		}
 	}

@@ -352,10 +352,17 @@ func (db *DB) discoverReportDeps(deps []Dep) {
 	}
 }
 
-// PrintErrors writes apk's "unable to select packages" report for a failed
-// solve to out.Stderr.
-func (db *DB) PrintErrors(cs *Changeset, world []Dep, out Output) {
-	fmt.Fprintln(out.Stderr, "ERROR: unable to select packages:")
+// Unsatisfiable is the error of a failed solve of world, with apk's
+// report of why, wrapped at width columns (apk's 50 when 0).
+func (db *DB) Unsatisfiable(cs *Changeset, world []Dep, width int) *UnsatisfiableError {
+	var report strings.Builder
+	db.writeReport(&report, cs, world, Output{Width: width}.width())
+	return &UnsatisfiableError{Report: report.String()}
+}
+
+// writeReport writes the lines of apk's "unable to select packages"
+// report for a failed solve.
+func (db *DB) writeReport(w io.Writer, cs *Changeset, world []Dep, width int) {
 	db.clearReportState()
 	for _, c := range cs.Changes {
 		if c.New != nil {
@@ -364,7 +371,7 @@ func (db *DB) PrintErrors(cs *Changeset, world []Dep, out Output) {
 	}
 	db.discoverReportDeps(world)
 
-	ps := &printState{db: db, world: world, i: indentWriter{w: out.Stderr, width: out.width()}}
+	ps := &printState{db: db, world: world, i: indentWriter{w: w, width: width}}
 	ps.analyzeDeps(world)
 	for _, c := range cs.Changes {
 		if c.New == nil {
