@@ -16,7 +16,6 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
-	"github.com/cairnlinux/cairn/internal/apk/database"
 	"github.com/cairnlinux/cairn/internal/apk/engine"
 	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
@@ -164,7 +163,7 @@ func (b *builder) openIndexes(res *CheckResult, p *problems) (*engine.Engine, er
 	}
 	arch := b.sys.Alpine.Arch
 	if arch == "" {
-		arch = database.NativeArch()
+		arch = engine.NativeArch()
 	}
 	client := &repo.Client{CacheDir: b.req.CacheDir, Keys: keys, AllowUntrusted: b.sys.Alpine.AllowUntrusted,
 		Arch: arch, Offline: b.req.Offline, HTTP: b.req.HTTP, Warnings: b.req.Err}
@@ -197,12 +196,12 @@ func (b *builder) openIndexes(res *CheckResult, p *problems) (*engine.Engine, er
 		engine.WithArch(arch),
 		engine.WithAllowUntrusted(b.sys.Alpine.AllowUntrusted),
 		engine.WithIndexLoader(loaded),
+		engine.WithFetcher(client),
 		engine.WithOutput(nil, b.req.Err),
 	)
 	if err != nil {
 		return nil, err
 	}
-	e.Database().Client = client
 	return e, nil
 }
 
@@ -332,7 +331,7 @@ func (b *builder) checkContents(e *engine.Engine, res *CheckResult, p *problems)
 	if len(wanted) == 0 && zone == "" {
 		return
 	}
-	files, missing := b.contents(e.Database(), res.Selected)
+	files, missing := b.contents(e, res.Selected)
 	if zone != "" {
 		switch list, ok := files[tzdata]; {
 		case !ok:
@@ -395,27 +394,19 @@ func (b *builder) checkContents(e *engine.Engine, res *CheckResult, p *problems)
 // contents lists the files of each package that is at hand (in a local
 // repository or the cache; nothing is downloaded), from the listing kept
 // in the cache when there is one; missing counts the others.
-func (b *builder) contents(d *database.Database, pkgs []*solver.Pkg) (files map[*solver.Pkg][]string, missing int) {
+func (b *builder) contents(e *engine.Engine, pkgs []*solver.Pkg) (files map[*solver.Pkg][]string, missing int) {
 	files = map[*solver.Pkg][]string{}
-	offline := *d.Client
-	offline.Offline = true
-	offline.Warnings = nil
 	for _, pkg := range pkgs {
 		if list, ok := readListing(b.req.CacheDir, pkg); ok {
 			files[pkg] = list
 			continue
 		}
-		r := d.RepositoryOf(pkg)
-		if r == nil {
-			missing++
-			continue
-		}
-		path, err := offline.FetchPackage(b.ctx, repo.FetchRequest{Repo: r.Repository, Pkg: pkg.Info()})
+		path, err := e.AtHand(b.ctx, pkg)
 		if err != nil {
 			missing++
 			continue
 		}
-		list, err := listPackage(path, d.Keys, b.sys.Alpine.AllowUntrusted)
+		list, err := listPackage(path, e.Trust())
 		if err != nil {
 			missing++
 			continue
@@ -427,13 +418,13 @@ func (b *builder) contents(d *database.Database, pkgs []*solver.Pkg) (files map[
 }
 
 // listPackage reads the paths of a package's files.
-func listPackage(path string, keys *apkfile.Keyring, allowUntrusted bool) ([]string, error) {
+func listPackage(path string, trust apkfile.Options) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	rd, err := apkfile.Open(f, apkfile.Options{Keys: keys, AllowUntrusted: allowUntrusted})
+	rd, err := apkfile.Open(f, trust)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/apk/apktest"
 	"github.com/cairnlinux/cairn/internal/apk/database"
 	"github.com/cairnlinux/cairn/internal/apk/repo"
@@ -165,7 +166,7 @@ func newISO(t *testing.T) *iso {
 		t.Fatalf("no ISO packages: %v", err)
 	}
 	for _, p := range pkgs {
-		files, err := listPackage(p, d.Keys, false)
+		files, err := listPackage(p, apkfile.Options{Keys: d.Keys})
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}

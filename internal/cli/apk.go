@@ -7,9 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/apk/apkfile"
-	"github.com/cairnlinux/cairn/internal/apk/install"
-	"github.com/cairnlinux/cairn/internal/apk/repo"
+	"github.com/cairnlinux/cairn/internal/apk/engine"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/build"
 )
@@ -86,17 +84,11 @@ checking cairn against apk-tools. Options and output follow apk-tools 2.14.`,
 	return cmd
 }
 
-// isVerifyError reports whether err means that a package or index did not
-// verify: a bad or missing signature, a checksum or size that does not
-// match, or damaged data.
 // isVerifyError reports whether err is something that did not verify: a
 // signature, a checksum, a damaged package or index, an artifact.
 func isVerifyError(err error) bool {
-	var fe *apkfile.FormatError
-	var me *repo.MismatchError
-	var ie *install.IdentityError
 	var ce *build.ChecksumError
-	return apkfile.IsUntrusted(err) || errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &ie) || errors.As(err, &ce)
+	return engine.NotVerified(err) || errors.As(err, &ce)
 }
 
 // apkError prints an error the way apk does ("ERROR: ...") and returns it

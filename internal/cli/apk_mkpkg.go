@@ -13,7 +13,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
-	"github.com/cairnlinux/cairn/internal/apk/database"
+	"github.com/cairnlinux/cairn/internal/apk/engine"
 )
 
 // APKMkpkgOptions are the options of `cairn apk mkpkg`.
@@ -91,7 +91,7 @@ func runAPKMkpkg(o *APKMkpkgOptions, g *Globals, dir string) error {
 	}
 	arch := o.Arch
 	if arch == "" {
-		arch = database.NativeArch()
+		arch = engine.NativeArch()
 	}
 	origin := o.Origin
 	if origin == "" {

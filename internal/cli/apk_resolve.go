@@ -9,9 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlinux/cairn/internal/apk"
-	"github.com/cairnlinux/cairn/internal/apk/database"
 	"github.com/cairnlinux/cairn/internal/apk/engine"
-	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 )
 
@@ -41,7 +39,7 @@ func apkEngine(ctx context.Context, g *Globals, o *APKOptions, what apkDatabase)
 		engine.WithForceBrokenWorld(o.Force || o.ForceBrokenWorld),
 	}
 	if o.testMode() {
-		opts = append(opts, engine.WithTestMode(database.TestOptions{
+		opts = append(opts, engine.WithTestMode(engine.TestFiles{
 			Repos:     o.TestRepos,
 			Installed: o.TestInstdb,
 			World:     o.TestWorld,
@@ -49,13 +47,11 @@ func apkEngine(ctx context.Context, g *Globals, o *APKOptions, what apkDatabase)
 		}))
 		return engine.New(ctx, opts...)
 	}
-	for _, v := range o.Repositories {
-		r, err := repo.ParseRepository(v)
-		if err != nil {
-			return nil, usagef("--repository: %v", err)
-		}
-		opts = append(opts, engine.WithRepositories(r))
+	repos, err := engine.ParseRepositories(o.Repositories)
+	if err != nil {
+		return nil, usagef("--repository: %v", err)
 	}
+	opts = append(opts, engine.WithRepositories(repos...))
 	cache := o.CacheDir
 	if cache == "" {
 		cache = defaultCacheDir(g)

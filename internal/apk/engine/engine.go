@@ -16,10 +16,12 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/apk/commit"
 	"github.com/cairnlinux/cairn/internal/apk/database"
 	"github.com/cairnlinux/cairn/internal/apk/repo"
@@ -45,6 +47,7 @@ type config struct {
 	restrict func(*solver.Pkg) bool
 	now      time.Time
 	width    int
+	fetcher  *repo.Client
 }
 
 // Option configures New.
@@ -179,6 +182,9 @@ func (e *Engine) open(ctx context.Context) error {
 			return err
 		}
 		e.d, e.db = d, d.DB
+		if e.cfg.fetcher != nil {
+			d.Client = e.cfg.fetcher
+		}
 	}
 	e.db.ForceBrokenWorld = e.cfg.force
 	if e.cfg.restrict != nil {
@@ -375,4 +381,35 @@ func (r *recorder) Commit(db *solver.DB, cs *solver.Changeset, world []solver.De
 		}
 	}
 	return nil
+}
+
+// WithFetcher fetches packages through c (a client that also loaded the
+// indexes WithIndexLoader hands over).
+func WithFetcher(c *repo.Client) Option { return func(cf *config) { cf.fetcher = c } }
+
+// AtHand returns the .apk file of p when it is at hand without
+// downloading anything: in a local repository or the cache. Its content
+// is not verified yet: read it with Trust.
+func (e *Engine) AtHand(ctx context.Context, p *solver.Pkg) (string, error) {
+	if e.d == nil || e.d.Client == nil {
+		return "", errors.New("apk engine: no repositories to fetch from")
+	}
+	r := e.d.RepositoryOf(p)
+	if r == nil {
+		return "", fmt.Errorf("%s: no repository holds it", p.NameVersion())
+	}
+	offline := *e.d.Client
+	offline.Offline = true
+	offline.Warnings = nil
+	return offline.FetchPackage(ctx, repo.FetchRequest{Repo: r.Repository, Pkg: p.Info()})
+}
+
+// Trust is how packages are verified: the trusted keys, and whether
+// untrusted packages are let through.
+func (e *Engine) Trust() apkfile.Options {
+	o := apkfile.Options{AllowUntrusted: e.cfg.db.AllowUntrusted}
+	if e.d != nil {
+		o.Keys = e.d.Keys
+	}
+	return o
 }
