@@ -101,10 +101,10 @@ func runAPKIndex(ctx context.Context, o *APKOptions, ix *APKIndexOptions, g *Glo
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		info, _, size, err := readAPKFile(file, trust)
+		info, _, size, err := apkfile.VerifyFile(file, trust)
 		if err != nil {
 			failed++
-			if isAPKContentError(err) {
+			if apkfile.IsContentError(err) {
 				code = ExitUntrusted
 			}
 			fmt.Fprintf(g.Stderr, "ERROR: %s: %v\n", file, err)

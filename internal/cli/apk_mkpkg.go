@@ -3,10 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -129,7 +126,7 @@ func runAPKMkpkg(o *APKMkpkgOptions, g *Globals, dir string) error {
 		}
 		spec.Scripts[typ] = body
 	}
-	if spec.Files, err = treeFiles(dir); err != nil {
+	if spec.Files, err = apkfile.TreeFiles(dir); err != nil {
 		return err
 	}
 	var buf bytes.Buffer
@@ -155,41 +152,4 @@ func cutEq(s string) (string, string, bool) {
 		}
 	}
 	return "", "", false
-}
-
-// treeFiles lists a directory tree as package entries, sorted, owned by
-// root.
-func treeFiles(dir string) ([]apkfile.FileSpec, error) {
-	var files []apkfile.FileSpec
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		f := apkfile.FileSpec{Path: filepath.ToSlash(rel), Mode: fi.Mode(), Uname: "root", Gname: "root"}
-		switch {
-		case fi.IsDir():
-		case fi.Mode()&fs.ModeSymlink != 0:
-			if f.Link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		case fi.Mode().IsRegular():
-			if f.Data, err = os.ReadFile(p); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("%s: only files, directories and symlinks can be packaged", p)
-		}
-		files = append(files, f)
-		return nil
-	})
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return files, err
 }

@@ -1,18 +1,14 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 )
 
@@ -112,7 +108,7 @@ func runAPKVerify(ctx context.Context, o *APKOptions, g *Globals, files []string
 // identity and datahash.
 func verifyPackageFile(file string, trust apkfile.Options) verifyResult {
 	r := verifyResult{File: file}
-	info, signer, _, err := readAPKFile(file, trust)
+	info, signer, _, err := apkfile.VerifyFile(file, trust)
 	if err != nil {
 		r.Error = err.Error()
 		var pe *fs.PathError
@@ -120,57 +116,13 @@ func verifyPackageFile(file string, trust apkfile.Options) verifyResult {
 			r.Error = pe.Err.Error()
 		}
 		r.code = ExitFailure
-		if isAPKContentError(err) {
+		if apkfile.IsContentError(err) {
 			r.code = ExitUntrusted
 		}
 		return r
 	}
 	r.OK, r.Package, r.Identity, r.Signer = true, info.NameVersion(), info.Checksum.String(), signer
 	return r
-}
-
-// apkContentError marks a package file that could be read but did not
-// verify: bad signature, damaged data, not a package at all.
-type apkContentError struct{ err error }
-
-func (e *apkContentError) Error() string { return e.err.Error() }
-func (e *apkContentError) Unwrap() error { return e.err }
-
-func isAPKContentError(err error) bool {
-	var ce *apkContentError
-	return errors.As(err, &ce)
-}
-
-// readAPKFile verifies a package file completely and returns its
-// metadata, the key that verified it and its size.
-func readAPKFile(file string, trust apkfile.Options) (*apk.Package, string, int64, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, "", 0, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, "", 0, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, "", 0, fmt.Errorf("%s: not a regular file", file)
-	}
-	rd, err := apkfile.Open(bufio.NewReaderSize(f, 256<<10), trust)
-	if err != nil {
-		return nil, "", 0, &apkContentError{err}
-	}
-	for {
-		if _, err := rd.Next(); err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, "", 0, &apkContentError{fmt.Errorf("package %s: %w", rd.Info.NameVersion(), err)}
-		}
-		if _, err := io.Copy(io.Discard, rd); err != nil {
-			return nil, "", 0, &apkContentError{fmt.Errorf("package %s: %w", rd.Info.NameVersion(), err)}
-		}
-	}
-	return rd.Info, rd.Signer, st.Size(), nil
 }
 
 // apkTrust loads the trusted keys: --keys-dir, else ROOT/etc/apk/keys,
@@ -185,15 +137,5 @@ func apkTrust(o *APKOptions) (apkfile.Options, error) {
 		}
 		dir = filepath.Join(root, "etc", "apk", "keys")
 	}
-	keys, err := apkfile.LoadKeyring(dir)
-	switch {
-	case err == nil:
-	case errors.Is(err, fs.ErrNotExist) && o.AllowUntrusted:
-		keys = apkfile.NewKeyring()
-	case errors.Is(err, fs.ErrNotExist):
-		return apkfile.Options{}, fmt.Errorf("no trusted keys: %s does not exist (name a keys directory with --keys-dir, or pass --allow-untrusted)", dir)
-	default:
-		return apkfile.Options{}, err
-	}
-	return apkfile.Options{Keys: keys, AllowUntrusted: o.AllowUntrusted}, nil
+	return apkfile.LoadTrust(dir, o.AllowUntrusted)
 }

@@ -401,32 +401,6 @@ func (o *SecretsKeyOptions) recipientsFiles() ([]string, error) {
 	return files, nil
 }
 
-type keyReport struct {
-	Recipient secrets.Recipient `json:"recipient"`
-	// Files are the recipients files changed; Unchanged those that had
-	// the key already (add) or did not have it (remove).
-	Files     []string `json:"files"`
-	Unchanged []string `json:"unchanged"`
-}
-
-// changeRecipients changes each recipients file with change, which says
-// whether it changed the file.
-func changeRecipients(r secrets.Recipient, files []string, change func(string) (bool, error)) (keyReport, error) {
-	rep := keyReport{Recipient: r, Files: []string{}, Unchanged: []string{}}
-	for _, f := range files {
-		changed, err := change(f)
-		if err != nil {
-			return rep, err
-		}
-		if changed {
-			rep.Files = append(rep.Files, f)
-		} else {
-			rep.Unchanged = append(rep.Unchanged, f)
-		}
-	}
-	return rep, nil
-}
-
 func newSecretsAddKeyCommand(g *Globals) *cobra.Command {
 	o := &SecretsKeyOptions{}
 	cmd := &cobra.Command{
@@ -475,7 +449,7 @@ func runSecretsAddKey(ctx context.Context, o *SecretsKeyOptions, g *Globals) err
 	case o.KeyFile != "":
 		var data []byte
 		if data, err = os.ReadFile(o.KeyFile); err == nil {
-			r, err = secrets.ParseRecipient(firstKeyLine(string(data)))
+			r, err = secrets.ParseKeyFile(data)
 		}
 	default:
 		r, err = secrets.ScanHostKey(ctx, o.FromHost)
@@ -491,7 +465,7 @@ func runSecretsAddKey(ctx context.Context, o *SecretsKeyOptions, g *Globals) err
 	if err != nil {
 		return err
 	}
-	rep, err := changeRecipients(r, files, func(f string) (bool, error) { return secrets.AddRecipient(f, r) })
+	rep, err := secrets.AddKey(r, files)
 	if err != nil {
 		return err
 	}
@@ -510,16 +484,6 @@ func runSecretsAddKey(ctx context.Context, o *SecretsKeyOptions, g *Globals) err
 	return nil
 }
 
-// firstKeyLine is the first line of a key file that is not a comment.
-func firstKeyLine(s string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			return l
-		}
-	}
-	return s
-}
-
 func newSecretsRemoveKeyCommand(g *Globals) *cobra.Command {
 	o := &SecretsKeyOptions{}
 	cmd := &cobra.Command{
@@ -536,7 +500,7 @@ key may have kept what it decrypted, so change the secrets it could read too
 			if err != nil {
 				return err
 			}
-			rep, err := changeRecipients(secrets.Recipient{Name: args[0]}, files, func(f string) (bool, error) { return secrets.RemoveRecipient(f, args[0]) })
+			rep, err := secrets.RemoveKey(args[0], files)
 			if err != nil {
 				return err
 			}

@@ -357,3 +357,54 @@ func writeFileAtomic(file string, data []byte, perm os.FileMode) error {
 	}
 	return os.Rename(tmp, file)
 }
+
+// KeyChange is what adding a key to recipients files, or removing one,
+// changed.
+type KeyChange struct {
+	Recipient Recipient `json:"recipient"`
+	// Files are the recipients files changed; Unchanged those that had
+	// the key already (add) or did not have it (remove).
+	Files     []string `json:"files"`
+	Unchanged []string `json:"unchanged"`
+}
+
+// AddKey adds r to each recipients file (AddRecipient).
+func AddKey(r Recipient, files []string) (KeyChange, error) {
+	return changeRecipients(r, files, func(f string) (bool, error) { return AddRecipient(f, r) })
+}
+
+// RemoveKey removes the key named name (or given by its key or
+// fingerprint) from each recipients file (RemoveRecipient).
+func RemoveKey(name string, files []string) (KeyChange, error) {
+	return changeRecipients(Recipient{Name: name}, files, func(f string) (bool, error) { return RemoveRecipient(f, name) })
+}
+
+// changeRecipients changes each recipients file with change, which says
+// whether it changed the file.
+func changeRecipients(r Recipient, files []string, change func(string) (bool, error)) (KeyChange, error) {
+	rep := KeyChange{Recipient: r, Files: []string{}, Unchanged: []string{}}
+	for _, f := range files {
+		changed, err := change(f)
+		if err != nil {
+			return rep, err
+		}
+		if changed {
+			rep.Files = append(rep.Files, f)
+		} else {
+			rep.Unchanged = append(rep.Unchanged, f)
+		}
+	}
+	return rep, nil
+}
+
+// ParseKeyFile reads the public key of a key file: an age recipient or an
+// OpenSSH .pub file, its first line that is not a comment.
+func ParseKeyFile(data []byte) (Recipient, error) {
+	s := string(data)
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			return ParseRecipient(l)
+		}
+	}
+	return ParseRecipient(s)
+}

@@ -127,3 +127,30 @@ func TestRecipientsFileErrors(t *testing.T) {
 		t.Errorf("names: %+v %v", rs, err)
 	}
 }
+
+// TestAddRemoveKey: a key goes into the files that lack it and out of
+// those that have it, and the change says which was which.
+func TestAddRemoveKey(t *testing.T) {
+	dir := t.TempDir()
+	_, alice := ageKey(t, dir, "alice")
+	_, node := sshKey(t, dir, "node-1")
+	a, b := filepath.Join(dir, "a", RecipientsFileName), filepath.Join(dir, "b", RecipientsFileName)
+	if _, err := AddRecipient(a, alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AddRecipient(b, node); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := AddKey(node, []string{a, b})
+	if err != nil || strings.Join(ch.Files, ",") != a || strings.Join(ch.Unchanged, ",") != b {
+		t.Errorf("add: %+v %v", ch, err)
+	}
+	ch, err = RemoveKey("alice", []string{a, b})
+	if err != nil || strings.Join(ch.Files, ",") != a || strings.Join(ch.Unchanged, ",") != b || ch.Recipient.Name != "alice" {
+		t.Errorf("remove: %+v %v", ch, err)
+	}
+	r, err := ParseKeyFile([]byte("# node-1's key\n\n" + node.Key + " root@node-1\n"))
+	if err != nil || r.Key != node.Key {
+		t.Errorf("key file: %+v %v", r, err)
+	}
+}
