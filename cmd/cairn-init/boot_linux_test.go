@@ -247,7 +247,7 @@ func (e *bootEnv) boot(extra string) *vm.VM {
 	return vmtest.Start(e.t, vm.Config{
 		Kernel:   e.kernel.Vmlinuz,
 		Initrd:   e.initrd,
-		Append:   strings.TrimSpace("root=LABEL=" + diskLabel + " console=ttyS0 panic=-1 printk.time=1 " + extra),
+		Append:   strings.TrimSpace("root=LABEL=" + diskLabel + " console=ttyS0 panic=-1 printk.time=1 no_timer_check " + extra),
 		Disks:    []vm.Disk{{Path: e.disk.image}},
 		NoReboot: true,
 	})

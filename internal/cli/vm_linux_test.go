@@ -52,7 +52,7 @@ exit 1
 	}
 	f.Close()
 	args := []string{"vm", "--kernel", k.Vmlinuz, "--initrd", f.Name(), "--no-reboot", "--timeout", "5m"}
-	cmdline := "console=ttyS0 panic=-1"
+	cmdline := "console=ttyS0 panic=-1 no_timer_check"
 
 	code, out, errOut := run(t, append(args, "--append", cmdline, "--expect", `CAIRN VM SAYS (\d+) TIMES`)...)
 	if code != 0 || !strings.Contains(out, "CAIRN VM SAYS 42 TIMES") || !strings.Contains(errOut, "matched") {

@@ -61,7 +61,7 @@ read -r line
 echo "got $line"
 /bin/busybox poweroff -f`, c)
 			v := vmtest.Start(t, vm.Config{
-				Kernel: k.Vmlinuz, Initrd: initrd, Append: "console=ttyS0 panic=-1", NoReboot: true,
+				Kernel: k.Vmlinuz, Initrd: initrd, Append: "console=ttyS0 panic=-1 no_timer_check", NoReboot: true,
 			})
 			if err := v.ExpectString("Linux version", bootTimeout); err != nil {
 				t.Fatal(err)
@@ -90,7 +90,7 @@ func TestPanicStops(t *testing.T) {
 	k := debtest.CloudKernel(t)
 	initrd := tinyInitramfs(t, `echo "INIT GIVES UP"; exit 1`, initramfs.Gzip)
 	v := vmtest.Start(t, vm.Config{
-		Kernel: k.Vmlinuz, Initrd: initrd, Append: "console=ttyS0 panic=-1", NoReboot: true,
+		Kernel: k.Vmlinuz, Initrd: initrd, Append: "console=ttyS0 panic=-1 no_timer_check", NoReboot: true,
 	})
 	if err := v.ExpectString("INIT GIVES UP", bootTimeout); err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ poweroff -f
 	f.Close()
 
 	v := vmtest.Start(t, vm.Config{
-		Kernel: k.Vmlinuz, Initrd: initrd, Append: "console=ttyS0 panic=-1", NoReboot: true,
+		Kernel: k.Vmlinuz, Initrd: initrd, Append: "console=ttyS0 panic=-1 no_timer_check", NoReboot: true,
 		Forwards: []vm.Forward{{GuestPort: 8080}},
 	})
 	if _, err := v.Expect(regexp.MustCompile(`^HTTPD UP on \S+$`), bootTimeout); err != nil {

@@ -278,7 +278,7 @@ alpine:
 packages: [alpine-baselayout-data, busybox]
 kernel:
   package: linux-virt
-  cmdline: [console=ttyS0, panic=-1, printk.time=1]
+  cmdline: [console=ttyS0, panic=-1, printk.time=1, no_timer_check]
 hostname: e2e
 health:
   - name: marker
