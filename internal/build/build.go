@@ -266,6 +266,9 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 	}
 
 	// 6. What was built, then reproducible times and depmod's lists.
+	if err := compose.Declared(b.root, b.manifestDir, b.sys, b.epoch); err != nil {
+		return nil, err
+	}
 	if err := sortDepmodLists(b.root); err != nil {
 		return nil, fmt.Errorf("depmod's lists: %w", err)
 	}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
+	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/state"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -43,6 +46,7 @@ func IntoStore(ctx context.Context, st *store.Store, req Request) (*Result, stor
 		}
 		return nil, store.Generation{}, err
 	}
+	warnSeeds(st, state, stage.Dir(), req.Err)
 	g := res.Generation
 	meta := store.Meta{
 		Parent:         state.Default,
@@ -68,4 +72,27 @@ func IntoStore(ctx context.Context, st *store.Store, req Request) (*Result, stor
 	}
 	res.Root = gen.Path
 	return res, gen, nil
+}
+
+// warnSeeds warns, on w, about the seeds the new tree at root changes
+// that the store's node already has (state.SeedChanges), compared with
+// the default generation. The store's persistent directories are those
+// of the node that boots from it.
+func warnSeeds(st *store.Store, s store.State, root string, w io.Writer) {
+	if w == nil {
+		return
+	}
+	old := ""
+	if s.Default != 0 {
+		if g, err := st.Get(s.Default); err == nil {
+			old = g.Path
+		}
+	}
+	warnings, err := state.SeedChanges(root, old, func(p string) string { return layout.PersistPath(st.Dir(), p) })
+	if err != nil {
+		fmt.Fprintf(w, "cairn: warning: cannot compare the seeds with the node's: %v\n", err)
+	}
+	for _, m := range warnings {
+		fmt.Fprintf(w, "cairn: warning: %s\n", m)
+	}
 }

@@ -111,6 +111,9 @@ command.
 		newSecretsCommand(g),
 		newFsckCommand(g),
 		newDiffCommand(g),
+		newDriftCommand(g),
+		newCaptureCommand(g),
+		newSnapshotsCommand(g),
 		newManifestCommand(g),
 		newManCommand(g),
 	)

@@ -41,6 +41,7 @@ func System(root string, sys *manifest.System, mtime time.Time) error {
 		writeMountPoints,
 		writeFstabMountPoints,
 		writeSSHHostKeys,
+		writeSnapshots,
 	}
 	for _, step := range steps {
 		if err := step(r, sys); err != nil {

@@ -27,6 +27,13 @@ func (s *System) ApplyDefaults() {
 	if s.Timezone == "" {
 		s.Timezone = DefaultTimezone
 	}
+	// Snapshots are taken by busybox crond (/etc/periodic/15min).
+	if len(s.Snapshots) > 0 && !s.Services.has("crond") {
+		if s.Services.Runlevels == nil {
+			s.Services.Runlevels = map[string][]string{}
+		}
+		s.Services.Runlevels["default"] = append(s.Services.Runlevels["default"], "crond")
+	}
 	for name, svc := range s.Services.Define {
 		if svc.Supervisor == "" {
 			svc.Supervisor = DefaultSupervisor
@@ -105,4 +112,16 @@ func apkArch(goarch string) string {
 		return "loongarch64"
 	}
 	return goarch // ppc64le, s390x, riscv64 have the same names
+}
+
+// has reports whether service is in one of the runlevels.
+func (s *Services) has(service string) bool {
+	for _, svcs := range s.Runlevels {
+		for _, v := range svcs {
+			if v == service {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -44,6 +44,25 @@ type System struct {
 	Setup     []Script          `yaml:"setup,omitempty" doc:"Scripts run inside the new root at the end of the build, for what cannot be declared."`
 	Health    []HealthCheck     `yaml:"health,omitempty" doc:"Checks a new generation must pass after it boots before cairn-confirm makes it the default; besides them, no OpenRC service may have failed."`
 	Secrets   []Secret          `yaml:"secrets,omitempty" doc:"Files encrypted with age beside the manifest, decrypted only on the node, at boot, into /run/secrets (docs/secrets.md)."`
+	Snapshots []Snapshot        `yaml:"snapshots,omitempty" doc:"Snapshot schedules of persistent paths (btrfs stores): cairn takes read-only snapshots and prunes them by btrbk-style retention (docs/state.md)."`
+}
+
+// Declared-file states: what a node does with a declared file under /var
+// or a persist path at every boot (docs/state.md).
+const (
+	// StateManaged files are put in place from the booted generation at
+	// every boot; the one replaced is kept.
+	StateManaged = "managed"
+	// StateSeed files are written only when absent.
+	StateSeed = "seed"
+)
+
+// Snapshot is the snapshot schedule of one persistent path.
+type Snapshot struct {
+	Path        string `yaml:"path" doc:"A persisted path (/var or one of persist:)."`
+	Every       string `yaml:"every,omitempty" doc:"How often a snapshot is taken: a duration such as 15m, 1h or 1d; 1h by default."`
+	PreserveMin string `yaml:"preserveMin,omitempty" doc:"Keep every snapshot younger than this duration (btrbk's snapshot_preserve_min), like 6h; 1d by default."`
+	Preserve    string `yaml:"preserve,omitempty" doc:"btrbk's snapshot_preserve: hourly, daily, weekly, monthly, yearly snapshots to keep, like '48h 7d 4w 12m'."`
 }
 
 // Secret is an age-encrypted file kept beside the manifest (safe to
@@ -95,6 +114,7 @@ type Artifact struct {
 	Mode    string   `yaml:"mode,omitempty" doc:"Octal mode, 0755 by default."`
 	Owner   string   `yaml:"owner,omitempty" doc:"user:group, root:root by default."`
 	Depends []string `yaml:"depends,omitempty" doc:"Dependencies of the wrapping package, in apk syntax."`
+	State   string   `yaml:"state,omitempty" doc:"For a path under /var or a persist path: managed (put in place at every boot, the default) or seed (written only when absent)."`
 }
 
 // Services are the OpenRC runlevels and the services cairn writes.
@@ -215,6 +235,9 @@ type Files struct {
 	// root (its modes kept, owned by root unless Owners say otherwise).
 	Skeleton string       `yaml:"skeleton,omitempty" doc:"A directory (relative to the manifest) copied into the root as it is."`
 	Inline   []InlineFile `yaml:"inline,omitempty" doc:"Single files with their content here."`
+	// Seeds are skeleton paths under /var or a persist path that are
+	// seeds rather than managed (docs/state.md).
+	Seeds []string `yaml:"seeds,omitempty" doc:"Skeleton files (or directories of them) under /var or a persist path that are written on a node only when absent; the others are put in place at every boot."`
 }
 
 // InlineFile is a file whose content is in the manifest.
@@ -223,6 +246,7 @@ type InlineFile struct {
 	Content string `yaml:"content" text:"any" doc:"The file's content."`
 	Mode    string `yaml:"mode,omitempty" doc:"Octal mode, 0644 by default."`
 	Owner   string `yaml:"owner,omitempty" doc:"user:group, root:root by default."`
+	State   string `yaml:"state,omitempty" doc:"For a path under /var or a persist path: managed (put in place at every boot, the default) or seed (written only when absent)."`
 }
 
 // Script is a setup script run in the new root, in the sandbox package

@@ -39,6 +39,8 @@ func (s *System) problems() Errors {
 	v.persist(s.Persist)
 	v.kernel(s)
 	v.files(&s.Files)
+	v.states(s)
+	v.snapshots(s)
 	v.setup(s.Setup)
 	v.secrets(s.Secrets)
 	v.localPaths(s)

@@ -3,7 +3,10 @@ package manifest
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cairnlinux/cairn/internal/layout"
 )
@@ -242,4 +245,98 @@ func (v *validator) setup(scripts []Script) {
 		}
 		v.optAbsPath(keyPath(p, "shell"), s.Shell, "/bin/sh")
 	}
+}
+
+// persistedUnder reports whether p lies under /var or one of the
+// manifest's persist paths: where a declared file is managed or a seed.
+func persistedUnder(s *System, p string) bool {
+	for _, d := range append([]string{"/var"}, s.Persist...) {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// state checks a declared file's state: empty, managed or seed, and only
+// where it means something.
+func (v *validator) state(s *System, key, path, state string) {
+	switch state {
+	case "":
+		return
+	case StateManaged, StateSeed:
+	default:
+		v.add(key, "%s is not a state: managed (put in place at every boot) or seed (written only when absent)", quoted(state))
+		return
+	}
+	if path != "" && !persistedUnder(s, path) {
+		v.add(key, "%s is not under /var or a persist path: a file of the generation itself is always the generation's; remove state", path)
+	}
+}
+
+func (v *validator) states(s *System) {
+	for i, in := range s.Files.Inline {
+		v.state(s, keyPath(indexPath("files.inline", i), "state"), in.Path, in.State)
+	}
+	for i, a := range s.Artifacts {
+		v.state(s, keyPath(indexPath("artifacts", i), "state"), a.Path, a.State)
+	}
+	for i, p := range s.Files.Seeds {
+		key := indexPath("files.seeds", i)
+		if msg := absPathProblem(p, "/var/lib/app/app.conf"); msg != "" {
+			v.add(key, "%s", msg)
+			continue
+		}
+		if s.Files.Skeleton == "" {
+			v.add(key, "files.seeds names skeleton files, and there is no files.skeleton")
+		}
+		if !persistedUnder(s, p) {
+			v.add(key, "%s is not under /var or a persist path: only files there can be seeds", p)
+		}
+	}
+}
+
+// retentionRule is one rule of btrbk's snapshot_preserve.
+var retentionRule = lazy(`^(\*|[1-9][0-9]*)[hdwmy]$`)
+
+func (v *validator) snapshots(s *System) {
+	seen := unique{}
+	for i, sn := range s.Snapshots {
+		p := indexPath("snapshots", i)
+		if msg := absPathProblem(sn.Path, "/home"); msg != "" {
+			v.add(keyPath(p, "path"), "%s", msg)
+		} else {
+			if sn.Path != "/var" && !slices.Contains(s.Persist, sn.Path) {
+				v.add(keyPath(p, "path"), "%s is not persisted: snapshots are of /var or a path of persist:", sn.Path)
+			}
+			seen.seen(v, keyPath(p, "path"), sn.Path, "snapshot schedule")
+		}
+		for _, d := range []struct{ key, val string }{{"every", sn.Every}, {"preserveMin", sn.PreserveMin}} {
+			if d.val == "" {
+				continue
+			}
+			if _, err := ParseSpan(d.val); err != nil {
+				v.add(keyPath(p, d.key), "%v", err)
+			}
+		}
+		for _, r := range strings.Fields(sn.Preserve) {
+			if !retentionRule.MatchString(r) {
+				v.add(keyPath(p, "preserve"), "%s is not a retention rule: a count and a unit, like 48h 7d 4w 12m (h, d, w, m, y; * for all)", quoted(r))
+			}
+		}
+	}
+}
+
+// ParseSpan reads a duration as snapshot schedules give it: a number and
+// a unit, s, m, h, d or w (15m, 6h, 1d, 2w).
+func ParseSpan(s string) (time.Duration, error) {
+	units := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+	if len(s) >= 2 {
+		if u, ok := units[s[len(s)-1]]; ok {
+			if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && n > 0 {
+				return time.Duration(n) * u, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%s is not a duration: a positive number and a unit, like 15m, 6h, 1d or 2w", quoted(s))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/disk"
 	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/state"
 )
 
 // Where the real machine mounts things inside the initramfs.
@@ -338,6 +339,7 @@ func (m *machine) Prepare(top string, n int, init string, log *Log) (string, err
 		}
 	}
 	m.persist(top, fmt.Sprintf("generation %d", n), log)
+	applyDeclared(sysroot, log)
 	if err := recordBoot(top, n); err != nil {
 		log.Errorf("record the boot in /run: %v", err)
 	}
@@ -385,6 +387,20 @@ func (m *machine) persist(top, what string, log *Log) {
 		if err := m.mount(dir, dst, "", unix.MS_BIND, ""); err != nil {
 			log.Errorf("persistent %s: %v", p, err)
 		}
+	}
+}
+
+// applyDeclared puts the generation's managed files in place in its
+// persistent directories and writes its missing seeds (state.Apply),
+// saying on the console what changed. A failure is reported; the boot
+// goes on.
+func applyDeclared(root string, log *Log) {
+	changes, err := state.Apply(root, time.Now())
+	for _, c := range changes {
+		log.Infof("declared file: %s", c)
+	}
+	if err != nil {
+		log.Errorf("declared files: %v", err)
 	}
 }
 

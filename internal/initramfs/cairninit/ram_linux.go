@@ -99,6 +99,7 @@ func (m *machine) MountPersist(devs []Device, fstype string, log *Log) error {
 	}
 	m.ramPersisted = true
 	m.persist(dir, "the system", log)
+	applyDeclared(sysroot, log)
 	return nil
 }
 
