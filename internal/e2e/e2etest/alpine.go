@@ -93,6 +93,8 @@ func indent(yaml string, n int) string {
 // File is a file of the manifest's files.inline.
 type File struct {
 	Path, Mode, Content string
+	// State is managed or seed, for a file under a persistent path.
+	State string
 }
 
 // Manifest writes the manifest of s into dir (system.yaml) and returns
@@ -158,6 +160,9 @@ services:
 		fmt.Fprintf(&b, "    - path: %s\n      content: %q\n", f.Path, f.Content)
 		if f.Mode != "" {
 			fmt.Fprintf(&b, "      mode: %q\n", f.Mode)
+		}
+		if f.State != "" {
+			fmt.Fprintf(&b, "      state: %s\n", f.State)
 		}
 	}
 	b.WriteString(s.Extra)
