@@ -134,9 +134,14 @@ func TestRealAlpineState(t *testing.T) {
 	if got := n.ssh("doas sh -c 'cat /var/lib/cairn/replaced/var/lib/demo/managed.conf@2*'"); got != "hand managed\n" {
 		t.Errorf("the hand-edited managed file the boot replaced is not kept: %q", got)
 	}
+	// The captured hand edit no longer drifts; of the declared files only
+	// seed2.conf does, which generation 2 changed and the node kept (the
+	// build warned). What services rewrite in their own seeded state
+	// (bootmisc's /var/lock, chrony's drift file) is drift too, and not
+	// the manifest's business.
 	drift = n.drift()
 	for _, f := range drift.Files {
-		if strings.HasPrefix(f.Path, "/var/lib/demo") || f.Declared != "" {
+		if (strings.HasPrefix(f.Path, "/var/lib/demo") || f.Declared != "") && f != (state.FileDrift{Path: "/var/lib/demo/seed2.conf", Kind: "changed", How: "content", Declared: "seed"}) {
 			t.Errorf("generation 2 drifts in a declared file: %+v", f)
 		}
 	}
