@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -49,6 +50,9 @@ Drift does not make the exit code non-zero.
 }
 
 func runDrift(o *DriftOptions, g *Globals) error {
+	if fi, err := os.Stat(o.Generation); err != nil || !fi.IsDir() {
+		return fmt.Errorf("drift: no booted generation at %s (a system cairn-init did not boot from a store, such as a RAM system, has none to compare with; give --generation DIR)", o.Generation)
+	}
 	r, err := state.Drift(state.DriftOptions{Root: o.Root, Generation: o.Generation, OpenRC: o.OpenRCDir, Added: o.Added})
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
