@@ -85,7 +85,7 @@ func Apply(root string, now time.Time) ([]Change, error) {
 			if exists {
 				continue
 			}
-			if err := place(src, dst); err != nil {
+			if err := place(root, src, dst); err != nil {
 				errs = append(errs, fmt.Errorf("seed %s: %w", e.Path, err))
 				continue
 			}
@@ -127,7 +127,7 @@ func Apply(root string, now time.Time) ([]Change, error) {
 				continue
 			}
 		}
-		if err := place(src, dst); err != nil {
+		if err := place(root, src, dst); err != nil {
 			errs = append(errs, fmt.Errorf("managed %s: %w", e.Path, err))
 			continue
 		}
@@ -151,7 +151,7 @@ func Apply(root string, now time.Time) ([]Change, error) {
 			os.Remove(filepath.Join(root, ReplacedDir, keepName(p, "last")))
 			changes = append(changes, Change{Path: p, Action: "removed"})
 		} else {
-			if err := place(filepath.Join(root, ReplacedDir, o.Saved), dst); err != nil {
+			if err := place(root, filepath.Join(root, ReplacedDir, o.Saved), dst); err != nil {
 				errs = append(errs, fmt.Errorf("no longer managed %s: restore %s: %w", p, o.Saved, err))
 				continue
 			}
@@ -187,12 +187,41 @@ func remember(root, p, src string) error {
 	return keep(root, src, keepName(p, "last"))
 }
 
-// place copies src to dst, making dst's directory.
-func place(src, dst string) error {
+// place copies src to dst, making dst's directory. A symbolic link on
+// the way is refused: the persistent directories are writable by
+// services, and a link there must not steer root's write elsewhere.
+func place(root, src, dst string) error {
+	if err := noLinkOnTheWay(root, filepath.Dir(dst)); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
 	return CopyFile(src, dst)
+}
+
+// noLinkOnTheWay fails when dir, or a directory between root and it that
+// exists, is a symbolic link.
+func noLinkOnTheWay(root, dir string) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == "." {
+		return err
+	}
+	p := root
+	for _, c := range strings.Split(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, c)
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s is a symbolic link: not writing through it (remove it, or declare the file where it leads)", p)
+		}
+	}
+	return nil
 }
 
 // keepName names the copy of path p under ReplacedDir.

@@ -211,3 +211,23 @@ func TestSeedChanges(t *testing.T) {
 		t.Errorf("warnings: %q", w)
 	}
 }
+
+func TestApplyRefusesLinks(t *testing.T) {
+	g := generation(t, map[string][2]string{"/var/lib/app/app.conf": {"declared\n", state.Managed}})
+	node, elsewhere := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(node, "var/lib"), 0o755)
+	if err := os.Symlink(elsewhere, filepath.Join(node, "var/lib/app")); err != nil {
+		t.Fatal(err)
+	}
+	usr := filepath.Join(node, "usr")
+	if err := os.Symlink(filepath.Join(g, "usr"), usr); err != nil {
+		t.Fatal(err)
+	}
+	_, err := state.Apply(node, time.Unix(0, 0))
+	if err == nil || !strings.Contains(err.Error(), "is a symbolic link: not writing through it") {
+		t.Errorf("Apply through a link: %v", err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("written through the link: %v", entries)
+	}
+}
