@@ -134,6 +134,18 @@ func TestValidate(t *testing.T) {
 		{"cmdline", func(s *System) { s.Kernel.Cmdline = []string{"rootflags=subvol=@"} }, "kernel.cmdline[0]: rootflags=subvol=@: cairn sets root="},
 		{"inline path", func(s *System) { s.Files.Inline = []InlineFile{{Path: "etc/motd"}} }, `files.inline[0].path: "etc/motd" is not an absolute path`},
 		{"empty inline content", func(s *System) { s.Files.Inline = []InlineFile{{Path: "/etc/empty"}} }, ""},
+		{"inline seed under /var", func(s *System) { s.Files.Inline = []InlineFile{{Path: "/var/lib/app/a", State: "seed"}} }, ""},
+		{"inline managed under persist", func(s *System) { s.Files.Inline = []InlineFile{{Path: "/home/a", State: "managed"}} }, ""},
+		{"inline state in /etc", func(s *System) { s.Files.Inline = []InlineFile{{Path: "/etc/a", State: "seed"}} }, "files.inline[0].state: /etc/a is not under /var or a persist path"},
+		{"inline bad state", func(s *System) { s.Files.Inline = []InlineFile{{Path: "/var/a", State: "once"}} }, `files.inline[0].state: "once" is not a state: managed`},
+		{"artifact state in /usr", func(s *System) { s.Artifacts[0].State = "seed" }, "artifacts[0].state: /usr/bin/nomad is not under /var or a persist path"},
+		{"seeds without skeleton", func(s *System) { s.Files.Seeds = []string{"/var/lib/app"} }, "files.seeds[0]: files.seeds names skeleton files, and there is no files.skeleton"},
+		{"snapshots", func(s *System) {
+			s.Snapshots = []Snapshot{{Path: "/home", Every: "1h", PreserveMin: "6h", Preserve: "48h 7d 4w 12m"}}
+		}, ""},
+		{"snapshots of a path not persisted", func(s *System) { s.Snapshots = []Snapshot{{Path: "/srv"}} }, "snapshots[0].path: /srv is not persisted"},
+		{"snapshots every", func(s *System) { s.Snapshots = []Snapshot{{Path: "/var", Every: "hourly"}} }, `snapshots[0].every: "hourly" is not a duration`},
+		{"snapshots preserve", func(s *System) { s.Snapshots = []Snapshot{{Path: "/var", Preserve: "48h 7x"}} }, `snapshots[0].preserve: "7x" is not a retention rule`},
 		{"setup both", func(s *System) { s.Setup = []Script{{Name: "a", Run: "x", File: "y"}} }, "setup[0].file: give run or file, not both"},
 		{"description with a line break", func(s *System) { s.Description = "a\nb" }, "description: must be one line, but it contains a line break"},
 		{"hostname with an escape", func(s *System) { s.Hostname = "node\x1b[2J" }, "hostname: contains the control character U+001B: remove it"},
