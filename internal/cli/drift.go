@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlinux/cairn/internal/capture"
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/state"
 )
 
@@ -42,7 +43,7 @@ Drift does not make the exit code non-zero.
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Root, "root", "/", "the running system")
-	f.StringVar(&o.Generation, "generation", "/run/current-system", "the booted generation's tree")
+	f.StringVar(&o.Generation, "generation", layout.CurrentSystem, "the booted generation's tree")
 	f.StringVar(&o.OpenRCDir, "openrc-dir", "/run/openrc", "OpenRC's state directory")
 	f.BoolVar(&o.Added, "added", false, "also list files the generation has nothing of")
 	f.BoolVar(&o.JSON, "json", false, "print the drift as JSON")

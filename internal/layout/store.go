@@ -20,6 +20,7 @@ import (
 //	@cairn/staging/<id>       builds in progress; garbage after a crash
 //	@cairn/cache/             the package cache files are shared from
 //	@cairn/persist/<name>     persistent directories (EscapePath names them)
+//	@cairn/snapshots/<name>/<time>  read-only snapshots of them (internal/snapshots)
 //
 // The names below are relative to StoreDir.
 const (
@@ -32,6 +33,7 @@ const (
 	StagingDir     = "staging"
 	CacheDir       = "cache"
 	PersistDir     = "persist"
+	SnapshotsDir   = "snapshots"
 	// IdentityFile is an identity for the node's secrets put on its
 	// persistent file system before its first boot (an age identity
 	// file or an OpenSSH private key).

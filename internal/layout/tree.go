@@ -38,6 +38,26 @@ const (
 	// (etc/ssh/ssh_host_*_key below it): under /var, which persists,
 	// since the root is read-only; the node's key for secrets is one.
 	SSHKeysDir = "/var/lib/cairn/ssh"
+	// DeclaredFile lists the files the manifest declares under the
+	// persistent directories, each managed or a seed (internal/state);
+	// DeclaredDir holds a copy of each at its path, since the persistent
+	// directory mounted over the path hides the generation's own.
+	DeclaredFile = "/usr/lib/cairn/declared.json"
+	DeclaredDir  = "/usr/lib/cairn/declared"
+	// SnapshotsFile lists the snapshot schedules of persistent
+	// directories (internal/snapshots).
+	SnapshotsFile = "/etc/cairn/snapshots.json"
+)
+
+// What cairn keeps for itself in a node's persistent /var.
+const (
+	// NodeStateDir holds cairn's own records on a node (never drift).
+	NodeStateDir = "/var/lib/cairn"
+	// ManagedRecord records, per managed file, what was there before a
+	// generation first put it in place (internal/state.Apply).
+	ManagedRecord = NodeStateDir + "/managed.json"
+	// ReplacedDir keeps the versions of managed files a boot replaced.
+	ReplacedDir = NodeStateDir + "/replaced"
 )
 
 // A RAM system is a whole generation packed into an initramfs (the

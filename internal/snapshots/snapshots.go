@@ -17,17 +17,14 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/btrfs"
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
 // ConfigPath is where a generation lists its snapshot schedules (the
 // manifest's snapshots:, as JSON).
-const ConfigPath = "/etc/cairn/snapshots.json"
-
-// dirName is where a store keeps the snapshots: @cairn/snapshots/<the
-// persistent directory's name>/<time>.
-const dirName = "snapshots"
+const ConfigPath = layout.SnapshotsFile
 
 // timeFormat names a snapshot by the UTC time it was taken.
 const timeFormat = "20060102T150405Z"
@@ -110,7 +107,7 @@ type Store struct {
 }
 
 func (s Store) dir(p string) string {
-	return filepath.Join(s.Top, "@cairn", dirName, s.Escape(p))
+	return layout.StorePath(s.Top, layout.SnapshotsDir, s.Escape(p))
 }
 
 // Snapshot is one snapshot.

@@ -10,6 +10,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/btrfs"
 	"github.com/cairnlinux/cairn/internal/btrfs/btrfstest"
 	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/snapshots"
 )
 
@@ -24,7 +25,7 @@ func TestScheduleOnBtrfs(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("EnsurePersist: %v %v", created, err)
 	}
-	st := snapshots.Store{Top: top, PersistDir: func(p string) string { return cairninit.PersistDir(top, p) }, Escape: cairninit.EscapePath}
+	st := snapshots.Store{Top: top, PersistDir: func(p string) string { return layout.PersistPath(top, p) }, Escape: layout.EscapePath}
 	sched := []snapshots.Schedule{{Path: "/home", Every: "1h", PreserveMin: "6h", Preserve: "48h 7d 4w 12m"}}
 
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) // a Thursday

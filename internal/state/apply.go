@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Where a node keeps its record of the managed files (/var always
@@ -17,8 +19,8 @@ import (
 // before the first one did, and every version a boot replaced that no
 // generation had put there (a hand edit).
 const (
-	RecordFile  = "/var/lib/cairn/managed.json"
-	ReplacedDir = "/var/lib/cairn/replaced"
+	RecordFile  = layout.ManagedRecord
+	ReplacedDir = layout.ReplacedDir
 )
 
 // record is RecordFile: per managed path, what was there before cairn

@@ -18,6 +18,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/unixmode"
 )
 
 // Where a generation records its declared files under persistent paths:
@@ -25,8 +28,8 @@ import (
 // file's own path is hidden at boot by the persistent directory mounted
 // over it).
 const (
-	DeclaredList = "/usr/lib/cairn/declared.json"
-	DeclaredDir  = "/usr/lib/cairn/declared"
+	DeclaredList = layout.DeclaredFile
+	DeclaredDir  = layout.DeclaredDir
 )
 
 // States of a declared file.
@@ -239,7 +242,7 @@ func Differs(a, b string) (string, error) {
 			whys = append(whys, "target "+ta+" -> "+tb)
 		}
 	} else if fa.Mode().Perm() != fb.Mode().Perm() || fa.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != fb.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
-		whys = append(whys, fmt.Sprintf("mode %04o -> %04o", unixMode(fa), unixMode(fb)))
+		whys = append(whys, fmt.Sprintf("mode %04o -> %04o", unixmode.Perm(fa.Mode()), unixmode.Perm(fb.Mode())))
 	}
 	sa, okA := fa.Sys().(*syscall.Stat_t)
 	sb, okB := fb.Sys().(*syscall.Stat_t)
@@ -256,20 +259,6 @@ func Differs(a, b string) (string, error) {
 		}
 	}
 	return strings.Join(whys, ", "), nil
-}
-
-func unixMode(fi fs.FileInfo) uint32 {
-	m := uint32(fi.Mode().Perm())
-	if fi.Mode()&fs.ModeSetuid != 0 {
-		m |= 0o4000
-	}
-	if fi.Mode()&fs.ModeSetgid != 0 {
-		m |= 0o2000
-	}
-	if fi.Mode()&fs.ModeSticky != 0 {
-		m |= 0o1000
-	}
-	return m
 }
 
 func sameContent(a, b string, sizeA, sizeB int64) (bool, error) {

@@ -11,16 +11,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-)
 
-// PersistList is where a generation lists its persistent directories
-// (compose writes it, cairn-init mounts them).
-const PersistList = "/etc/cairn/persist"
+	"github.com/cairnlinux/cairn/internal/layout"
+)
 
 // Own are paths of the writable state that cairn keeps for itself (its
 // record of managed files, the copies it kept, the SSH host keys it
 // made): never drift.
-var Own = []string{"/var/lib/cairn"}
+var Own = []string{layout.NodeStateDir}
 
 // DriftOptions say what Drift compares.
 type DriftOptions struct {
@@ -200,9 +198,9 @@ func mustRel(base, p string) string {
 }
 
 // ReadPersistList reads the persistent directories of the generation
-// tree at root (PersistList), sorted; "/var" when it has no list.
+// tree at root (layout.PersistList), sorted; "/var" when it has no list.
 func ReadPersistList(root string) ([]string, error) {
-	f, err := os.Open(filepath.Join(root, PersistList))
+	f, err := os.Open(layout.InTree(root, layout.PersistList))
 	if errors.Is(err, fs.ErrNotExist) {
 		return []string{"/var"}, nil
 	}
@@ -210,19 +208,8 @@ func ReadPersistList(root string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var paths []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		if line = strings.TrimSpace(line); validPath(line) {
-			paths = append(paths, line)
-		}
-	}
-	slices.Sort(paths)
-	return slices.Compact(paths), sc.Err()
+	paths, _, err := layout.ParsePersist(f)
+	return paths, err
 }
 
 // PersistRoot returns the persistent directory p lives in: the longest

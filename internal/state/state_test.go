@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/state"
 )
 
@@ -48,7 +49,7 @@ func generation(t *testing.T, decl map[string][2]string) string {
 		entries = append(entries, state.Entry{Path: p, State: cs[1], From: "files.inline"})
 	}
 	write(t, root, files)
-	write(t, root, map[string]string{state.PersistList: "/var\n/srv\n"})
+	write(t, root, map[string]string{layout.PersistList: "/var\n/srv\n"})
 	if err := state.WriteDeclared(root, entries, time.Unix(0, 0)); err != nil {
 		t.Fatal(err)
 	}
