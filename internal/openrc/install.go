@@ -4,34 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
-
-// rootFS is the directory Install writes into. Paths are relative to it,
-// slash-separated, and resolved inside it: a symlink in the root never
-// leads out of it. Names are single path components.
-type rootFS interface {
-	// isFile reports whether rel is a regular file (following symlinks
-	// inside the root); a missing one is not an error.
-	isFile(rel string) (bool, error)
-	// isDir reports whether rel is a directory, likewise.
-	isDir(rel string) (bool, error)
-	// mkdir creates the directory name in dir with mode.
-	mkdir(dir, name string, mode uint32) error
-	// writeFile replaces name in dir by a file holding data with mode.
-	writeFile(dir, name string, data []byte, mode uint32) error
-	// symlink replaces name in dir by a symlink to target.
-	symlink(dir, name, target string) error
-	// setTimes sets the access and modification times of name in dir,
-	// or of dir itself when name is "", never following a symlink.
-	setTimes(dir, name string, t time.Time) error
-	Close() error
-}
 
 // Install writes services into the root directory root: for each
 // defined service /etc/init.d/NAME (mode 0755) and /etc/conf.d/NAME
@@ -53,11 +34,16 @@ func Install(root string, services manifest.Services, mtime time.Time) error {
 	if err != nil {
 		return err
 	}
-	r, err := openRoot(root)
+	fs, err := rootfs.OpenRoot(root)
 	if err != nil {
 		return fmt.Errorf("install services: %w", err)
 	}
-	defer r.Close()
+	defer fs.Close()
+	return install(&rootDir{fs: fs, chown: os.Geteuid() == 0}, root, p, mtime)
+}
+
+// install carries out plan p in r, the root named root.
+func install(r *rootDir, root string, p *plan, mtime time.Time) error {
 	var missing []error
 	for _, m := range p.needed() {
 		ok, err := r.isFile(path.Join(initDir, m.Service))
@@ -80,7 +66,7 @@ func Install(root string, services manifest.Services, mtime time.Time) error {
 
 // writer carries out a plan and remembers which directories it changed.
 type writer struct {
-	fs      rootFS
+	fs      *rootDir
 	mtime   time.Time
 	touched map[string]bool // directories whose entries changed
 }

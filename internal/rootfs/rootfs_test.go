@@ -1,17 +1,17 @@
-package rootfs
+package rootfs_test
 
 import (
 	"bytes"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	. "github.com/cairnlinux/cairn/internal/rootfs"
+	"github.com/cairnlinux/cairn/internal/rootfs/rootfstest"
 )
 
 // roots returns the implementations a test runs on: memory everywhere,
@@ -275,7 +275,9 @@ var script = []step{
 			return at(r, "", func(top Dir) error { return d.Link(top, "abs", "hard") })
 		})
 	}, ""},
-	{"mknod fifo", func(r Root) error { return at(r, "tmp", func(d Dir) error { return d.Mknod("fifo", TypeFIFO|0o600, 0, 0) }) }, ""},
+	{"mknod fifo", func(r Root) error {
+		return at(r, "tmp", func(d Dir) error { return d.Mknod("fifo", TypeFIFO|0o600, 0, 0) })
+	}, ""},
 	{"rename", func(r Root) error { return at(r, "tmp", func(d Dir) error { return d.Rename("fifo", "pipe") }) }, ""},
 	{"rename a file over a directory", func(r Root) error {
 		return at(r, "", func(d Dir) error { return d.Rename("abs", "usr") })
@@ -309,60 +311,10 @@ var script = []step{
 	{"open a file as a directory", func(r Root) error { _, err := r.OpenDir("etc/hostname"); return err }, syscall.ENOTDIR.Error()},
 }
 
-// tree describes every entry of r through the Root interface alone, so
-// that the same function reads both implementations. Times are listed
-// where the script set them (the others are the clock's).
+// tree lists r, with the times the script set (the others are the
+// clock's).
 func tree(t *testing.T, r Root) string {
-	t.Helper()
-	var lines []string
-	var walk func(dir string)
-	walk = func(dir string) {
-		d, err := r.OpenDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
-		names, err := d.Names()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			st, err := d.Lstat(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			line := fmt.Sprintf("%s %o", Join(dir, name), st.Mode)
-			if y := st.Mtime.Year(); y < 2024 {
-				line += " " + st.Mtime.UTC().Format(time.RFC3339Nano)
-			}
-			switch {
-			case st.IsSymlink():
-				target, err := d.Readlink(name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				line += " -> " + target
-			case st.IsRegular():
-				f, err := d.Open(name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				data, err := io.ReadAll(f)
-				f.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-				line += fmt.Sprintf(" %q", data)
-			}
-			lines = append(lines, line)
-			if st.IsDir() {
-				walk(Join(dir, name))
-			}
-		}
-	}
-	walk("")
-	return strings.Join(lines, "\n")
+	return rootfstest.Tree(t, r, "", false, func(st Stat) bool { return st.Mtime.Year() < 2024 })
 }
 
 // TestImplementationsAgree runs one script of operations on every
