@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // Paths Confirm writes.
@@ -85,7 +86,7 @@ func copyInto(r *rootFS, src, rel string) error {
 		return err
 	}
 	defer f.Close()
-	dir, _ := splitRel(rel)
+	dir, _ := rootfs.Split(rel)
 	if err := r.mkdirAll(dir, 0o755, 0, 0); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // WriteGeneration writes g to layout.GenerationFile in the root, as
@@ -56,7 +57,7 @@ func WriteManifest(root string, files []ManifestFile, mtime time.Time) error {
 			return fmt.Errorf("manifest: %q is not a path below %s", f.Path, layout.ManifestDir)
 		}
 		rel := f.Path
-		if parent, _ := splitRel(rel); parent != "" {
+		if parent, _ := rootfs.Split(rel); parent != "" {
 			if err := r.mkdirAll(dir+"/"+parent, 0o700, 0, 0); err != nil {
 				return fmt.Errorf("manifest: %w", err)
 			}

@@ -3,6 +3,8 @@ package compose
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // homePlan is what a declared user's home directory needs.
@@ -59,12 +61,12 @@ func makeHome(r *rootFS, p homePlan) error {
 	if len(p.keys) == 0 {
 		return nil
 	}
-	ssh := joinRel(rel, ".ssh")
+	ssh := rootfs.Join(rel, ".ssh")
 	if err := r.ensureDir(ssh, 0o700, p.uid, p.gid); err != nil {
 		return fmt.Errorf("%s: sshAuthorizedKeys: %w", p.key, err)
 	}
 	data := []byte(strings.Join(p.keys, "\n") + "\n")
-	if err := r.writeFile(joinRel(ssh, "authorized_keys"), data, 0o600, p.uid, p.gid); err != nil {
+	if err := r.writeFile(rootfs.Join(ssh, "authorized_keys"), data, 0o600, p.uid, p.gid); err != nil {
 		return fmt.Errorf("%s: sshAuthorizedKeys: %w", p.key, err)
 	}
 	return nil

@@ -1,9 +1,7 @@
 package compose
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"path"
 	"strings"
 )
@@ -26,24 +24,3 @@ func rootRel(p string) (string, error) {
 	}
 	return strings.TrimPrefix(path.Clean(p), "/"), nil
 }
-
-// splitRel splits a root-relative path into its parent and last component.
-func splitRel(rel string) (parent, base string) {
-	i := strings.LastIndexByte(rel, '/')
-	if i < 0 {
-		return "", rel
-	}
-	return rel[:i], rel[i+1:]
-}
-
-func joinRel(dir, name string) string {
-	if dir == "" || dir == "." {
-		return name
-	}
-	if name == "" {
-		return dir
-	}
-	return dir + "/" + name
-}
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

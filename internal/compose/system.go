@@ -25,6 +25,11 @@ func System(root string, sys *manifest.System, mtime time.Time) error {
 		return err
 	}
 	defer r.close()
+	return composeSystem(r, sys)
+}
+
+// composeSystem is System on an open root.
+func composeSystem(r *rootFS, sys *manifest.System) error {
 	steps := []func(*rootFS, *manifest.System) error{
 		writeHostname,
 		writeHosts,
