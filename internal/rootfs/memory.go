@@ -603,3 +603,5 @@ func (f *memFile) SetXattrs(xs []Xattr) error {
 
 func (f *memFile) Sync() error  { return nil }
 func (f *memFile) Close() error { return nil }
+
+func (d *memDir) withPath(p string) Dir { return &memDir{m: d.m, n: d.n, path: p} }

@@ -598,3 +598,5 @@ func CloneTo(d Dir, name, dst string) error {
 func CannotClone(err error) bool {
 	return errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOTTY)
 }
+
+func (d *diskDir) withPath(p string) Dir { return &diskDir{fd: d.fd, path: p} }

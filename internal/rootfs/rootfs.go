@@ -176,3 +176,14 @@ func clean(rel string) string {
 	}
 	return rel
 }
+
+// WithPath returns d under another path, for a caller that knows a
+// directory by another name than where it is now (the installer makes
+// directories under hidden names first): d's errors and Path then give
+// that name. The result shares d's handle; close one of the two.
+func WithPath(d Dir, path string) Dir {
+	if p, ok := d.(interface{ withPath(string) Dir }); ok {
+		return p.withPath(clean(path))
+	}
+	return d
+}

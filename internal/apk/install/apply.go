@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // apply carries out one planned step (phase 2), as apk_db_install_pkg
@@ -66,7 +67,7 @@ func (t *txn) migrate(ps *pkgState) {
 		d.acl = d.owner.resolved(t.ids)
 	}
 	var (
-		dfd    *dirFD
+		dfd    rootfs.Dir
 		cur    string
 		setgid bool
 	)
@@ -92,11 +93,11 @@ func (t *txn) migrate(ps *pkgState) {
 				continue
 			}
 			cur = f.dir.path
-			st, err := dfd.stat()
+			st, err := dfd.Stat()
 			setgid = err == nil && st.Mode&0o2000 != 0
 		}
 		if err := t.place(dfd, f, setgid); err != nil {
-			dfd.unlink(f.tmp)
+			dfd.Remove(f.tmp)
 			ps.brokenFiles = true
 			t.problem(fmt.Errorf("install %s: %w", ps.nameVersion(), err))
 		}
@@ -109,45 +110,45 @@ func (t *txn) migrate(ps *pkgState) {
 // place gives a staged file its owner and renames it into place; in a
 // protected directory a file changed locally stays and the new version is
 // written beside it as <name>.apk-new.
-func (t *txn) place(dfd *dirFD, f *stagedFile, setgidDir bool) error {
+func (t *txn) place(dfd rootfs.Dir, f *stagedFile, setgidDir bool) error {
 	if t.chown && f.link == nil && (f.acl.UID != 0 || f.acl.GID != 0 || setgidDir) {
-		if err := dfd.chown(f.tmp, f.acl.UID, f.acl.GID); err != nil {
+		if err := dfd.Lchown(f.tmp, f.acl.UID, f.acl.GID); err != nil {
 			return err
 		}
 		// chown clears setuid bits and security.capability: again.
-		if f.kind == sIFREG {
+		if f.kind == rootfs.TypeReg {
 			if f.owner.Mode&0o7000 != 0 {
-				if err := dfd.chmod(f.tmp, f.owner.Mode); err != nil {
+				if err := dfd.Chmod(f.tmp, f.owner.Mode); err != nil {
 					return err
 				}
 			}
 			if len(f.owner.Xattrs) > 0 {
-				if err := dfd.setXattrs(f.tmp, f.owner.Xattrs); err != nil {
+				if err := dfd.SetXattrs(f.tmp, f.owner.Xattrs); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	if t.prot.mode(f.dir.path).keepsChanges() {
-		cur, exists, err := dfd.digest(f.name)
+		cur, exists, err := digest(dfd, f.name)
 		if err != nil {
 			return err
 		}
 		if exists && (f.prev == nil || f.prev.csum == nil || !bytes.Equal(f.prev.csum, cur)) {
 			if f.csum != nil && bytes.Equal(f.csum, cur) {
-				return dfd.unlink(f.tmp)
+				return dfd.Remove(f.tmp)
 			}
-			return dfd.rename(f.tmp, f.name+".apk-new")
+			return dfd.Rename(f.tmp, f.name+".apk-new")
 		}
 	}
-	return dfd.rename(f.tmp, f.name)
+	return dfd.Rename(f.tmp, f.name)
 }
 
 // purge deletes the files the old package of a step still owned and the
 // directories nobody references any more (apk_db_purge_pkg). In protected
 // directories, files changed locally are left alone.
 func (t *txn) purge(st *step) {
-	fds := map[string]*dirFD{}
+	fds := map[string]rootfs.Dir{}
 	defer func() {
 		for _, d := range fds {
 			if d != nil {
@@ -168,12 +169,12 @@ func (t *txn) purge(st *step) {
 			continue
 		}
 		if t.prot.mode(pf.dir).keepsChanges() {
-			cur, exists, err := d.digest(pf.name)
+			cur, exists, err := digest(d, pf.name)
 			if err != nil || !exists || pf.csum == nil || !bytes.Equal(cur, pf.csum) {
 				continue
 			}
 		}
-		if err := d.unlink(pf.name); err != nil && !isNotExist(err) {
+		if err := d.Remove(pf.name); err != nil && !isNotExist(err) {
 			t.warnf("%s: %v", st.old.nameVersion(), err)
 		}
 	}
@@ -191,7 +192,7 @@ func (t *txn) purge(st *step) {
 		}
 		// Not empty (files nobody owns) or not a directory: it stays,
 		// as apk leaves it.
-		d.rmdir(base)
+		d.RemoveDir(base)
 		d.Close()
 	}
 }
@@ -222,13 +223,13 @@ func (t *txn) updateDirPermissions(final []*pkgState) {
 	sort.Strings(dirs)
 	for _, dir := range dirs {
 		acl := acls[dir].acl
-		d, err := t.root.openDir(dir)
+		d, err := t.root.OpenDir(dir)
 		if err != nil {
 			continue
 		}
-		st, err := d.stat()
+		st, err := d.Stat()
 		if err == nil && (st.Mode&0o7777 != acl.Mode || (t.chown && (st.UID != acl.UID || st.GID != acl.GID))) {
-			err = d.setOwnerMode(acl.UID, acl.GID, acl.Mode, t.chown)
+			err = setOwnerMode(d, acl.UID, acl.GID, acl.Mode, t.chown)
 		}
 		if err != nil {
 			t.warnf("updating directory permissions: %v", err)

@@ -58,22 +58,22 @@ func worldLines(db *solver.DB, world []solver.Dep) []string {
 // first and the database files after.
 func (t *txn) writeDatabase(files dbFiles) error {
 	if t.durable {
-		if err := t.root.syncfs(); err != nil {
+		if err := t.root.Sync(); err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
 	}
-	if _, err := t.root.mkdirAll(etcApkDir, 0o755, nil); err != nil {
+	if _, err := t.root.MkdirAll(etcApkDir, 0o755, nil); err != nil {
 		return err
 	}
-	etc, err := t.root.openDir(etcApkDir)
+	etc, err := t.root.OpenDir(etcApkDir)
 	if err != nil {
 		return err
 	}
 	defer etc.Close()
-	if err := etc.writeAtomic(worldFile, files.world, 0o644, t.durable); err != nil {
+	if err := writeAtomic(etc, worldFile, files.world, 0o644, t.durable); err != nil {
 		return err
 	}
-	db, err := t.root.openDir(dbDir)
+	db, err := t.root.OpenDir(dbDir)
 	if err != nil {
 		return err
 	}
@@ -82,17 +82,17 @@ func (t *txn) writeDatabase(files dbFiles) error {
 		name string
 		data []byte
 	}{{installedFile, files.installed}, {scriptsFile, files.scripts}, {triggersFile, files.triggers}} {
-		if err := db.writeAtomic(f.name, f.data, 0o644, t.durable); err != nil {
+		if err := writeAtomic(db, f.name, f.data, 0o644, t.durable); err != nil {
 			return err
 		}
 	}
 	if t.in.Arch != "" {
-		if err := etc.writeAtomic(archFile, formatLines([]string{t.in.Arch}), 0o644, t.durable); err != nil {
+		if err := writeAtomic(etc, archFile, formatLines([]string{t.in.Arch}), 0o644, t.durable); err != nil {
 			return err
 		}
 	}
 	if t.in.Repositories != nil {
-		if err := etc.writeAtomic(reposFile, formatLines(t.in.Repositories), 0o644, t.durable); err != nil {
+		if err := writeAtomic(etc, reposFile, formatLines(t.in.Repositories), 0o644, t.durable); err != nil {
 			return err
 		}
 	}
@@ -104,10 +104,10 @@ func (t *txn) writeDatabase(files dbFiles) error {
 	if !t.durable {
 		return nil
 	}
-	if err := etc.sync(); err != nil {
+	if err := etc.Sync(); err != nil {
 		return err
 	}
-	return db.sync()
+	return db.Sync()
 }
 
 // copyKeys copies the regular files of KeysDir into etc/apk/keys, leaving
@@ -117,10 +117,10 @@ func (t *txn) copyKeys() error {
 	if err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
-	if _, err := t.root.mkdirAll(keysDir, 0o755, nil); err != nil {
+	if _, err := t.root.MkdirAll(keysDir, 0o755, nil); err != nil {
 		return err
 	}
-	d, err := t.root.openDir(keysDir)
+	d, err := t.root.OpenDir(keysDir)
 	if err != nil {
 		return err
 	}
@@ -133,15 +133,15 @@ func (t *txn) copyKeys() error {
 		if err != nil {
 			return fmt.Errorf("keys: %w", err)
 		}
-		if old, err := t.root.readFile(keysDir + "/" + e.Name()); err == nil && bytes.Equal(old, data) {
+		if old, err := t.root.ReadFile(keysDir+"/"+e.Name(), maxReadFile); err == nil && bytes.Equal(old, data) {
 			continue
 		}
-		if err := d.writeAtomic(e.Name(), data, 0o644, t.durable); err != nil {
+		if err := writeAtomic(d, e.Name(), data, 0o644, t.durable); err != nil {
 			return err
 		}
 	}
 	if !t.durable {
 		return nil
 	}
-	return d.sync()
+	return d.Sync()
 }

@@ -7,6 +7,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // Directories are where phase 1 and apk differ most. apk unpacks each
@@ -58,12 +60,13 @@ func (t *txn) phys(p string) string {
 }
 
 // openPkgDir opens directory p of a package wherever it is now.
-func (t *txn) openPkgDir(p string) (*dirFD, error) {
-	d, err := t.root.openDir(t.phys(p))
-	if err == nil {
-		d.path = p
+func (t *txn) openPkgDir(p string) (rootfs.Dir, error) {
+	d, err := t.root.OpenDir(t.phys(p))
+	if err != nil {
+		return nil, err
 	}
-	return d, err
+	// Errors name the directory as the package does.
+	return rootfs.WithPath(d, p), nil
 }
 
 // prepareDir makes sure a directory a package names exists for phase 1 to
@@ -83,7 +86,7 @@ func (t *txn) prepareDirLocked(p string) error {
 	}
 	st, err := t.lstat(p)
 	switch {
-	case err == nil && (st.isDir() || st.isSymlink()):
+	case err == nil && (st.IsDir() || st.IsSymlink()):
 		// A symlink is followed inside the root.
 		t.dirs[p] = &dirState{}
 		return nil
@@ -103,7 +106,7 @@ func (t *txn) prepareDirLocked(p string) error {
 	defer pd.Close()
 	hidden := hiddenDirName(p)
 	// A leftover of an interrupted run has the same name: reuse it.
-	if err := pd.mkdir(hidden, 0o755); err != nil && !isExist(err) {
+	if err := pd.Mkdir(hidden, 0o755); err != nil && !isExist(err) {
 		return err
 	}
 	t.dirs[p] = &dirState{hidden: hidden}
@@ -144,7 +147,7 @@ func (t *txn) touchDir(p string, mode uint32) error {
 		return err
 	}
 	defer pd.Close()
-	st, err := pd.lstat(base)
+	st, err := pd.Lstat(base)
 	switch {
 	case err == nil && ds.hidden != "":
 		// Made while phase 2 ran: keep it, with the hidden one's
@@ -161,7 +164,7 @@ func (t *txn) touchDir(p string, mode uint32) error {
 	case mode == 0:
 		return nil
 	case ds.hidden != "":
-		if err := pd.rename(ds.hidden, base); err != nil {
+		if err := pd.Rename(ds.hidden, base); err != nil {
 			return err
 		}
 		ds.hidden = ""
@@ -171,7 +174,7 @@ func (t *txn) touchDir(p string, mode uint32) error {
 		ds.update = true
 	default:
 		// Removed by an earlier step of this commit, or by a script.
-		if err := pd.mkdir(base, 0o755); err != nil && !isExist(err) {
+		if err := pd.Mkdir(base, 0o755); err != nil && !isExist(err) {
 			return err
 		}
 		if err := t.setCreatedMode(pd, base, mode); err != nil {
@@ -186,8 +189,8 @@ func (t *txn) touchDir(p string, mode uint32) error {
 // setCreatedMode gives a directory phase 2 put in place the mode apk's
 // mkdirat(entry mode) under umask 0 gives it: the permission and sticky
 // bits of the entry, setgid only when inherited from the parent.
-func (t *txn) setCreatedMode(pd *dirFD, name string, mode uint32) error {
-	st, err := pd.lstat(name)
+func (t *txn) setCreatedMode(pd rootfs.Dir, name string, mode uint32) error {
+	st, err := pd.Lstat(name)
 	if err != nil {
 		return err
 	}
@@ -195,14 +198,14 @@ func (t *txn) setCreatedMode(pd *dirFD, name string, mode uint32) error {
 	if st.Mode&0o7777 == want {
 		return nil
 	}
-	return pd.chmod(name, want)
+	return pd.Chmod(name, want)
 }
 
 // expects reports whether an existing directory has the mode and owner
 // the database expects of it, which lets the commit manage them.
-func (t *txn) expects(p string, st fileStat) bool {
+func (t *txn) expects(p string, st rootfs.Stat) bool {
 	acl, ok := t.expected[p]
-	return ok && st.isDir() && st.Mode&0o7777 == acl.Mode && st.UID == acl.UID && st.GID == acl.GID
+	return ok && st.IsDir() && st.Mode&0o7777 == acl.Mode && st.UID == acl.UID && st.GID == acl.GID
 }
 
 // mergeHidden moves the entries of the hidden directory into the
@@ -211,17 +214,17 @@ func (t *txn) expects(p string, st fileStat) bool {
 // directories), which nothing else uses.
 func (t *txn) mergeHidden(p, hidden string) error {
 	parent, _ := splitPath(p)
-	src, err := t.root.openDir(joinPath(t.phys(parent), hidden))
+	src, err := t.root.OpenDir(joinPath(t.phys(parent), hidden))
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	dst, err := t.root.openDir(joinPath(t.phys(parent), path.Base(p)))
+	dst, err := t.root.OpenDir(joinPath(t.phys(parent), path.Base(p)))
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
-	names, err := src.names()
+	names, err := src.Names()
 	if err != nil {
 		return err
 	}
@@ -229,16 +232,16 @@ func (t *txn) mergeHidden(p, hidden string) error {
 		if !strings.HasPrefix(n, ".apk.") {
 			return fmt.Errorf("/%s: unexpected entry %s in the directory being moved into place", p, n)
 		}
-		if err := src.renameTo(n, dst, n); err != nil {
+		if err := src.RenameNoReplace(n, dst, n); err != nil {
 			return err
 		}
 	}
-	pd, err := t.root.openDir(t.phys(parent))
+	pd, err := t.root.OpenDir(t.phys(parent))
 	if err != nil {
 		return err
 	}
 	defer pd.Close()
-	return pd.rmdir(hidden)
+	return pd.RemoveDir(hidden)
 }
 
 // unhideAll puts in place every directory phase 2 did not reach (none,

@@ -12,8 +12,8 @@ import (
 // lock (lib/apk/db/lock).
 var ErrLocked = errors.New("the package database is locked by another process")
 
-// ErrUnsupported is returned on systems other than Linux.
-var ErrUnsupported = errors.New("installing packages is only supported on Linux")
+// ErrUnsupported: package scripts run in a sandbox only Linux has.
+var ErrUnsupported = errors.New("running package scripts is only supported on Linux")
 
 // ConflictError reports a file the package would take from another
 // installed package that neither shares its name or origin nor is

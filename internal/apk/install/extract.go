@@ -11,10 +11,12 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // copyBufferSize is the size of the buffer file contents are copied
@@ -44,7 +46,7 @@ func (t *txn) extract(ctx context.Context, p *solver.Pkg, buf []byte) (*stagedPk
 	t.mu.Lock()
 	t.staged = append(t.staged, sp)
 	t.mu.Unlock()
-	x := &extractor{t: t, sp: sp, rd: rd, buf: buf, fds: map[string]*dirFD{}}
+	x := &extractor{t: t, sp: sp, rd: rd, buf: buf, fds: map[string]rootfs.Dir{}}
 	defer x.closeDirs()
 	for {
 		if err := ctx.Err(); err != nil {
@@ -89,7 +91,7 @@ type extractor struct {
 	sp  *stagedPkg
 	rd  *apkfile.Reader
 	buf []byte
-	fds map[string]*dirFD // open directories, by path
+	fds map[string]rootfs.Dir // open directories, by path
 }
 
 func (x *extractor) closeDirs() {
@@ -98,7 +100,7 @@ func (x *extractor) closeDirs() {
 	}
 }
 
-func (x *extractor) dirFD(dir string) (*dirFD, error) {
+func (x *extractor) dirFD(dir string) (rootfs.Dir, error) {
 	if d, ok := x.fds[dir]; ok {
 		return d, nil
 	}
@@ -121,15 +123,15 @@ func (x *extractor) entry(h *tar.Header) error {
 	case tar.TypeDir:
 		return x.dir(p, h)
 	case tar.TypeReg, '\x00', tar.TypeCont, tar.TypeLink:
-		return x.file(p, h, sIFREG)
+		return x.file(p, h, rootfs.TypeReg)
 	case tar.TypeSymlink:
-		return x.file(p, h, sIFLNK)
+		return x.file(p, h, rootfs.TypeLink)
 	case tar.TypeChar:
-		return x.file(p, h, sIFCHR)
+		return x.file(p, h, rootfs.TypeChar)
 	case tar.TypeBlock:
-		return x.file(p, h, sIFBLK)
+		return x.file(p, h, rootfs.TypeBlock)
 	case tar.TypeFifo:
-		return x.file(p, h, sIFIFO)
+		return x.file(p, h, rootfs.TypeFIFO)
 	case tar.TypeXGlobalHeader:
 		return nil
 	}
@@ -192,7 +194,7 @@ func (x *extractor) file(p string, h *tar.Header, kind uint32) error {
 	if err != nil {
 		return err
 	}
-	if st, err := dfd.lstat(base); err == nil && st.isDir() {
+	if st, err := dfd.Lstat(base); err == nil && st.IsDir() {
 		return fmt.Errorf("%s: is a directory in the root; the package cannot replace it", p)
 	}
 	f := &stagedFile{
@@ -209,13 +211,13 @@ func (x *extractor) file(p string, h *tar.Header, kind uint32) error {
 	switch {
 	case h.Typeflag == tar.TypeLink:
 		return x.hardlink(f, dfd, h)
-	case kind == sIFREG:
+	case kind == rootfs.TypeReg:
 		return x.regular(f, dfd, h)
-	case kind == sIFLNK:
+	case kind == rootfs.TypeLink:
 		if len(h.Linkname) >= maxPath || h.Linkname == "" {
 			return fmt.Errorf("%s: bad symlink target", p)
 		}
-		if err := dfd.symlink(h.Linkname, f.tmp); err != nil {
+		if err := dfd.Symlink(h.Linkname, f.tmp); err != nil {
 			return err
 		}
 		if f.csum == nil {
@@ -225,19 +227,19 @@ func (x *extractor) file(p string, h *tar.Header, kind uint32) error {
 		return nil
 	default:
 		f.csum = nil
-		if err := dfd.mknod(f.tmp, kind|f.owner.Mode, h.Devmajor, h.Devminor); err != nil {
+		if err := dfd.Mknod(f.tmp, kind|f.owner.Mode, h.Devmajor, h.Devminor); err != nil {
 			return err
 		}
 		// apk runs with umask 0: the mode is the archive's.
-		if err := dfd.chmod(f.tmp, f.owner.Mode); err != nil {
+		if err := dfd.Chmod(f.tmp, f.owner.Mode); err != nil {
 			return err
 		}
-		return dfd.setMtime(f.tmp, h.ModTime.Unix())
+		return dfd.SetTimes(f.tmp, time.Unix(h.ModTime.Unix(), 0))
 	}
 }
 
-func (x *extractor) regular(f *stagedFile, dfd *dirFD, h *tar.Header) error {
-	w, err := dfd.createFile(f.tmp, f.owner.Mode)
+func (x *extractor) regular(f *stagedFile, dfd rootfs.Dir, h *tar.Header) error {
+	w, err := dfd.Create(f.tmp, f.owner.Mode)
 	if err != nil {
 		return err
 	}
@@ -252,9 +254,9 @@ func (x *extractor) regular(f *stagedFile, dfd *dirFD, h *tar.Header) error {
 	to := w
 	if cached {
 		if src, ok := cache.source(f.csum); ok {
-			if cerr := w.cloneFrom(src); cerr == nil {
+			if cerr := rootfs.CloneFrom(w, src); cerr == nil {
 				to = nil
-			} else if cannotClone(cerr) {
+			} else if rootfs.CannotClone(cerr) {
 				cache.disabled.Store(true)
 			}
 		}
@@ -265,10 +267,10 @@ func (x *extractor) regular(f *stagedFile, dfd *dirFD, h *tar.Header) error {
 	}
 	if err == nil {
 		// The mode again: apk runs with umask 0, and setuid bits.
-		err = w.chmod(f.owner.Mode)
+		err = w.Chmod(f.owner.Mode)
 	}
 	if err == nil && len(f.owner.Xattrs) > 0 {
-		err = w.setXattrs(f.owner.Xattrs)
+		err = w.SetXattrs(f.owner.Xattrs)
 	}
 	if cerr := w.Close(); err == nil {
 		err = cerr
@@ -280,16 +282,16 @@ func (x *extractor) regular(f *stagedFile, dfd *dirFD, h *tar.Header) error {
 		f.csum = sum.Sum(nil)
 	}
 	if cached && to != nil {
-		if err := cache.add(f.csum, dfd, f.tmp); err != nil && cannotClone(err) {
+		if err := cache.add(f.csum, dfd, f.tmp); err != nil && rootfs.CannotClone(err) {
 			cache.disabled.Store(true)
 		} else if err != nil {
 			return fmt.Errorf("%s: file cache: %w", f.path(), err)
 		}
 	}
-	return dfd.setMtime(f.tmp, h.ModTime.Unix())
+	return dfd.SetTimes(f.tmp, time.Unix(h.ModTime.Unix(), 0))
 }
 
-func (x *extractor) hardlink(f *stagedFile, dfd *dirFD, h *tar.Header) error {
+func (x *extractor) hardlink(f *stagedFile, dfd rootfs.Dir, h *tar.Header) error {
 	target, skip, err := entryPath(h.Linkname)
 	if err != nil {
 		return fmt.Errorf("%s: hard link: %w", f.path(), err)
@@ -302,7 +304,7 @@ func (x *extractor) hardlink(f *stagedFile, dfd *dirFD, h *tar.Header) error {
 	if err != nil {
 		return err
 	}
-	if err := dfd.link(tdfd, tf.tmp, f.tmp); err != nil {
+	if err := dfd.Link(tdfd, tf.tmp, f.tmp); err != nil {
 		return err
 	}
 	f.link = tf
@@ -329,7 +331,7 @@ func paxChecksum(h *tar.Header) apk.Checksum {
 // filling the buffer before each write so that large files take few
 // system calls. sum, when not nil, hashes the contents; w nil only reads
 // them.
-func copyEntry(w *fileFD, r io.Reader, buf []byte, size int64, sum hash.Hash) (int64, error) {
+func copyEntry(w rootfs.File, r io.Reader, buf []byte, size int64, sum hash.Hash) (int64, error) {
 	var total int64
 	for total < size {
 		chunk := buf
@@ -342,7 +344,7 @@ func copyEntry(w *fileFD, r io.Reader, buf []byte, size int64, sum hash.Hash) (i
 				sum.Write(chunk[:n])
 			}
 			if w != nil {
-				if werr := w.write(chunk[:n]); werr != nil {
+				if _, werr := w.Write(chunk[:n]); werr != nil {
 					return total, werr
 				}
 			}

@@ -4,11 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // FileCache lets roots on one file system share the data of the files
@@ -81,7 +83,7 @@ func (c *fileCache) source(sum apk.Checksum) (string, bool) {
 
 // add reflinks the file just written at dfd/name into the cache under
 // its checksum; it is published by publish.
-func (c *fileCache) add(sum apk.Checksum, dfd *dirFD, name string) error {
+func (c *fileCache) add(sum apk.Checksum, dfd rootfs.Dir, name string) error {
 	key := hex.EncodeToString(sum)
 	c.mu.Lock()
 	_, dup := c.pending[key]
@@ -96,7 +98,7 @@ func (c *fileCache) add(sum apk.Checksum, dfd *dirFD, name string) error {
 	b := make([]byte, 8)
 	rand.Read(b)
 	tmp := filepath.Join(tmpDir, key+"."+hex.EncodeToString(b))
-	if err := dfd.cloneTo(name, tmp); err != nil {
+	if err := rootfs.CloneTo(dfd, name, tmp); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -142,3 +144,16 @@ func (c *fileCache) discard() {
 		delete(c.pending, key)
 	}
 }
+
+// The cache is a directory of the host, not of the root.
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func mkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
+
+func rename(from, to string) error { return os.Rename(from, to) }
+
+func remove(p string) { os.Remove(p) }

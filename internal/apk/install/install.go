@@ -21,6 +21,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 	"github.com/cairnlinux/cairn/internal/sandbox"
 )
 
@@ -28,6 +29,9 @@ import (
 // solver.Committer.
 type Installer struct {
 	Root string
+	// FS, when set, is the root to install into instead of Root (a
+	// rootfs.Memory in tests); the caller closes it.
+	FS rootfs.Root
 	// Open returns the .apk file of a package to install. Its contents
 	// are verified (signature, datahash, identity against p.Checksum)
 	// while they are extracted. Open is called for several packages at

@@ -12,7 +12,7 @@ import (
 // database, with their scripts and triggers from lib/apk/db.
 func (t *txn) loadInstalled(db *solver.DB) ([]*pkgState, map[*solver.Pkg]*pkgState, error) {
 	scripts := map[string]map[string][]byte{}
-	if data, err := t.root.readFile(dbDir + "/" + scriptsFile); err == nil {
+	if data, err := t.root.ReadFile(dbDir+"/"+scriptsFile, maxReadFile); err == nil {
 		if scripts, err = parseScriptsTar(data); err != nil {
 			return nil, nil, err
 		}
@@ -20,7 +20,7 @@ func (t *txn) loadInstalled(db *solver.DB) ([]*pkgState, map[*solver.Pkg]*pkgSta
 		return nil, nil, err
 	}
 	triggers := map[string][]string{}
-	if data, err := t.root.readFile(dbDir + "/" + triggersFile); err == nil {
+	if data, err := t.root.ReadFile(dbDir+"/"+triggersFile, maxReadFile); err == nil {
 		triggers = parseTriggers(string(data))
 	} else if !isNotExist(err) {
 		return nil, nil, err
@@ -71,7 +71,7 @@ func tagName(db *solver.DB, tag int) string {
 // root's etc/apk/protected_paths.d/*.list, in name order.
 func (t *txn) loadProtected() (*protector, error) {
 	rules := parseProtectedPaths(defaultProtectedPaths)
-	d, err := t.root.openDir(protectedListDir)
+	d, err := t.root.OpenDir(protectedListDir)
 	if isNotExist(err) {
 		return newProtector(rules), nil
 	}
@@ -79,7 +79,7 @@ func (t *txn) loadProtected() (*protector, error) {
 		return nil, err
 	}
 	defer d.Close()
-	names, err := d.names()
+	names, err := d.Names()
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (t *txn) loadProtected() (*protector, error) {
 		if !strings.HasSuffix(n, ".list") {
 			continue
 		}
-		data, err := t.root.readFile(protectedListDir + "/" + n)
+		data, err := t.root.ReadFile(protectedListDir+"/"+n, maxReadFile)
 		if err != nil {
 			continue // apk skips what it cannot read
 		}

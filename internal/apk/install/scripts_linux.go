@@ -13,26 +13,26 @@ import (
 // and network, reduced capabilities; nothing it mounts or starts outlives
 // it). It returns the script's combined output.
 func (t *txn) execScript(ctx context.Context, name string, body []byte, argv []string) ([]byte, error) {
-	if _, err := t.root.mkdirAll(scriptExecDir, 0o700, nil); err != nil {
+	if _, err := t.root.MkdirAll(scriptExecDir, 0o700, nil); err != nil {
 		return nil, err
 	}
-	d, err := t.root.openDir(scriptExecDir)
+	d, err := t.root.OpenDir(scriptExecDir)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	w, err := d.createFile(name, 0o755)
+	w, err := d.Create(name, 0o755)
 	if err != nil {
 		return nil, err
 	}
-	err = w.write(body)
+	_, err = w.Write(body)
 	if err == nil {
-		err = w.chmod(0o755)
+		err = w.Chmod(0o755)
 	}
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
-	defer d.unlink(name)
+	defer d.Remove(name)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (t *txn) execScript(ctx context.Context, name string, body []byte, argv []s
 		run = sandbox.Run
 	}
 	err = run(ctx, sandbox.Command{
-		Root:   t.root.path,
+		Root:   t.root.Path(),
 		Path:   "/" + scriptExecDir + "/" + name,
 		Args:   argv,
 		Env:    scriptEnv,

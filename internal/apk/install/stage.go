@@ -6,6 +6,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // A stagedPkg is a package whose data phase 1 has extracted to temporary
@@ -38,7 +39,7 @@ type entryOwner struct {
 	Mode         uint32 // permission bits (07777)
 	UID, GID     int    // from the header, used when the root lacks the name
 	Uname, Gname string
-	Xattrs       []xattr
+	Xattrs       []rootfs.Xattr
 	XattrSum     apk.Checksum
 }
 
@@ -80,7 +81,7 @@ type stagedFile struct {
 	dir   *stagedDir
 	name  string
 	tmp   string
-	kind  uint32 // sIFREG, sIFLNK, sIFCHR, sIFBLK or sIFIFO
+	kind  uint32 // rootfs.TypeReg, rootfs.TypeLink, rootfs.TypeChar, rootfs.TypeBlock or rootfs.TypeFIFO
 	owner entryOwner
 	csum  apk.Checksum // Z: content digest; symlinks: of the target
 	link  *stagedFile  // hard link target in the same package

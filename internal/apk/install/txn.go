@@ -6,13 +6,35 @@ import (
 	"sync"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
+
+// openRoot opens the root to install into: FS when set, else Root.
+func (in *Installer) openRoot() (rootfs.Root, error) {
+	if in.FS != nil {
+		return nopClose{in.FS}, nil
+	}
+	abs, err := filepath.Abs(in.Root)
+	if err != nil {
+		return nil, fmt.Errorf("install: root: %w", err)
+	}
+	root, err := rootfs.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("install: %w", err)
+	}
+	return root, nil
+}
+
+// nopClose is a root the caller keeps open.
+type nopClose struct{ rootfs.Root }
+
+func (nopClose) Close() error { return nil }
 
 // txn is one commit: the open root, what phase 1 made (to roll back) and
 // what the commit learned along the way.
 type txn struct {
 	in     *Installer
-	root   *rootFS
+	root   rootfs.Root
 	unlock func()
 	// lockMade is set when the commit created lib/apk/db/lock.
 	lockMade bool
@@ -40,13 +62,9 @@ type txn struct {
 }
 
 func (in *Installer) begin() (*txn, error) {
-	abs, err := filepath.Abs(in.Root)
+	root, err := in.openRoot()
 	if err != nil {
-		return nil, fmt.Errorf("install: root: %w", err)
-	}
-	root, err := openRoot(abs)
-	if err != nil {
-		return nil, fmt.Errorf("install: %w", err)
+		return nil, err
 	}
 	t := &txn{
 		in:         in,
@@ -60,7 +78,7 @@ func (in *Installer) begin() (*txn, error) {
 	}
 	// The file cache publishes entries only once their data is on disk.
 	t.durable = in.Sync || t.files != nil
-	t.ids = newIDCache(root.readFile)
+	t.ids = newIDCache(func(rel string) ([]byte, error) { return root.ReadFile(rel, maxReadFile) })
 	if err := t.lock(); err != nil {
 		t.rollback()
 		root.Close()
@@ -77,15 +95,15 @@ func (in *Installer) begin() (*txn, error) {
 // root other than / (mode 0555), so that a package's proc/ entry finds
 // it, as with apk.
 func (t *txn) makeProc() error {
-	d, err := t.root.openDir("")
+	d, err := t.root.OpenDir("")
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if _, err := d.lstat("proc"); !isNotExist(err) {
+	if _, err := d.Lstat("proc"); !isNotExist(err) {
 		return nil
 	}
-	if err := d.mkdir("proc", 0o555); err != nil {
+	if err := d.Mkdir("proc", 0o555); err != nil {
 		if isExist(err) {
 			return nil
 		}
@@ -93,23 +111,23 @@ func (t *txn) makeProc() error {
 	}
 	// A failed commit leaves the root as it was.
 	t.noteCreated("proc")
-	return d.chmod("proc", 0o555)
+	return d.Chmod("proc", 0o555)
 }
 
 // lock takes lib/apk/db/lock for the whole commit.
 func (t *txn) lock() error {
-	if _, err := t.root.mkdirAll(dbDir, 0o755, t.noteCreated); err != nil {
+	if _, err := t.root.MkdirAll(dbDir, 0o755, t.noteCreated); err != nil {
 		return err
 	}
-	d, err := t.root.openDir(dbDir)
+	d, err := t.root.OpenDir(dbDir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if _, err := d.lstat(lockFile); isNotExist(err) {
+	if _, err := d.Lstat(lockFile); isNotExist(err) {
 		t.lockMade = true
 	}
-	t.unlock, err = d.lockFile(lockFile)
+	t.unlock, err = lock(d, lockFile)
 	if err != nil {
 		t.lockMade = false
 	}
@@ -142,21 +160,21 @@ func (t *txn) problem(err error) {
 }
 
 // lstat describes the entry at p without following a final symlink.
-func (t *txn) lstat(p string) (fileStat, error) {
+func (t *txn) lstat(p string) (rootfs.Stat, error) {
 	parent, base := splitPath(p)
 	d, err := t.openPkgDir(parent)
 	if err != nil {
-		return fileStat{}, err
+		return rootfs.Stat{}, err
 	}
 	defer d.Close()
-	return d.lstat(base)
+	return d.Lstat(base)
 }
 
 // rollback removes everything phase 1 made: the temporary files of every
 // staged package and the directories it created, deepest first.
 func (t *txn) rollback() {
-	fds := map[string]*dirFD{}
-	open := func(dir string) *dirFD {
+	fds := map[string]rootfs.Dir{}
+	open := func(dir string) rootfs.Dir {
 		if d, ok := fds[dir]; ok {
 			return d
 		}
@@ -172,13 +190,13 @@ func (t *txn) rollback() {
 		for j := len(sp.files) - 1; j >= 0; j-- {
 			f := sp.files[j]
 			if d := open(f.dir.path); d != nil {
-				d.unlink(f.tmp)
+				d.Remove(f.tmp)
 			}
 		}
 	}
 	if t.lockMade {
 		if d := open(dbDir); d != nil {
-			d.unlink(lockFile)
+			d.Remove(lockFile)
 		}
 	}
 	for _, d := range fds {
@@ -188,8 +206,8 @@ func (t *txn) rollback() {
 	}
 	for i := len(t.created) - 1; i >= 0; i-- {
 		parent, base := splitPath(t.phys(t.created[i]))
-		if d, err := t.root.openDir(parent); err == nil {
-			d.rmdir(base)
+		if d, err := t.root.OpenDir(parent); err == nil {
+			d.RemoveDir(base)
 			d.Close()
 		}
 	}
@@ -204,7 +222,7 @@ func (t *txn) removeSkipped(sp *stagedPkg) {
 			continue
 		}
 		if d, err := t.openPkgDir(f.dir.path); err == nil {
-			d.unlink(f.tmp)
+			d.Remove(f.tmp)
 			d.Close()
 		}
 	}

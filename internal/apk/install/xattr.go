@@ -8,23 +8,18 @@ import (
 	"strings"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
-
-// xattr is an extended attribute of an archive entry.
-type xattr struct {
-	Name  string
-	Value []byte
-}
 
 const paxXattrPrefix = "SCHILY.xattr."
 
 // entryXattrs returns the entry's extended attributes (its SCHILY.xattr.*
 // PAX records), sorted by name as apk sorts them.
-func entryXattrs(h *tar.Header) []xattr {
-	var xs []xattr
+func entryXattrs(h *tar.Header) []rootfs.Xattr {
+	var xs []rootfs.Xattr
 	for k, v := range h.PAXRecords {
 		if name, ok := strings.CutPrefix(k, paxXattrPrefix); ok && name != "" {
-			xs = append(xs, xattr{Name: name, Value: []byte(v)})
+			xs = append(xs, rootfs.Xattr{Name: name, Value: []byte(v)})
 		}
 	}
 	sort.Slice(xs, func(i, j int) bool { return xs[i].Name < xs[j].Name })
@@ -34,7 +29,7 @@ func entryXattrs(h *tar.Header) []xattr {
 // xattrChecksum is the digest apk records after a file's mode (a:, M:):
 // SHA-1 over the attributes sorted by name, each name and value preceded
 // by its length as a big-endian 32-bit number. nil without attributes.
-func xattrChecksum(xs []xattr) apk.Checksum {
+func xattrChecksum(xs []rootfs.Xattr) apk.Checksum {
 	if len(xs) == 0 {
 		return nil
 	}
