@@ -2,10 +2,10 @@ package boot
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // checkSpace makes sure dir's file system has need bytes free, and some
@@ -27,40 +27,9 @@ func checkSpace(dir string, need int64) error {
 }
 
 // writeFileAtomic writes data to a temporary file beside path, syncs it
-// and renames it over path.
+// and renames it over path, mode 0644.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	return rootfs.WriteFileAt(path, data, rootfs.WriteOptions{Perm: 0o644, Sync: true})
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return rootfs.SyncDir(dir) }

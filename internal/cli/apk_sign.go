@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // APKSignOptions are the options of `cairn apk sign`.
@@ -119,24 +120,5 @@ func apkLoadSigner(keyFile, name string, sha256 bool) (apkfile.Signer, error) {
 // directory, so readers see the old file or the new one, never a part.
 // The file gets mode 0644, as abuild-sign and apk index leave it.
 func apkReplaceFile(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return err
-	}
-	return nil
+	return rootfs.WriteFileAt(name, data, rootfs.WriteOptions{Perm: 0o644})
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // publish renames tmp to out unless out exists (renameat2
@@ -31,14 +33,4 @@ func publish(tmp, out string) error {
 }
 
 // syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return rootfs.SyncDir(dir) }

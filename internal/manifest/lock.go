@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // LockVersion is the format version of cairn.lock this cairn writes and
@@ -189,44 +190,10 @@ func shortDigest(d string) string {
 // WriteLock writes l to path atomically: a temporary file beside it is
 // written, synced and renamed over path, and the directory is synced, so
 // that a crash leaves either the old lock or the new one.
-func WriteLock(path string, l *Lock) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".cairn.lock.*")
+func WriteLock(path string, l *Lock) error {
+	err := rootfs.WriteFileAt(path, l.Bytes(), rootfs.WriteOptions{Perm: 0o644, Sync: true, SyncDir: true})
 	if err != nil {
 		return fmt.Errorf("write lock: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(l.Bytes()); err != nil {
-		return fmt.Errorf("write lock: %w", err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write lock: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write lock: sync: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write lock: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write lock: %w", err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("write lock: sync directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("write lock: sync directory: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package rootfs
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,9 +29,11 @@ type WriteOptions struct {
 	// SyncDir syncs the directory after the rename, so the new file
 	// itself survives a crash.
 	SyncDir bool
-	// Temp is the temporary name the file is written under, beside it;
-	// by default "." + name + ".cairn-new". A leftover of that name
-	// (from an interrupted run) is replaced.
+	// Temp is the temporary name the file is written under, beside it.
+	// A leftover of that name (from an interrupted run) is replaced, so
+	// a fixed name suits a writer that holds a lock. By default the name
+	// is "." + name + "." + a random suffix + ".tmp", which concurrent
+	// writers of the same file do not share.
 	Temp string
 	// BeforeRename, when set, runs between the written temporary file
 	// and the rename; an error stops the write and leaves the temporary
@@ -53,16 +57,19 @@ type atomicDir interface {
 // file or the new one, never a mix, and a symlink at name is replaced,
 // never followed.
 func WriteFile(d Dir, name string, src io.Reader, o WriteOptions) error {
-	return writeAtomic(d, name, src, o)
+	return writeAtomic(d, name, display(d.Path(), name), src, o)
 }
 
-func writeAtomic(d atomicDir, name string, src io.Reader, o WriteOptions) error {
+// writeAtomic is the write; where names the file in errors.
+func writeAtomic(d atomicDir, name, where string, src io.Reader, o WriteOptions) error {
 	if !validName(name) {
-		return &os.PathError{Op: "write", Path: display(d.Path(), name), Err: ErrNotComponent}
+		return &os.PathError{Op: "write", Path: where, Err: ErrNotComponent}
 	}
 	tmp := o.Temp
 	if tmp == "" {
-		tmp = "." + name + ".cairn-new"
+		var b [8]byte
+		rand.Read(b[:])
+		tmp = "." + name + "." + hex.EncodeToString(b[:]) + ".tmp"
 	}
 	f, err := d.Create(tmp, 0o600)
 	if err != nil {
@@ -86,7 +93,7 @@ func writeAtomic(d atomicDir, name string, src io.Reader, o WriteOptions) error 
 	}
 	if err != nil {
 		d.Remove(tmp)
-		return &os.PathError{Op: "write", Path: display(d.Path(), name), Err: unwrapPath(err)}
+		return &os.PathError{Op: "write", Path: where, Err: unwrapPath(err)}
 	}
 	if o.BeforeRename != nil {
 		if err := o.BeforeRename(); err != nil {
@@ -119,7 +126,7 @@ func display(dir, name string) string { return "/" + Join(dir, name) }
 
 // WriteFileAt replaces the host file path with data, as WriteFile does.
 func WriteFileAt(path string, data []byte, o WriteOptions) error {
-	return writeAtomic(hostDir(filepath.Dir(path)), filepath.Base(path), bytes.NewReader(data), o)
+	return writeAtomic(hostDir(filepath.Dir(path)), filepath.Base(path), path, bytes.NewReader(data), o)
 }
 
 // SyncDir makes the entries of host directory dir (creations, renames,

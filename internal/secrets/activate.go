@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // Services are the node's services, as far as activation needs them:
@@ -301,26 +302,7 @@ func same(target string, data []byte, uid, gid int, mode uint32) bool {
 // to root until it has its owner and mode, then renamed over it, so a
 // service never reads half a secret or one with the wrong owner.
 func writeSecret(target string, data []byte, uid, gid int, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".cairn-new-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	err = f.Chown(uid, gid)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp, target)
+	return rootfs.WriteFileAt(target, data, rootfs.WriteOptions{Perm: uint32(mode.Perm()), Chown: true, UID: uid, GID: gid})
 }
 
 // removeStale deletes the secrets the previous activation wrote that

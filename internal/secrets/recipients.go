@@ -16,6 +16,8 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // RecipientsFileName is the file, in the directory of a set of secrets,
@@ -334,28 +336,7 @@ func RemoveRecipient(file, name string) (bool, error) {
 // writeFileAtomic replaces file with data: written beside it, synced,
 // renamed.
 func writeFileAtomic(file string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".cairn-new-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	return rootfs.WriteFileAt(file, data, rootfs.WriteOptions{Perm: uint32(perm.Perm()), Sync: true})
 }
 
 // KeyChange is what adding a key to recipients files, or removing one,

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/cairnlinux/cairn/internal/apk"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // IndexCacheName is the cache file name of the index at indexURL, as apk
@@ -82,27 +83,8 @@ func removeIndex(cachePath string) {
 // writeFileAtomic writes data to a temporary file beside path and renames
 // it into place.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return rootfs.WriteFileAt(path, data, rootfs.WriteOptions{Perm: 0o644})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/disk"
 	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 	"github.com/cairnlinux/cairn/internal/state"
 )
 
@@ -553,11 +554,4 @@ func syncTree(dir string) error {
 	return unix.Syncfs(fd)
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+func syncDir(dir string) error { return rootfs.SyncDir(dir) }
