@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -427,5 +428,37 @@ func TestWriteFileAt(t *testing.T) {
 	}
 	if err := SyncDir(filepath.Join(dir, "missing")); err == nil {
 		t.Error("SyncDir of a missing directory succeeded")
+	}
+}
+
+// TestWriteFileAtConcurrent: writers of one file without a fixed
+// temporary name never share one, so the file always holds one writer's
+// whole contents and no temporary is left.
+func TestWriteFileAtConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "index")
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data := bytes.Repeat([]byte{byte('a' + i)}, 1<<16)
+			errs[i] = WriteFileAt(p, data, WriteOptions{Perm: 0o644})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) != 1<<16 || bytes.Count(data, data[:1]) != len(data) {
+		t.Errorf("the file mixes writers or is cut: %d bytes starting %q", len(data), data[:min(8, len(data))])
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left in the directory: %v", entries)
 	}
 }
