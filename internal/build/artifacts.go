@@ -22,6 +22,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // maxArtifact bounds an artifact download.
@@ -53,10 +54,7 @@ func fetchArtifact(ctx context.Context, a manifest.Artifact, manifestDir, cacheD
 		return nil, &ChecksumError{URL: a.URL, Got: got, Want: want}
 	}
 	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err == nil {
-		tmp := cached + ".tmp"
-		if os.WriteFile(tmp, data, 0o644) == nil {
-			os.Rename(tmp, cached)
-		}
+		rootfs.WriteFileAt(cached, data, rootfs.WriteOptions{Perm: 0o644})
 	}
 	return data, nil
 }

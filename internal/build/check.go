@@ -20,6 +20,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // A manifest can be valid and still not build: a package name that no
@@ -470,8 +471,5 @@ func writeListing(cacheDir string, pkg *solver.Pkg, list []string) {
 	if p == "" || os.MkdirAll(filepath.Dir(p), 0o755) != nil {
 		return
 	}
-	tmp := p + ".tmp"
-	if os.WriteFile(tmp, []byte(strings.Join(list, "\n")+"\n"), 0o644) == nil {
-		os.Rename(tmp, p)
-	}
+	rootfs.WriteFileAt(p, []byte(strings.Join(list, "\n")+"\n"), rootfs.WriteOptions{Perm: 0o644})
 }

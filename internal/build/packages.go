@@ -19,6 +19,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/manifest"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // repositories resolves the manifest's repositories: relative paths are
@@ -303,10 +304,7 @@ func (b *builder) artifact(a manifest.Artifact, key *rsa.PrivateKey) (string, *a
 	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err != nil {
 		return "", nil, err
 	}
-	if err := os.WriteFile(cached+".tmp", pkg, 0o644); err != nil {
-		return "", nil, err
-	}
-	if err := os.Rename(cached+".tmp", cached); err != nil {
+	if err := rootfs.WriteFileAt(cached, pkg, rootfs.WriteOptions{Perm: 0o644}); err != nil {
 		return "", nil, err
 	}
 	return cached, info, nil
