@@ -25,13 +25,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// buildTime is the mtime the tests compose with; seedTime is the time of
-// everything in a seeded root before composing.
-var (
-	buildTime = time.Unix(1706290000, 0) // 2024-01-26
-	seedTime  = time.Unix(1695795240, 0) // 2023-09-27, the fixture's
-)
-
 // needRoot stops tests that chown: they need root (as in CI).
 func needRoot(t *testing.T) {
 	t.Helper()
@@ -327,6 +320,3 @@ func emptyDir(t *testing.T, dir string) {
 		t.Errorf("%s was written outside the root", filepath.Join(dir, n.Name()))
 	}
 }
-
-func intp(i int) *int    { return &i }
-func boolp(b bool) *bool { return &b }
