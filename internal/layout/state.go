@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // ErrNoRollback is returned by State.Rollback when no good generation is
@@ -201,29 +203,7 @@ func WriteState(top string, st State) error {
 }
 
 func writeAtomic(path string, data []byte) error {
-	tmp := path + TmpSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return rootfs.WriteFileAt(path, data, rootfs.WriteOptions{
+		Perm: 0o644, Sync: true, SyncDir: true, Temp: filepath.Base(path) + TmpSuffix,
+	})
 }

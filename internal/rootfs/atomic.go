@@ -157,7 +157,9 @@ func (h hostDir) Create(name string, perm uint32) (File, error) {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	f, err := os.OpenFile(p, flags, os.FileMode(perm&0o777))
 	if errors.Is(err, os.ErrExist) {
-		os.Remove(p)
+		// A leftover file, never a directory (os.Remove would take an
+		// empty one), as the other implementations do.
+		syscall.Unlink(p)
 		f, err = os.OpenFile(p, flags, os.FileMode(perm&0o777))
 	}
 	if err != nil {

@@ -419,9 +419,22 @@ func TestWriteFileAt(t *testing.T) {
 	if data, _ := os.ReadFile(p); string(data) != "new" || fi.Mode().Perm() != 0o600 {
 		t.Errorf("got %q %v, want \"new\" -rw-------", data, fi.Mode())
 	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("left in the directory: %v, want state.json alone", entries)
+	}
+	// A directory at the temporary name is not a leftover to remove:
+	// the write fails and leaves it.
+	if err := os.Mkdir(p+".tmp", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAt(p, []byte("newer"), WriteOptions{Perm: 0o600, Temp: "state.json.tmp"}); err == nil {
+		t.Error("a directory at the temporary name was replaced")
+	}
+	if fi, err := os.Stat(p + ".tmp"); err != nil || !fi.IsDir() {
+		t.Errorf("the directory at the temporary name: %v, %v", fi, err)
+	}
+	if data, _ := os.ReadFile(p); string(data) != "new" {
+		t.Errorf("after the failed write: %q", data)
 	}
 	if err := SyncDir(dir); err != nil {
 		t.Error(err)
