@@ -3,8 +3,8 @@ package compose
 import (
 	"encoding/json"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
-	"github.com/cairnlinux/cairn/internal/snapshots"
 )
 
 // SnapshotsCron is the script busybox crond runs every 15 minutes (the
@@ -13,10 +13,13 @@ import (
 const SnapshotsCron = "/etc/periodic/15min/cairn-snapshots"
 
 // writeSnapshots records the manifest's snapshot schedules
-// (snapshots.ConfigPath) and installs the cron script that keeps them;
+// (layout.SnapshotsFile) and installs the cron script that keeps them;
 // ApplyDefaults put crond in the default runlevel.
 func writeSnapshots(r *rootFS, sys *manifest.System) error {
-	sched := snapshots.FromManifest(sys)
+	var sched []layout.SnapshotSchedule
+	for _, s := range sys.Snapshots {
+		sched = append(sched, layout.SnapshotSchedule{Path: s.Path, Every: s.Every, PreserveMin: s.PreserveMin, Preserve: s.Preserve})
+	}
 	if len(sched) == 0 {
 		return nil
 	}
@@ -24,7 +27,7 @@ func writeSnapshots(r *rootFS, sys *manifest.System) error {
 	if err != nil {
 		return err
 	}
-	if err := writeConfig(r, snapshots.ConfigPath[1:], append(data, '\n')); err != nil {
+	if err := writeConfig(r, layout.SnapshotsFile[1:], append(data, '\n')); err != nil {
 		return err
 	}
 	script := "#!/bin/sh\n# cairn: the snapshots of persistent directories the manifest schedules (snapshots:).\nexec " + CairnBinaryPath + " snapshots take --due --quiet\n"

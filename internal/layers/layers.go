@@ -29,7 +29,7 @@ var Layers = []Layer{
 	{"commands", []string{"cmd/cairn", "cmd/cairn-init", "internal/manifest/schemagen"}},
 	{"command line", []string{"internal/cli"}},
 	{"operations on a node", []string{"internal/node", "internal/diskinstall"}},
-	{"pipelines", []string{"internal/build", "internal/image", "internal/health", "internal/gendiff", "internal/vm"}},
+	{"pipelines", []string{"internal/build", "internal/image", "internal/health", "internal/gendiff", "internal/vm", "internal/snapshots", "internal/capture"}},
 	{"boot entries and store", []string{"internal/boot", "internal/store"}},
 	{"a system's description", []string{"internal/compose", "internal/openrc", "internal/secrets", "internal/manifest"}},
 	{"apk engine", []string{"internal/apk/engine"}},
@@ -39,9 +39,10 @@ var Layers = []Layer{
 	{"apk file formats", []string{"internal/apk/apkfile"}},
 	{"apk's vocabulary", []string{"internal/apk"}},
 	{"cairn-init", []string{"internal/initramfs/cairninit"}},
-	{"system", []string{"internal/initramfs", "internal/sandbox", "internal/nosync", "internal/disk/btrfsnorm"}},
+	{"system", []string{"internal/state", "internal/initramfs", "internal/sandbox", "internal/nosync", "internal/disk/btrfsnorm"}},
 	{"system base", []string{"internal/disk", "internal/disk/gpt", "internal/disk/fat", "internal/btrfs", "internal/initramfs/kmod", "internal/reexec"}},
 	{"on-disk contracts and leaf helpers", []string{"internal/layout", "internal/unixmode", "internal/layers"}},
+	{"rooted filesystem", []string{"internal/rootfs"}},
 }
 
 // Within are the imports allowed inside a layer: importer to imported.

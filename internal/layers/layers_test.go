@@ -63,8 +63,8 @@ func moduleRoot(t *testing.T) string {
 // TestLayers holds every import of cairn's packages against the layers.
 func TestLayers(t *testing.T) {
 	graph := imports(t, "")
-	if len(graph["cmd/cairn"]) == 0 || len(graph["internal/layout"]) != 0 {
-		t.Fatalf("go list's graph looks wrong: cmd/cairn imports %v, internal/layout %v", graph["cmd/cairn"], graph["internal/layout"])
+	if len(graph["cmd/cairn"]) == 0 || len(graph["internal/rootfs"]) != 0 {
+		t.Fatalf("go list's graph looks wrong: cmd/cairn imports %v, internal/rootfs %v", graph["cmd/cairn"], graph["internal/rootfs"])
 	}
 	for _, v := range Check(graph) {
 		t.Error(v)

@@ -107,3 +107,13 @@ const (
 	// directories (cairn.persist=LABEL=… or UUID=…).
 	ParamPersist = "cairn.persist"
 )
+
+// SnapshotSchedule is one entry of SnapshotsFile: the snapshot schedule
+// of one persistent directory, as the manifest's snapshots: gives it
+// (written by the build, read by cairn snapshots on the node).
+type SnapshotSchedule struct {
+	Path        string `json:"path"`
+	Every       string `json:"every,omitempty"`
+	PreserveMin string `json:"preserveMin,omitempty"`
+	Preserve    string `json:"preserve,omitempty"`
+}

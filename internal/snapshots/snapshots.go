@@ -35,13 +35,9 @@ const (
 	DefaultPreserveMin = 24 * time.Hour
 )
 
-// Schedule is the snapshot schedule of one persistent directory.
-type Schedule struct {
-	Path        string `json:"path"`
-	Every       string `json:"every,omitempty"`
-	PreserveMin string `json:"preserveMin,omitempty"`
-	Preserve    string `json:"preserve,omitempty"`
-}
+// Schedule is the snapshot schedule of one persistent directory, as the
+// generation records it.
+type Schedule = layout.SnapshotSchedule
 
 // policy is a Schedule parsed.
 type policy struct {
@@ -49,7 +45,7 @@ type policy struct {
 	rules      store.Rules
 }
 
-func (s Schedule) policy() (policy, error) {
+func policyOf(s Schedule) (policy, error) {
 	p := policy{every: DefaultEvery, min: DefaultPreserveMin}
 	var err error
 	if s.Every != "" {
@@ -68,15 +64,6 @@ func (s Schedule) policy() (policy, error) {
 		}
 	}
 	return p, nil
-}
-
-// FromManifest gives the schedules of a manifest.
-func FromManifest(sys *manifest.System) []Schedule {
-	var out []Schedule
-	for _, s := range sys.Snapshots {
-		out = append(out, Schedule{Path: s.Path, Every: s.Every, PreserveMin: s.PreserveMin, Preserve: s.Preserve})
-	}
-	return out
 }
 
 // ReadConfig reads the schedules of the generation tree at root; none
@@ -158,7 +145,7 @@ func (s Store) Take(schedules []Schedule, now time.Time, due bool) ([]Result, er
 	var errs []error
 	for _, sc := range schedules {
 		r := Result{Path: sc.Path}
-		pol, err := sc.policy()
+		pol, err := policyOf(sc)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -171,7 +158,7 @@ func (s Store) Take(schedules []Schedule, now time.Time, due bool) ([]Result, er
 		name := now.UTC().Format(timeFormat)
 		switch {
 		case due && len(snaps) > 0 && now.Sub(snaps[len(snaps)-1].Time) < pol.every:
-			r.Skipped = fmt.Sprintf("not due: the newest, %s, is younger than %s", snaps[len(snaps)-1].Name, sc.everyText())
+			r.Skipped = fmt.Sprintf("not due: the newest, %s, is younger than %s", snaps[len(snaps)-1].Name, everyText(sc))
 		case len(snaps) > 0 && snaps[len(snaps)-1].Name == name:
 			r.Skipped = "one was taken at this second"
 		default:
@@ -193,7 +180,7 @@ func (s Store) Take(schedules []Schedule, now time.Time, due bool) ([]Result, er
 	return out, errors.Join(errs...)
 }
 
-func (sc Schedule) everyText() string {
+func everyText(sc Schedule) string {
 	if sc.Every == "" {
 		return "1h"
 	}
@@ -205,7 +192,7 @@ func (sc Schedule) everyText() string {
 // representatives preserve's rules keep (store.Retain: btrbk's buckets).
 // The newest is always kept.
 func Plan(snaps []Snapshot, sc Schedule, now time.Time) (keep map[string]string, drop []Snapshot, err error) {
-	pol, err := sc.policy()
+	pol, err := policyOf(sc)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // Where a node keeps its record of the managed files (/var always
@@ -266,11 +267,9 @@ func writeRecord(root string, rec record) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
+	// The record decides what a rollback restores: written whole or not
+	// at all, and durable before the boot goes on.
+	return rootfs.WriteFileAt(p, append(data, '\n'), rootfs.WriteOptions{Perm: 0o644, Sync: true, SyncDir: true})
 }
 
 func sortedKeys[V any](m map[string]V) []string {
