@@ -123,8 +123,10 @@ type Request struct {
 
 // Result is the receiver's last word.
 type Result struct {
-	// Generation is the receiver's number for the delivered generation.
-	Generation int    `json:"generation"`
+	// Generation is the receiver's number for the delivered generation,
+	// SenderGeneration the sender's.
+	Generation       int `json:"generation"`
+	SenderGeneration int `json:"senderGeneration"`
 	Method     string `json:"method"`
 	// Already says the receiver held the tree before.
 	Already bool `json:"already,omitempty"`

@@ -78,7 +78,7 @@ func (r *Receiver) Receive(ctx context.Context, src Source) (Result, error) {
 	}
 	for _, g := range gens {
 		if g.Meta.TreeDigest == h.TreeDigest {
-			return Result{Generation: g.Number, Method: MethodNone, Already: true}, nil
+			return Result{Generation: g.Number, SenderGeneration: h.Generation, Method: MethodNone, Already: true}, nil
 		}
 	}
 
@@ -98,7 +98,7 @@ func (r *Receiver) Receive(ctx context.Context, src Source) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res.Generation = n
+	res.Generation, res.SenderGeneration = n, h.Generation
 	return res, nil
 }
 
