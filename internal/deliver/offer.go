@@ -125,9 +125,9 @@ type Request struct {
 type Result struct {
 	// Generation is the receiver's number for the delivered generation,
 	// SenderGeneration the sender's.
-	Generation       int `json:"generation"`
-	SenderGeneration int `json:"senderGeneration"`
-	Method     string `json:"method"`
+	Generation       int    `json:"generation"`
+	SenderGeneration int    `json:"senderGeneration"`
+	Method           string `json:"method"`
 	// Already says the receiver held the tree before.
 	Already bool `json:"already,omitempty"`
 	// Files is how many file contents were sent; Reused how many the
