@@ -11,5 +11,6 @@ func fleetCommands(g *Globals) []*cobra.Command {
 		newReceiveCommand(g),
 		newServeCommand(g),
 		newPullCommand(g),
+		newFleetLockCommand(g),
 	}
 }
