@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlinux/cairn/internal/deliver"
+	"github.com/cairnlinux/cairn/internal/fleet"
 	"github.com/cairnlinux/cairn/internal/remote"
 )
 
@@ -68,20 +68,6 @@ func (r deliveryReport) print(w io.Writer, verb string) {
 		fmt.Fprintf(w, " (%s sent, %s taken from the node's own generations)", plural(r.FilesSent, "file"), plural(r.FilesReused, "file"))
 	}
 	fmt.Fprintf(w, "\n%s on the wire (%s sent, %s received%s)\n", humanBytes(r.WireBytes), humanBytes(r.BytesSent), humanBytes(r.BytesReceived), share)
-}
-
-// isVerifyError says whether err is a refusal for trust or integrity.
-func deliveryCode(err error) int {
-	var re *deliver.ReceiverError
-	switch {
-	case errors.Is(err, deliver.ErrUntrusted), errors.Is(err, deliver.ErrTampered):
-		return ExitUntrusted
-	case errors.As(err, &re) && (strings.Contains(re.Message, deliver.ErrUntrusted.Error()) || strings.Contains(re.Message, deliver.ErrTampered.Error())):
-		return ExitUntrusted
-	case errors.Is(err, context.Canceled):
-		return ExitCancelled
-	}
-	return ExitFailure
 }
 
 func newKeyCommand(g *Globals) *cobra.Command {
@@ -182,33 +168,14 @@ func runPush(ctx context.Context, o *PushOptions, g *Globals, arg string) error 
 	if addr.Store != "" {
 		argv = append(argv, "--store", addr.Store)
 	}
-	cmd := addr.Command(ctx, strings.Fields(o.SSH), argv)
-	cmd.Stderr = g.Stderr
-	stdin, err := cmd.StdinPipe()
+	d, err := fleet.PushSSH(ctx, p, addr, strings.Fields(o.SSH), argv, g.Stderr)
 	if err != nil {
-		return err
+		return fmt.Errorf("push generation %d to %s: %w", n, addr, err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("push: %w", err)
-	}
-	var c deliver.Counter
-	res, perr := deliver.Push(ctx, p, c.Reader(stdout), c.Writer(stdin))
-	stdin.Close()
-	io.Copy(io.Discard, stdout)
-	werr := cmd.Wait()
-	if perr != nil {
-		if werr != nil && !errors.As(perr, new(*deliver.ReceiverError)) {
-			perr = fmt.Errorf("%w (%s: %v)", perr, strings.Fields(o.SSH)[0], werr)
-		}
-		return withCode(deliveryCode(perr), fmt.Errorf("push generation %d to %s: %w", n, addr, perr))
-	}
+	res := d.Result
 	rep := deliveryReport{Node: addr.String(), Generation: n, NodeGeneration: res.Generation, Method: res.Method, Already: res.Already,
 		FilesSent: res.Files, FilesReused: res.Reused, TreeBytes: p.Header().Bytes,
-		BytesSent: c.Sent(), BytesReceived: c.Received(), WireBytes: c.Sent() + c.Received()}
+		BytesSent: d.BytesSent, BytesReceived: d.BytesReceived, WireBytes: d.BytesSent + d.BytesReceived}
 	if o.JSON {
 		return writeJSON(g.Stdout, rep)
 	}
@@ -261,7 +228,7 @@ output; messages go to standard error. cairn push runs it through ssh.
 			rc := &deliver.Receiver{Store: ss.s, Trusted: trusted}
 			res, err := rc.ReceiveStream(cmd.Context(), g.Stdin, g.Stdout)
 			if err != nil {
-				return withCode(deliveryCode(err), fmt.Errorf("receive: %w", err))
+				return fmt.Errorf("receive: %w", err)
 			}
 			fmt.Fprintf(g.Stderr, "cairn: received generation %d (%s)\n", res.Generation, res.Method)
 			return nil
@@ -369,7 +336,7 @@ match its digest, or nothing changes. Nothing boots it: cairn switch does.
 			var c deliver.Counter
 			res, err := deliver.Pull(cmd.Context(), &deliver.Receiver{Store: ss.s, Trusted: trusted}, deliver.CountingClient(&c), args[0], n)
 			if err != nil {
-				return withCode(deliveryCode(err), fmt.Errorf("pull from %s: %w", args[0], err))
+				return fmt.Errorf("pull from %s: %w", args[0], err)
 			}
 			rep := deliveryReport{Node: args[0], Generation: res.SenderGeneration, NodeGeneration: res.Generation, Method: res.Method, Already: res.Already,
 				FilesSent: res.Files, FilesReused: res.Reused, BytesSent: c.Sent(), BytesReceived: c.Received(), WireBytes: c.Sent() + c.Received()}

@@ -81,6 +81,18 @@ func TestPushOverSSH(t *testing.T) {
 		t.Errorf("node's generation 2: %+v", g.Meta)
 	}
 	t.Logf("pushed over ssh: %d bytes on the wire", rep.WireBytes)
+
+	// Signed by a key the node does not trust: exit 4, as JSON.
+	other := filepath.Join(t.TempDir(), "other.key")
+	run(t, "key", "generate", other)
+	code, stdout, _ = run(t, "push", "2", "--store", src.Dir(), "--to", to, "--key", other,
+		"--ssh", strings.Join(srv.SSH, " "), "--remote-cairn", remoteCairn, "--json")
+	if code != ExitUntrusted || !strings.Contains(stdout, "which this node does not trust") {
+		t.Errorf("push signed by an untrusted key: exit %d\n%s", code, stdout)
+	}
+	if n := storetest.Numbers(t, node); len(n) != 2 {
+		t.Errorf("the node has generations %v after a refused push", n)
+	}
 }
 
 // TestServePull: cairn serve on a local port, cairn pull on the node;

@@ -12,5 +12,6 @@ func fleetCommands(g *Globals) []*cobra.Command {
 		newServeCommand(g),
 		newPullCommand(g),
 		newFleetLockCommand(g),
+		newFleetCommand(g),
 	}
 }

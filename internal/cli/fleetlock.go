@@ -98,6 +98,7 @@ refused; with no --group there is one, default=1. It runs until interrupted.`,
 
 func newFleetLockClientCommand(g *Globals, lock bool) *cobra.Command {
 	c := &fleetlock.Client{}
+	var asJSON bool
 	use, short := "lock", "Take a reboot slot (POST /v1/pre-reboot); exit 1 when refused"
 	if !lock {
 		use, short = "unlock", "Give the reboot slot back (POST /v1/steady-state)"
@@ -126,6 +127,9 @@ func newFleetLockClientCommand(g *Globals, lock bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return writeJSON(g.Stdout, map[string]any{"id": c.ID, "group": c.Group, "holdsSlot": lock})
+			}
 			what := map[bool]string{true: "holds a reboot slot", false: "holds no reboot slot"}[lock]
 			fmt.Fprintf(g.Stdout, "%s %s in group %s\n", c.ID, what, c.Group)
 			return nil
@@ -134,6 +138,7 @@ func newFleetLockClientCommand(g *Globals, lock bool) *cobra.Command {
 	cmd.Flags().StringVar(&c.URL, "url", "", "the FleetLock server's base URL")
 	cmd.Flags().StringVar(&c.ID, "id", "", "this node's id (default: /etc/machine-id, else the host name)")
 	cmd.Flags().StringVar(&c.Group, "group", "default", "this node's reboot group")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the outcome as JSON")
 	return cmd
 }
 

@@ -134,6 +134,8 @@ type Result struct {
 	// receiver took from its own generations.
 	Files  int `json:"files,omitempty"`
 	Reused int `json:"reused,omitempty"`
-	// Error is the receiver's error, when it failed.
-	Error string `json:"error,omitempty"`
+	// Error is the receiver's error, when it failed; Refused says why it
+	// refused the generation: "untrusted" or "tampered".
+	Error   string `json:"error,omitempty"`
+	Refused string `json:"refused,omitempty"`
 }

@@ -41,22 +41,44 @@ func Push(ctx context.Context, p *Prepared, r io.Reader, w io.Writer) (Result, e
 		}
 	}
 	if rep.Result.Error != "" {
-		return *rep.Result, &ReceiverError{Message: rep.Result.Error}
+		return *rep.Result, receiverError(*rep.Result)
 	}
 	return *rep.Result, nil
 }
 
-// ReceiverError is the receiver's own account of its failure.
-type ReceiverError struct{ Message string }
+// ReceiverError is the receiver's own account of its failure. It wraps
+// ErrUntrusted or ErrTampered when the receiver refused the generation
+// for that.
+type ReceiverError struct {
+	Message string
+	reason  error
+}
 
 func (e *ReceiverError) Error() string { return "the receiver refused: " + e.Message }
+func (e *ReceiverError) Unwrap() error { return e.reason }
+
+func receiverError(r Result) *ReceiverError {
+	e := &ReceiverError{Message: r.Error}
+	switch r.Refused {
+	case refusedUntrusted:
+		e.reason = ErrUntrusted
+	case refusedTampered:
+		e.reason = ErrTampered
+	}
+	return e
+}
+
+const (
+	refusedUntrusted = "untrusted"
+	refusedTampered  = "tampered"
+)
 
 // readFailure prefers the receiver's reason, when it wrote one before it
 // stopped reading, to the write error it caused.
 func readFailure(r io.Reader, err error) error {
 	var rep reply
 	if readMessage(r, &rep) == nil && rep.Result != nil && rep.Result.Error != "" {
-		return &ReceiverError{Message: rep.Result.Error}
+		return receiverError(*rep.Result)
 	}
 	return err
 }
@@ -69,6 +91,12 @@ func (rc *Receiver) ReceiveStream(ctx context.Context, r io.Reader, w io.Writer)
 	out := res
 	if err != nil {
 		out = Result{Error: err.Error()}
+		switch {
+		case errors.Is(err, ErrUntrusted):
+			out.Refused = refusedUntrusted
+		case errors.Is(err, ErrTampered):
+			out.Refused = refusedTampered
+		}
 		// The sender may still be writing what this side no longer
 		// reads: keep reading, so that it gets to read the answer.
 		go io.Copy(io.Discard, r)
