@@ -42,7 +42,7 @@ func (r *Receiver) btrfsProgram() (string, error) {
 // clones, xattrs, times) that btrfs-progs has maintained for years. It
 // runs with --chroot, confined to the staging tree, and what it built is
 // checked against the signed digest before it is sealed.
-func (r *Receiver) receiveBtrfs(ctx context.Context, src Source, parent string) (*store.Staging, error) {
+func (r *Receiver) receiveBtrfs(ctx context.Context, src Source, parent string, l *Listing) (*store.Staging, error) {
 	prog, err := r.btrfsProgram()
 	if err != nil {
 		return nil, err
@@ -81,6 +81,10 @@ func (r *Receiver) receiveBtrfs(ctx context.Context, src Source, parent string) 
 	}
 	st, err := r.Store.BeginStagingFrom(filepath.Join(box.Dir(), entries[0].Name()))
 	if err != nil {
+		return nil, err
+	}
+	if err := setDirMeta(st.Dir(), l); err != nil {
+		st.Abort()
 		return nil, err
 	}
 	return st, nil

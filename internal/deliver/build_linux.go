@@ -50,8 +50,6 @@ func (b *builder) build(ctx context.Context, l *Listing) error {
 			if err == nil {
 				err = setMeta(p, e)
 			}
-		case "h":
-			err = os.Link(filepath.Join(root, filepath.FromSlash(e.Link)), p)
 		case "l":
 			err = os.Symlink(e.Link, p)
 			if err == nil {
@@ -140,6 +138,25 @@ func setMeta(p string, e Entry) error {
 	ts := []unix.Timespec{{Sec: e.Mtime}, {Sec: e.Mtime}}
 	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return &os.PathError{Op: "utimes", Path: p, Err: err}
+	}
+	return nil
+}
+
+// setDirMeta gives every directory of the tree at root the metadata the
+// listing says, deepest first: applying a btrfs send stream can leave a
+// directory with the time of the receive (btrfs receive creates new
+// files under temporary names in the top directory and renames them into
+// place, and the kernel sends no time for a directory it considers
+// unchanged).
+func setDirMeta(root string, l *Listing) error {
+	for i := len(l.Entries) - 1; i >= 0; i-- {
+		e := l.Entries[i]
+		if e.Kind != "d" {
+			continue
+		}
+		if err := setMeta(filepath.Join(root, filepath.FromSlash(e.Path)), e); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("%s: %w", e.Path, err)
+		}
 	}
 	return nil
 }

@@ -17,9 +17,12 @@ import (
 )
 
 // Entry is one name of a tree in a listing. Kinds: "f" regular file, "d"
-// directory, "l" symbolic link, "h" hard link (Link names the first name
-// of the same file, earlier in the listing), "c" and "b" devices, "p"
-// fifo. Sockets are left out, as images leave them out.
+// directory, "l" symbolic link, "c" and "b" devices, "p" fifo. Sockets
+// are left out, as images leave them out. A second name of a file (a
+// hard link) is listed as a regular file like the first: which names
+// share an inode is how a store shares data (a plain store links
+// identical files to one object of its cache, btrfs reflinks them), not
+// part of what a generation is, whose files are read-only anyway.
 type Entry struct {
 	Path string `json:"p"`
 	Kind string `json:"k"`
@@ -74,6 +77,7 @@ func MakeListing(ctx context.Context, root string) (*Listing, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	copyBuf := make([]byte, 1<<20)
+	files := map[string]Entry{}
 	err := image.Walk(ctx, root, noClamp, func(e *image.Entry) error {
 		le := Entry{Path: e.Path, Mode: e.Mode, UID: e.UID, GID: e.GID, Mtime: e.ModTime.Unix()}
 		switch e.Kind {
@@ -99,7 +103,14 @@ func MakeListing(ctx context.Context, root string) (*Listing, error) {
 		case image.Symlink:
 			le.Kind, le.Link = "l", e.Link
 		case image.HardLink:
-			le.Kind, le.Link = "h", e.Link
+			first, ok := files[e.Link]
+			if !ok {
+				return fmt.Errorf("%s: a hard link to %s, which is not a regular file", e.Path, e.Link)
+			}
+			first.Path = e.Path
+			l.Bytes += first.Size
+			l.Entries = append(l.Entries, first)
+			return enc.Encode(first)
 		case image.CharDevice, image.BlockDevice:
 			le.Kind = map[image.Kind]string{image.CharDevice: "c", image.BlockDevice: "b"}[e.Kind]
 			le.Major, le.Minor = e.DevMajor, e.DevMinor
@@ -113,9 +124,8 @@ func MakeListing(ctx context.Context, root string) (*Listing, error) {
 		for _, x := range e.Xattrs {
 			le.Xattrs = append(le.Xattrs, Xattr{Name: x.Name, Value: x.Value})
 		}
-		if le.Kind == "h" {
-			// A hard link's metadata is its first name's.
-			le.Mode, le.UID, le.GID, le.Mtime, le.Xattrs = 0, 0, 0, 0, nil
+		if le.Kind == "f" {
+			files[le.Path] = le
 		}
 		l.Entries = append(l.Entries, le)
 		return enc.Encode(le)
@@ -133,8 +143,7 @@ const maxEntries = 5_000_000
 
 // ParseListing reads a listing and checks that it describes a tree that
 // can be built safely: local paths in walk order, every parent a
-// directory listed before, hard links to regular files listed before,
-// well-formed hashes.
+// directory listed before, well-formed hashes.
 func ParseListing(data []byte) (*Listing, error) {
 	l := &Listing{Data: data}
 	kinds := map[string]string{}
@@ -197,10 +206,6 @@ func checkEntry(e Entry, line int, kinds map[string]string) error {
 		}
 		if b, err := hex.DecodeString(e.Hash); err != nil || len(b) != sha256.Size {
 			return bad("hash %q is not a SHA-256", e.Hash)
-		}
-	case "h":
-		if kinds[e.Link] != "f" {
-			return bad("a hard link to %q, which is not a regular file listed before", e.Link)
 		}
 	case "l":
 		if e.Link == "" || strings.ContainsRune(e.Link, 0) {

@@ -40,8 +40,10 @@ type BtrfsSource struct {
 	UUID     string `json:"uuid"`
 	CTransid uint64 `json:"ctransid"`
 	// Parents are the identities (received UUID, else UUID) of the
-	// sender's other generations, newest first.
-	Parents []string `json:"parents,omitempty"`
+	// sender's other generations, newest first; Ancestors those the
+	// generation descends from by snapshot, nearest first.
+	Parents   []string `json:"parents,omitempty"`
+	Ancestors []string `json:"ancestors,omitempty"`
 }
 
 // Offer is the first message of a delivery: the header as signed bytes,

@@ -22,6 +22,6 @@ func (b *builder) build(context.Context, *Listing) error { return errNotLinux }
 
 func (r *Receiver) btrfsProgram() (string, error) { return "", errNotLinux }
 
-func (r *Receiver) receiveBtrfs(context.Context, Source, string) (*store.Staging, error) {
+func (r *Receiver) receiveBtrfs(context.Context, Source, string, *Listing) (*store.Staging, error) {
 	return nil, errNotLinux
 }

@@ -28,6 +28,9 @@ type Receiver struct {
 	// BtrfsProgram is btrfs-progs' btrfs, which applies send streams; ""
 	// looks for "btrfs" on PATH. Without it, btrfs stores receive files.
 	BtrfsProgram string
+	// anyParent asks for a send stream against any generation both hold,
+	// not only an ancestor: for the benchmark's comparison.
+	anyParent bool
 }
 
 // Source is where a receiver reads a delivery from.
@@ -85,7 +88,7 @@ func (r *Receiver) Receive(ctx context.Context, src Source) (Result, error) {
 	var staging *store.Staging
 	var res Result
 	if parent := r.btrfsParent(h, gens); parent != "" {
-		staging, err = r.receiveBtrfs(ctx, src, parent)
+		staging, err = r.receiveBtrfs(ctx, src, parent, l)
 		res.Method = MethodBtrfs
 	} else {
 		staging, res, err = r.receiveFiles(ctx, src, l, gens)
@@ -124,8 +127,24 @@ func readListing(r io.Reader, digest string) (*Listing, error) {
 // btrfsParent returns the identity of a generation both sides hold that
 // the sender can send an incremental stream against, or "" when the
 // delivery must carry files.
+//
+// Only a generation the sent one descends from by snapshot is used: the
+// kernel sends the difference between two subvolumes by comparing their
+// trees, which is small only when they share tree blocks. Two
+// generations built independently (cairn build makes each in a new
+// subvolume, its files reflinked from the cache) share data but no tree
+// blocks, and a stream between them re-creates every file and carries
+// every small file's data: for the real Alpine system of the benchmark,
+// 29 % of generation 1's bytes, against 1.6 % for files.
 func (r *Receiver) btrfsParent(h Header, gens []store.Generation) string {
-	if h.Btrfs == nil || r.Store.Backend() != store.BackendBtrfs || len(h.Btrfs.Parents) == 0 {
+	if h.Btrfs == nil || r.Store.Backend() != store.BackendBtrfs {
+		return ""
+	}
+	candidates := h.Btrfs.Ancestors
+	if r.anyParent {
+		candidates = h.Btrfs.Parents
+	}
+	if len(candidates) == 0 {
 		return ""
 	}
 	if _, err := r.btrfsProgram(); err != nil {
@@ -137,7 +156,7 @@ func (r *Receiver) btrfsParent(h Header, gens []store.Generation) string {
 			held[info.ReceivedUUID.String()] = true
 		}
 	}
-	for _, p := range h.Btrfs.Parents {
+	for _, p := range candidates {
 		if held[p] {
 			return p
 		}

@@ -91,6 +91,7 @@ func (p *Prepared) btrfsSource(s *store.Store) (*BtrfsSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	byUUID := map[btrfs.UUID]btrfs.SubvolumeInfo{}
 	for i := len(gens) - 1; i >= 0; i-- {
 		g := gens[i]
 		if g.Number == p.gen.Number {
@@ -103,6 +104,17 @@ func (p *Prepared) btrfsSource(s *store.Store) (*BtrfsSource, error) {
 		id := identity(gi)
 		src.Parents = append(src.Parents, id)
 		p.parents[id] = g.Path
+		byUUID[gi.UUID] = gi
+	}
+	// The generations this one was snapshotted from, and theirs.
+	for u := info.ParentUUID; !u.IsZero(); {
+		gi, ok := byUUID[u]
+		if !ok {
+			break
+		}
+		src.Ancestors = append(src.Ancestors, identity(gi))
+		delete(byUUID, u) // no loop, whatever the UUIDs say
+		u = gi.ParentUUID
 	}
 	return src, nil
 }
