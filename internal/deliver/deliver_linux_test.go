@@ -184,18 +184,24 @@ func TestRefused(t *testing.T) {
 // whole tree, then the next generation as only what it lacks; the bytes
 // on the wire are counted at the connection, HTTP included.
 func TestPull(t *testing.T) {
-	src, dst := newStore(t, store.BackendPlain), newStore(t, store.BackendPlain)
+	for _, backend := range []string{store.BackendPlain, store.BackendBtrfs} {
+		t.Run(backend, func(t *testing.T) { testPull(t, backend) })
+	}
+}
+
+func testPull(t *testing.T, backend string) {
+	src, dst := newStore(t, backend), newStore(t, backend)
 	key, trusted := newKey(t)
 	srv := httptest.NewServer((&Server{Sender: &Sender{Store: src, Key: key, Name: "builder"}}).Handler())
 	t.Cleanup(srv.Close)
-	buildGen(t, src, false, "one")
+	g1 := buildGen(t, src, false, "one")
 	rc := &Receiver{Store: dst, Trusted: trusted}
 	var c1 Counter
 	r1, err := Pull(context.Background(), rc, CountingClient(&c1), srv.URL, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g2 := buildGen(t, src, true, "two")
+	g2 := buildGen(t, src, true, "two", g1)
 	var c2 Counter
 	r2, err := Pull(context.Background(), rc, CountingClient(&c2), srv.URL, 0)
 	if err != nil {
@@ -207,14 +213,14 @@ func TestPull(t *testing.T) {
 	}
 	sameTree(t, g2.Path, got.Path)
 	w1, w2 := c1.Sent()+c1.Received(), c2.Sent()+c2.Received()
-	t.Logf("pull 1: generation %d, %d bytes; pull 2: generation %d, %d bytes (%.2f %%)", r1.Generation, w1, r2.Generation, w2, 100*float64(w2)/float64(w1))
+	t.Logf("pull 1: generation %d, %d bytes; pull 2: generation %d, %d bytes (%.2f %%), by %s", r1.Generation, w1, r2.Generation, w2, 100*float64(w2)/float64(w1), r2.Method)
 	if r1.Generation != 1 || r2.Generation != 2 || w2*20 >= w1 {
 		t.Errorf("pulls: %+v %+v, %d and %d bytes", r1, r2, w1, w2)
 	}
 
 	// A node trusting another key takes nothing.
 	_, others := newKey(t)
-	dst2 := newStore(t, store.BackendPlain)
+	dst2 := newStore(t, backend)
 	before := snapshot(t, dst2)
 	_, err = Pull(context.Background(), &Receiver{Store: dst2, Trusted: others}, CountingClient(new(Counter)), srv.URL, 0)
 	if !errors.Is(err, ErrUntrusted) {
