@@ -106,6 +106,16 @@ type PushOptions struct {
 	SSH         string
 	RemoteCairn string
 	JSON        bool
+	// Trial switches the node to the delivered generation as a trial
+	// and reboots it; Wait, when not 0, waits that long for the trial's
+	// outcome. FleetLock, LockID and LockGroup name the node's reboot
+	// slot; Reboot is the node's reboot command.
+	Trial     bool
+	Wait      time.Duration
+	FleetLock string
+	LockID    string
+	LockGroup string
+	Reboot    string
 }
 
 func newPushCommand(g *Globals) *cobra.Command {
@@ -118,9 +128,14 @@ which checks that KEY signed the generation (against the node's trusted keys),
 asks for what it lacks — the files none of its generations holds, or, between
 btrfs stores, an incremental send stream against a generation both hold —
 builds the tree, checks it against the signed tree digest, and seals it as a
-new generation of the node's store. Nothing boots it: switch on the node.
+new generation of the node's store. Nothing boots it, unless --trial: then the
+node switches to it as a trial (one boot) and reboots (taking its FleetLock
+slot first when --fleetlock is given), and with --wait DURATION cairn waits
+for the trial's outcome and prints it: confirmed (exit 0), or fell back /
+not confirmed in time (exit 6; the node is brought back to its default).
 The bytes on the wire are those cairn sent and received through ssh.
-` + deliverExitCodes,
+` + deliverExitCodes + `
+  6    --trial --wait: the trial failed (fell back, or not confirmed in time)`,
 		Args: argsUsage(1, 1, "push N --to ADDRESS"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPush(cmd.Context(), o, g, args[0])
@@ -133,6 +148,12 @@ The bytes on the wire are those cairn sent and received through ssh.
 	f.StringVar(&o.SSH, "ssh", "ssh", "the ssh command and its options, split at spaces")
 	f.StringVar(&o.RemoteCairn, "remote-cairn", "cairn", "the cairn command on the node, split at spaces")
 	f.BoolVar(&o.JSON, "json", false, "print the delivery as JSON")
+	f.BoolVar(&o.Trial, "trial", false, "switch the node to the generation as a trial and reboot it")
+	f.DurationVar(&o.Wait, "wait", 0, "with --trial: wait this long for the trial's outcome and print it (0: do not wait)")
+	f.StringVar(&o.FleetLock, "fleetlock", "", "with --trial: the FleetLock server the node takes its reboot slot from")
+	f.StringVar(&o.LockID, "lock-id", "", "the node's FleetLock id (default: the address's host)")
+	f.StringVar(&o.LockGroup, "lock-group", "default", "the node's FleetLock group")
+	f.StringVar(&o.Reboot, "reboot", "reboot", "with --trial: the node's reboot command, split at spaces")
 	return cmd
 }
 
@@ -163,6 +184,12 @@ func runPush(ctx context.Context, o *PushOptions, g *Globals, arg string) error 
 	p, err := (&deliver.Sender{Store: s, Key: key, Name: host}).Prepare(ctx, n)
 	if err != nil {
 		return fmt.Errorf("push: %w", err)
+	}
+	if o.Trial {
+		return pushTrial(ctx, o, g, addr, p)
+	}
+	if o.Wait != 0 || o.FleetLock != "" {
+		return usagef("push: --wait and --fleetlock go with --trial")
 	}
 	argv := append(strings.Fields(o.RemoteCairn), "receive")
 	if addr.Store != "" {

@@ -13,5 +13,6 @@ func fleetCommands(g *Globals) []*cobra.Command {
 		newPullCommand(g),
 		newFleetLockCommand(g),
 		newFleetCommand(g),
+		newRolloutCommand(g),
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/cairnlinux/cairn/internal/remote"
 )
 
-// File is a fleet file (kind: Fleet): the nodes and how to reach them.
-// Rollout settings (order, batches, health gates, windows) will join it.
+// File is a fleet file (kind: Fleet): the nodes, how to reach them, and
+// how a rollout proceeds through them.
 type File struct {
 	APIVersion string `yaml:"apiVersion"`
 	Kind       string `yaml:"kind"`
@@ -24,6 +24,8 @@ type File struct {
 	SSH   []string   `yaml:"ssh,omitempty"`
 	Cairn []string   `yaml:"cairn,omitempty"`
 	Nodes []NodeSpec `yaml:"nodes"`
+	// Rollout says how `cairn rollout` proceeds (defaults when absent).
+	Rollout RolloutSpec `yaml:"rollout,omitempty"`
 }
 
 // NodeSpec is one node of a fleet file.
@@ -35,6 +37,12 @@ type NodeSpec struct {
 	// LockID its FleetLock id (default: its name).
 	Group  string `yaml:"group,omitempty"`
 	LockID string `yaml:"lockId,omitempty"`
+	// Groups are the node's rollout groups (names `rollout.order` can
+	// use besides node names).
+	Groups []string `yaml:"groups,omitempty"`
+	// Host is the node's name or address for outside checks (default:
+	// the address's host).
+	Host string `yaml:"host,omitempty"`
 }
 
 var nodeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
@@ -58,6 +66,9 @@ func Load(path string) (*File, error) {
 	return &f, nil
 }
 
+// Check checks a fleet file made in code, and applies its defaults.
+func (f *File) Check() error { return f.check() }
+
 func (f *File) check() error {
 	var errs []error
 	if f.APIVersion != "cairn/v1" || f.Kind != "Fleet" {
@@ -79,12 +90,21 @@ func (f *File) check() error {
 		if _, err := remote.ParseSSH(n.Address); err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s).address: %w", where, n.Name, err))
 		}
+		for _, g := range n.Groups {
+			if !nodeName.MatchString(g) {
+				errs = append(errs, fmt.Errorf("%s (%s).groups: %q is not a group name (letters, digits, '.', '_', '-')", where, n.Name, g))
+			}
+		}
 		if n.Group == "" {
 			n.Group = "default"
+		}
+		if a, err := remote.ParseSSH(n.Address); err == nil && n.Host == "" {
+			n.Host = a.Host
 		}
 		if n.LockID == "" {
 			n.LockID = n.Name
 		}
 	}
+	errs = append(errs, f.Rollout.check(f)...)
 	return errors.Join(errs...)
 }

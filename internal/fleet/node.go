@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -16,10 +17,10 @@ import (
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
-// Node is what a rollout does to one machine. A rollout (to come) takes
-// a reboot slot (fleetlock.Client), delivers, switches to the delivered
-// generation as a trial, reboots, waits for the trial's outcome and gives
-// the slot back once the trial is confirmed.
+// Node is what a rollout does to one machine: deliver, switch to the
+// delivered generation as a trial, take a reboot slot, reboot, read the
+// trial's outcome (Status), give the slot back once the trial is
+// confirmed (internal/rollout).
 type Node interface {
 	Name() string
 	// Status reads the node's generations and state.
@@ -30,8 +31,14 @@ type Node interface {
 	// SwitchTrial makes the node's generation n its next boot, as a
 	// trial of one boot.
 	SwitchTrial(ctx context.Context, n int) error
+	// Rollback makes the node's previous good generation its next boot.
+	Rollback(ctx context.Context) error
 	// Reboot asks the node to reboot.
 	Reboot(ctx context.Context) error
+	// Slot takes (take) or gives back the node's FleetLock reboot slot
+	// from the server at url, as the node itself: the node's own
+	// FleetLock client, from the node's network.
+	Slot(ctx context.Context, url string, take bool) error
 }
 
 // Delivery is a delivery's result and its bytes on the wire.
@@ -48,6 +55,8 @@ type SSHNode struct {
 	// node.
 	SSH   []string
 	Cairn []string
+	// RebootCmd reboots the node (default [reboot]).
+	RebootCmd []string
 }
 
 // SSHNodes returns the fleet file's nodes, reached over ssh with
@@ -62,7 +71,7 @@ func (f *File) SSHNodes(sshCmd, cairn []string) []*SSHNode {
 	var nodes []*SSHNode
 	for _, spec := range f.Nodes {
 		addr, _ := remote.ParseSSH(spec.Address) // checked by Load
-		nodes = append(nodes, &SSHNode{Spec: spec, Addr: addr, SSH: sshCmd, Cairn: cairn})
+		nodes = append(nodes, &SSHNode{Spec: spec, Addr: addr, SSH: sshCmd, Cairn: cairn, RebootCmd: f.Rollout.Reboot})
 	}
 	return nodes
 }
@@ -105,10 +114,20 @@ func (n *SSHNode) run(ctx context.Context, argv []string) ([]byte, error) {
 		if msg == "" {
 			return stdout.Bytes(), fmt.Errorf("%s: %s: %w", n.Spec.Name, strings.Join(argv, " "), err)
 		}
-		return stdout.Bytes(), fmt.Errorf("%s: %s", n.Spec.Name, msg)
+		return stdout.Bytes(), &remoteError{msg: n.Spec.Name + ": " + msg, err: err}
 	}
 	return stdout.Bytes(), nil
 }
+
+// remoteError is a command's failure on a node, said with the node's
+// message; it wraps the exit status.
+type remoteError struct {
+	msg string
+	err error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.err }
 
 // Status runs the node's cairn status --json and cairn generations
 // --json in one ssh session.
@@ -208,9 +227,40 @@ func (n *SSHNode) SwitchTrial(ctx context.Context, gen int) error {
 	return err
 }
 
-// Reboot runs reboot on the node; the session ends with the machine.
+// Rollback runs the node's cairn rollback.
+func (n *SSHNode) Rollback(ctx context.Context) error {
+	_, err := n.run(ctx, n.cairn("rollback"))
+	return err
+}
+
+// Reboot runs the reboot command on the node. The session may end with
+// the machine before an answer comes: what counts is what the node says
+// after it booted again.
 func (n *SSHNode) Reboot(ctx context.Context) error {
-	_, err := n.run(ctx, []string{"reboot"})
+	argv := n.RebootCmd
+	if len(argv) == 0 {
+		argv = []string{"reboot"}
+	}
+	_, err := n.run(ctx, argv)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 255 {
+		return nil // ssh's own failure: the connection went down with the machine
+	}
+	return err
+}
+
+// Slot runs the node's cairn fleetlock lock or unlock.
+func (n *SSHNode) Slot(ctx context.Context, url string, take bool) error {
+	verb := "unlock"
+	if take {
+		verb = "lock"
+	}
+	argv := append([]string(nil), n.Cairn...)
+	if len(argv) == 0 {
+		argv = []string{"cairn"}
+	}
+	argv = append(argv, "fleetlock", verb, "--url", url, "--id", n.Spec.LockID, "--group", n.Spec.Group)
+	_, err := n.run(ctx, argv)
 	return err
 }
 
