@@ -207,7 +207,7 @@ func TestRollout(t *testing.T) {
 		nodeStore(t, storetest.Plain("")),
 	}
 	file := &fleet.File{APIVersion: "cairn/v1", Kind: "Fleet", FleetLock: locks.URL, SSH: srv.SSH,
-		Cairn: []string{"env", "CAIRN_TRUSTED_KEYS=" + trusted, bin},
+		Cairn:   []string{"env", "CAIRN_TRUSTED_KEYS=" + trusted, bin},
 		Rollout: fleet.RolloutSpec{BatchSize: 1, TrialTimeout: "4s", Order: []string{"group:first", "web2"}}}
 	for i, name := range []string{"web1", "web2", "web3"} {
 		spec := fleet.NodeSpec{Name: name, Address: srv.Address(stores[i].Dir()).String(), Group: "web"}
