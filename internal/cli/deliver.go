@@ -173,15 +173,15 @@ func runPush(ctx context.Context, o *PushOptions, g *Globals, arg string) error 
 	if err != nil {
 		return err
 	}
-	s, err := o.Store.open(g)
+	nd, err := o.Store.inspect(g)
 	if err != nil {
 		return err
 	}
-	if err := requireGeneration(s, n); err != nil {
+	if _, err := nd.Generation(n); err != nil {
 		return fmt.Errorf("push: %w", err)
 	}
 	host, _ := os.Hostname()
-	p, err := (&deliver.Sender{Store: s, Key: key, Name: host}).Prepare(ctx, n)
+	p, err := (&deliver.Sender{Store: nd.Store, Key: key, Name: host}).Prepare(ctx, n)
 	if err != nil {
 		return fmt.Errorf("push: %w", err)
 	}

@@ -130,16 +130,17 @@ func prepareGeneration(ctx context.Context, g *Globals, so *StoreOptions, keyPat
 	if err != nil {
 		return nil, err
 	}
-	s, err := so.open(g)
+	nd, err := so.inspect(g)
 	if err != nil {
 		return nil, err
 	}
+	s := nd.Store
 	n := 0
 	if len(args) > 0 {
 		if n, err = parseGeneration(args[0]); err != nil {
 			return nil, err
 		}
-		if err := requireGeneration(s, n); err != nil {
+		if _, err := nd.Generation(n); err != nil {
 			return nil, err
 		}
 	} else {

@@ -18,12 +18,12 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/cairnlinux/cairn/internal/btrfs/btrfstest"
-	"github.com/cairnlinux/cairn/internal/compose"
 	"github.com/cairnlinux/cairn/internal/deliver"
 	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
 	"github.com/cairnlinux/cairn/internal/fleet"
 	"github.com/cairnlinux/cairn/internal/fleetlock"
 	"github.com/cairnlinux/cairn/internal/fleetlock/etcdtest"
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/remote/sshtest"
 	"github.com/cairnlinux/cairn/internal/store"
 	"github.com/cairnlinux/cairn/internal/store/storetest"
@@ -61,27 +61,11 @@ func (n *simNode) Reboot(ctx context.Context) error {
 	n.reboots++
 	count := n.reboots
 	n.mu.Unlock()
-	unlock, err := n.store.Lock(ctx, true)
-	if err != nil {
-		return err
-	}
-	var booted int
-	_, err = n.store.UpdateState(func(st store.State) (store.State, error) {
-		st, booted = st.Boot()
-		return st, nil
-	})
-	unlock()
-	if err != nil {
-		return err
-	}
-	g, err := n.store.Get(booted)
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, n.bin, "confirm", "--boot", "--store", n.store.Dir(), "--root", g.Path, "--openrc-dir", n.t.TempDir())
-	cmd.Env = append(os.Environ(), "NODE_HEALTHY="+map[bool]string{true: "yes", false: "no"}[n.healthy])
-	out, err := cmd.CombinedOutput()
+	booted, out, err := simBoot(ctx, n.store.Dir(), n.bin, n.healthy, n.t.TempDir())
 	n.t.Logf("%s: boot %d, generation %d: cairn confirm --boot: %v\n%s", n.Name(), count, booted, err, out)
+	if booted == 0 {
+		return err
+	}
 	if n.onReboot != nil {
 		n.onReboot(booted)
 	}
@@ -147,7 +131,7 @@ func TestRollout(t *testing.T) {
 	builder := storetest.New(t, storetest.Plain(""))
 	base := storetest.Tree{"etc/hostname": "web\n", "usr/bin/app": "version 1\n"}
 	storetest.Build(t, builder, base, store.Meta{Description: "app 1"})
-	health, _ := json.Marshal(compose.Health{Checks: []compose.HealthCheck{{Name: "app", Command: `test "$NODE_HEALTHY" = yes`, TimeoutSeconds: 1}}})
+	health, _ := json.Marshal(layout.Health{Checks: []layout.HealthCheck{{Name: "app", Command: `test "$NODE_HEALTHY" = yes`, TimeoutSeconds: 1}}})
 	storetest.Build(t, builder, storetest.Tree{"etc/hostname": "web\n", "usr/bin/app": "version 2\n", "etc/cairn/health.json": string(health)}, store.Meta{Description: "app 2"})
 	p1, err := (&deliver.Sender{Store: builder, Key: key, Name: "builder"}).Prepare(ctx, 1)
 	if err != nil {
@@ -363,4 +347,93 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestPushTrial: cairn push --trial --wait (the real cairn, through a
+// real sshd) reports how a node's trial ended: a node whose checks pass
+// confirms generation 2 and cairn exits 0 saying so; a node whose checks
+// fail is brought back to its default and cairn exits 6, saying it fell
+// back. The reboots are simulated by this test binary (TestMain).
+func TestPushTrial(t *testing.T) {
+	testutil.Require(t, os.Geteuid() == 0, "root (sshd, sealed generations)")
+	srv := sshtest.Start(t)
+	bin := filepath.Join(t.TempDir(), "cairn")
+	e2etest.GoBuild(t, "./cmd/cairn", bin)
+	ctx := context.Background()
+	keyPath := filepath.Join(t.TempDir(), "fleet.key")
+	key, err := deliver.GenerateKey(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted := t.TempDir()
+	if err := os.WriteFile(filepath.Join(trusted, "fleet.pub"), mustRead(t, keyPath+".pub"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	builder := nodeStore(t, storetest.Plain(""))
+	func() {
+		unlock, err := builder.Lock(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unlock()
+		storetest.Build(t, builder, storetest.Tree{"usr/bin/app": "version 1\n"}, store.Meta{Description: "app 1"})
+		health, _ := json.Marshal(layout.Health{Checks: []layout.HealthCheck{{Name: "app", Command: `test "$NODE_HEALTHY" = yes`, TimeoutSeconds: 1}}})
+		storetest.Build(t, builder, storetest.Tree{"usr/bin/app": "version 2\n", "etc/cairn/health.json": string(health)}, store.Meta{Description: "app 2"})
+	}()
+	p1, err := (&deliver.Sender{Store: builder, Key: key, Name: "builder"}).Prepare(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remoteCairn := "env CAIRN_TRUSTED_KEYS=" + trusted + " " + bin
+	for _, c := range []struct {
+		name    string
+		healthy bool
+		code    int
+		says    string
+	}{
+		{"good", true, 0, "generation 2 confirmed"},
+		{"bad", false, 6, "fell back to 1"},
+	} {
+		s := nodeStore(t, storetest.Plain(""))
+		addr := srv.Address(s.Dir())
+		sn := &fleet.SSHNode{Spec: fleet.NodeSpec{Name: c.name}, Addr: addr, SSH: srv.SSH, Cairn: strings.Fields(remoteCairn)}
+		d, err := sn.Deliver(ctx, p1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unlock, err := s.Lock(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.SetState(store.State{Default: d.Generation, Booted: d.Generation, LastGood: d.Generation, Good: []int{d.Generation}})
+		unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "push", "2", "--store", builder.Dir(), "--to", addr.String(), "--key", keyPath,
+			"--ssh", strings.Join(srv.SSH, " "), "--remote-cairn", remoteCairn,
+			"--trial", "--wait", "5s", "--reboot", strings.Join(simBootCommand(s.Dir(), bin, c.healthy), " "))
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: cairn push --trial --wait: exit %d\n%s", c.name, code, out)
+		if code != c.code || !strings.Contains(string(out), c.says) {
+			t.Errorf("%s: exit %d, want %d saying %q:\n%s", c.name, code, c.code, c.says, out)
+		}
+		st, err := s.State()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := store.TrialOutcome{Generation: 2, Outcome: store.TrialConfirmed}
+		if !c.healthy {
+			want.Outcome = store.TrialFellBack
+		}
+		if st.LastTrial != want || st.Booted != st.Default {
+			t.Errorf("%s: the node's state: %+v", c.name, st)
+		}
+	}
 }
