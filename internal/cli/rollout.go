@@ -224,6 +224,11 @@ func pushTrial(ctx context.Context, o *PushOptions, g *Globals, addr remote.SSH,
 			return werr
 		}
 	}
+	var herr *rollout.HaltedError
+	if errors.As(err, &herr) && herr.Rejected {
+		// One node, no journal: nothing is recorded as rejected.
+		return withCode(ExitTrialFailed, fmt.Errorf("the trial of generation %d on %s failed: %s", rec.Generation, addr.Host, herr.Reason))
+	}
 	if err == nil && o.Wait == 0 && len(rec.Nodes) == 1 && rec.Nodes[0].Phase == rollout.PhaseRebooting && !o.JSON {
 		fmt.Fprintf(g.Stdout, "%s reboots into generation %d on trial; cairn fleet status (or push --wait) shows how it ends\n", addr.Host, rec.Nodes[0].Generation)
 	}

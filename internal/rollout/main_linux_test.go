@@ -68,4 +68,3 @@ func simBootCommand(dir, cairn string, healthy bool) []string {
 	self, _ := os.Executable()
 	return []string{"env", "CAIRN_SIMBOOT_STORE=" + dir, "CAIRN_SIMBOOT_CAIRN=" + cairn, "CAIRN_SIMBOOT_HEALTHY=" + map[bool]string{true: "yes", false: "no"}[healthy], self}
 }
-

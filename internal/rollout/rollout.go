@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ type HaltedError struct {
 	// Rejected is set when a failed trial rejected the generation (a
 	// node that could not be reached halts without rejecting).
 	Rejected bool
+	// Recorded says the rejection is in a journal (not for a single
+	// node's trial, whose journal is kept in memory).
+	Recorded bool
 	// Cause is the error behind Reason, when there is one (a delivery
 	// the node refused: deliver's verification errors).
 	Cause error
@@ -32,8 +36,11 @@ type HaltedError struct {
 func (e *HaltedError) Unwrap() error { return e.Cause }
 
 func (e *HaltedError) Error() string {
-	if e.Rejected {
+	if e.Rejected && e.Recorded {
 		return fmt.Sprintf("rollout halted: %s: %s; the generation is recorded as rejected", e.Node, e.Reason)
+	}
+	if e.Rejected {
+		return fmt.Sprintf("%s: the trial failed: %s", e.Node, e.Reason)
 	}
 	return fmt.Sprintf("rollout halted: %s: %s (run the rollout again to resume)", e.Node, e.Reason)
 }
@@ -135,7 +142,9 @@ func (r *Rollout) Run(ctx context.Context) (Record, error) {
 		for i, n := range batch {
 			names[i] = n.Name
 		}
-		r.emit("", "batch", "batch: %v", names)
+		if len(rec.Nodes) > 1 {
+			r.emit("", "batch", "batch: %s", strings.Join(names, ", "))
+		}
 		if herr := r.runBatch(ctx, rec, batch, byName, specs); herr != nil {
 			return r.finish(rec, herr)
 		}
@@ -193,7 +202,7 @@ func (r *Rollout) record(h deliver.Header) (*Record, error) {
 	if resumed {
 		r.emit("", "resume", "resuming the rollout of generation %d begun %s", rec.Generation, rec.Started.Format(time.RFC3339))
 	} else {
-		r.emit("", "start", "rolling out generation %d (%s, %s) to %d nodes, %d at a time", rec.Generation, rec.Description, short(rec.TreeDigest), len(rec.Nodes), r.File.Rollout.BatchSize)
+		r.emit("", "start", "rolling out generation %d (%s, %s) to %s, %d at a time", rec.Generation, rec.Description, short(rec.TreeDigest), nodesText(len(rec.Nodes)), r.File.Rollout.BatchSize)
 	}
 	return rec, nil
 }
@@ -214,6 +223,7 @@ func (r *Rollout) finish(rec *Record, herr *HaltedError) (Record, error) {
 		return r.Journal.snapshot(rec), err
 	}
 	if herr != nil {
+		herr.Recorded = herr.Rejected && r.Journal.Path() != ""
 		r.emit(herr.Node, "halted", "%s", herr.Error())
 		return r.Journal.snapshot(rec), herr
 	}
@@ -484,6 +494,13 @@ func (r *Rollout) waitWindow(ctx context.Context, name string) error {
 	}
 	r.emit(name, "waiting", "waiting for the reboot window at %s", next.Format(time.RFC3339))
 	return r.sleep(ctx, next.Sub(now))
+}
+
+func nodesText(n int) string {
+	if n == 1 {
+		return "1 node"
+	}
+	return fmt.Sprintf("%d nodes", n)
 }
 
 func short(digest string) string {
