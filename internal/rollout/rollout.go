@@ -227,7 +227,7 @@ func (r *Rollout) finish(rec *Record, herr *HaltedError) (Record, error) {
 		r.emit(herr.Node, "halted", "%s", herr.Error())
 		return r.Journal.snapshot(rec), herr
 	}
-	r.emit("", "done", "generation %d runs on every node", rec.Generation)
+	r.emit("", "done", "generation %d (%s) runs on every node", rec.Generation, rec.Description)
 	return r.Journal.snapshot(rec), nil
 }
 
