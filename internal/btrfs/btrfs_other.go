@@ -2,7 +2,11 @@
 
 package btrfs
 
-import "os"
+import (
+	"context"
+	"io"
+	"os"
+)
 
 func IsBtrfs(string) (bool, error)                  { return false, ErrNotSupported }
 func IsSubvolume(string) (bool, error)              { return false, ErrNotSupported }
@@ -28,3 +32,6 @@ func CopyFile(string, string) (bool, error)         { return false, ErrNotSuppor
 func FileExtents(string) ([]Extent, error)          { return nil, ErrNotSupported }
 func FileSystemInfo(string) (FileSystem, error)     { return FileSystem{}, ErrNotSupported }
 func Flush(*os.File) error                          { return ErrNotSupported }
+
+func Send(context.Context, string, string, io.Writer) error { return ErrNotSupported }
+func SetReceived(string, UUID, uint64) error                { return ErrNotSupported }

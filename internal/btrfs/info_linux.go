@@ -30,6 +30,8 @@ func Info(path string) (SubvolumeInfo, error) {
 		UUID:         args.UUID,
 		ParentUUID:   args.ParentUUID,
 		ReceivedUUID: args.ReceivedUUID,
+		CTransid:     args.Ctransid,
+		STransid:     args.Stransid,
 		Created:      args.Otime.time(),
 		Changed:      args.Ctime.time(),
 	}, nil

@@ -46,8 +46,12 @@ type SubvolumeInfo struct {
 	UUID         UUID
 	ParentUUID   UUID // the subvolume this one is a snapshot of
 	ReceivedUUID UUID
-	Created      time.Time // otime
-	Changed      time.Time // ctime
+	// CTransid is the transaction that last changed the subvolume's
+	// tree; STransid, on a received subvolume, the sender's CTransid of
+	// the subvolume it copies.
+	CTransid, STransid uint64
+	Created            time.Time // otime
+	Changed            time.Time // ctime
 }
 
 // ReadOnly reports whether the read-only flag is set in i.Flags.

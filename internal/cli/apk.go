@@ -10,6 +10,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk/engine"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/build"
+	"github.com/cairnlinux/cairn/internal/deliver"
 )
 
 // APKOptions are the options every `cairn apk` command accepts, named as
@@ -88,7 +89,8 @@ checking cairn against apk-tools. Options and output follow apk-tools 2.14.`,
 // signature, a checksum, a damaged package or index, an artifact.
 func isVerifyError(err error) bool {
 	var ce *build.ChecksumError
-	return engine.NotVerified(err) || errors.As(err, &ce)
+	return engine.NotVerified(err) || errors.As(err, &ce) ||
+		errors.Is(err, deliver.ErrUntrusted) || errors.Is(err, deliver.ErrTampered)
 }
 
 // apkError prints an error the way apk does ("ERROR: ...") and returns it

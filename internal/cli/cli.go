@@ -117,6 +117,7 @@ command.
 		newManifestCommand(g),
 		newManCommand(g),
 	)
+	root.AddCommand(fleetCommands(g)...)
 	usageArgs(root)
 	registerCompletions(root, g)
 	return root

@@ -24,6 +24,7 @@ const (
 	ExitUnsatisfiable = 3
 	ExitUntrusted     = 4
 	ExitLocked        = 5
+	ExitTrialFailed   = 6
 	ExitCancelled     = 130
 )
 
@@ -34,6 +35,7 @@ const exitCodeHelp = `Exit codes (every command):
   3    the requested packages cannot be satisfied
   4    a package, index or artifact did not verify (signature, checksum, damage)
   5    the store is locked by another cairn and --no-wait was given
+  6    a trial failed: the node fell back (push --wait, rollout)
   130  cancelled
 `
 

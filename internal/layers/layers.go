@@ -28,6 +28,9 @@ type Layer struct {
 var Layers = []Layer{
 	{"commands", []string{"cmd/cairn", "cmd/cairn-init", "internal/manifest/schemagen"}},
 	{"command line", []string{"internal/cli"}},
+	{"rollouts", []string{"internal/rollout"}},
+	{"a fleet's nodes", []string{"internal/fleet"}},
+	{"delivery", []string{"internal/deliver"}},
 	{"operations on a node", []string{"internal/node", "internal/diskinstall"}},
 	{"pipelines", []string{"internal/build", "internal/image", "internal/health", "internal/gendiff", "internal/vm", "internal/snapshots", "internal/capture"}},
 	{"boot entries and store", []string{"internal/boot", "internal/store"}},
@@ -41,7 +44,7 @@ var Layers = []Layer{
 	{"cairn-init", []string{"internal/initramfs/cairninit"}},
 	{"system", []string{"internal/state", "internal/initramfs", "internal/sandbox", "internal/nosync", "internal/disk/btrfsnorm"}},
 	{"system base", []string{"internal/disk", "internal/disk/gpt", "internal/disk/fat", "internal/btrfs", "internal/initramfs/kmod", "internal/reexec"}},
-	{"on-disk contracts and leaf helpers", []string{"internal/layout", "internal/unixmode", "internal/layers"}},
+	{"on-disk contracts and leaf helpers", []string{"internal/layout", "internal/unixmode", "internal/layers", "internal/fleetlock", "internal/remote"}},
 	{"rooted filesystem", []string{"internal/rootfs"}},
 }
 

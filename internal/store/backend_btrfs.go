@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/cairnlinux/cairn/internal/btrfs"
 )
@@ -75,9 +78,36 @@ func (btrfsBackend) remove(dir, _ string) error {
 		return err
 	}
 	if ok {
-		return btrfs.DeleteSubvolume(dir)
+		err := btrfs.DeleteSubvolume(dir)
+		if errors.Is(err, unix.ENOTEMPTY) {
+			// A staging tree holding a subvolume of its own (a
+			// delivery's received stream): delete that first.
+			if err := removeNested(dir); err != nil {
+				return err
+			}
+			err = btrfs.DeleteSubvolume(dir)
+		}
+		return err
 	}
 	return removeTree(dir)
+}
+
+// removeNested deletes the subvolumes directly inside dir.
+func removeNested(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if ok, err := btrfs.IsSubvolume(p); err != nil || !ok || !e.IsDir() {
+			continue
+		}
+		if err := btrfs.DeleteSubvolume(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (btrfsBackend) addFile(dst, src string, _ bool) error {

@@ -21,6 +21,8 @@ var (
 	ErrNotLocked = errors.New("store not locked for writing (call Lock first)")
 	// ErrNotFound is returned for a generation that does not exist.
 	ErrNotFound = errors.New("no such generation")
+	// ErrNotBtrfs is returned for what only a btrfs store can do.
+	ErrNotBtrfs = errors.New("only a store on btrfs can do this")
 	// ErrNoRollback is returned by State.Rollback when no good generation
 	// is older than the next boot's (layout.ErrNoRollback).
 	ErrNoRollback = layout.ErrNoRollback

@@ -26,6 +26,14 @@ type Meta struct {
 	// Kernel is the kernel the generation boots ("linux-lts 6.6.58-r0").
 	Kernel   string    `json:"kernel,omitempty"`
 	Packages []Package `json:"packages,omitempty"`
+	// TreeDigest identifies the tree's content (every name's type, mode,
+	// owner, time, extended attributes, data and link target) as
+	// internal/deliver computes it; set on generations a delivery
+	// brought, whose digest was checked before sealing.
+	TreeDigest string `json:"treeDigest,omitempty"`
+	// Source says where a delivered generation came from: the sender's
+	// name for it and the key that signed it.
+	Source string `json:"source,omitempty"`
 	// Recovered says Fsck rebuilt this record because the original was
 	// missing or unreadable; only Generation and Created are then known.
 	Recovered bool `json:"recovered,omitempty"`

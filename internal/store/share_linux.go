@@ -24,7 +24,7 @@ func shareTree(root, objects string) (ShareStats, error) {
 		return stats, err
 	}
 	buf := make([]byte, 256<<10)
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) (rerr error) {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
@@ -46,7 +46,19 @@ func shareTree(root, objects string) (ShareStats, error) {
 		}
 		obj := filepath.Join(objects, key[:2], key[2:])
 		if _, err := os.Lstat(obj); err == nil {
-			// Replace the file by a link to the object, atomically.
+			// Replace the file by a link to the object, atomically,
+			// and give the directory back the times the rename
+			// takes from it: a generation's directories keep the
+			// build's times.
+			var dirSt unix.Stat_t
+			if err := unix.Lstat(filepath.Dir(path), &dirSt); err != nil {
+				return &fs.PathError{Op: "lstat", Path: filepath.Dir(path), Err: err}
+			}
+			defer func() {
+				if rerr == nil {
+					rerr = restoreTimes(filepath.Dir(path), &dirSt)
+				}
+			}()
 			tmp := path + ".cairn-share"
 			if err := os.Link(obj, tmp); err != nil {
 				if linkFailed(err) {
@@ -109,4 +121,12 @@ func randomHex() string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func restoreTimes(dir string, st *unix.Stat_t) error {
+	ts := []unix.Timespec{st.Atim, st.Mtim}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dir, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "utimes", Path: dir, Err: err}
+	}
+	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/btrfs"
 )
 
 // Staging is a tree being built: a subvolume on btrfs, a directory on
@@ -24,12 +26,27 @@ type Staging struct {
 // BeginStaging makes an empty, writable staging tree. It needs the lock,
 // held until Seal or Abort.
 func (s *Store) BeginStaging() (*Staging, error) {
+	return s.beginStaging(s.backend.create)
+}
+
+// BeginStagingFrom makes a staging tree that starts as a writable copy
+// of src, a subvolume on the store's btrfs file system (a snapshot: no
+// data is copied). Plain stores do not have it: they fail with
+// ErrNotBtrfs. It needs the lock, held until Seal or Abort.
+func (s *Store) BeginStagingFrom(src string) (*Staging, error) {
+	if s.backend.kind() != BackendBtrfs {
+		return nil, fmt.Errorf("begin staging from %s: %w", src, ErrNotBtrfs)
+	}
+	return s.beginStaging(func(dir string) error { return btrfs.Snapshot(src, dir, false) })
+}
+
+func (s *Store) beginStaging(create func(dir string) error) (*Staging, error) {
 	if err := s.checkLocked(); err != nil {
 		return nil, fmt.Errorf("begin staging: %w", err)
 	}
 	id := time.Now().UTC().Format("20060102T150405") + "-" + randomID()
 	dir := s.path(stagingName, id)
-	if err := s.backend.create(dir); err != nil {
+	if err := create(dir); err != nil {
 		return nil, fmt.Errorf("begin staging: %w", err)
 	}
 	s.mu.Lock()
