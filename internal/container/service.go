@@ -43,6 +43,11 @@ type Commands struct {
 	Run []string
 	// Health runs the healthcheck once; nil without one.
 	Health []string
+	// Stop and Remove end the container when its service stops, after
+	// the supervisor stopped `podman run`: a signal podman passes on may
+	// be ignored by the container's first process, and the container
+	// outlives the podman that started it.
+	Stop, Remove []string
 }
 
 // ServiceCgroup is the cgroup OpenRC gives the service of a container
@@ -91,6 +96,8 @@ func CommandsFor(name string, c manifest.Container, img *Image) Commands {
 		cmds.Health = []string{"healthcheck", "run", name}
 	}
 	cmds.Run = append(append(run, img.ID), c.Command...)
+	cmds.Stop = []string{"stop", "--ignore", "--time", "10", name}
+	cmds.Remove = []string{"rm", "--force", "--ignore", name}
 	return cmds
 }
 
@@ -114,7 +121,8 @@ func startPeriod(c manifest.Container) int {
 // Script returns the OpenRC service of container name: supervise-daemon
 // keeps `podman run` running; start_pre loads the image when podman does
 // not have it yet and makes the network; start_post waits until the
-// healthcheck passes. Its conf.d carries the cgroup limits.
+// healthcheck passes; stop_post ends and removes the container. Its
+// conf.d carries the cgroup limits.
 func Script(name string, c manifest.Container, img *Image) openrc.Script {
 	cmds := CommandsFor(name, c, img)
 	desc := c.Description
@@ -157,7 +165,12 @@ func Script(name string, c manifest.Container, img *Image) openrc.Script {
 	eend 0
 `, name, startPeriod(c), shell(cmds.Health))
 	}
-	return openrc.Script{Name: name, Service: svc, Source: manifest.KeyPath("containers", name), StartPre: pre.String(), StartPost: post}
+	funcs := []openrc.Function{{Name: "start_pre", Body: pre.String()}}
+	if post != "" {
+		funcs = append(funcs, openrc.Function{Name: "start_post", Body: post})
+	}
+	funcs = append(funcs, openrc.Function{Name: "stop_post", Body: fmt.Sprintf("\t%s >/dev/null 2>&1\n\t%s >/dev/null 2>&1\n\treturn 0\n", shell(cmds.Stop), shell(cmds.Remove))})
+	return openrc.Script{Name: name, Service: svc, Source: manifest.KeyPath("containers", name), Functions: funcs}
 }
 
 // shell writes podman and args as a shell command line.

@@ -29,9 +29,15 @@ type Script struct {
 	// Source is the manifest key it is written from;
 	// services.define.NAME when empty.
 	Source string
-	// StartPre and StartPost are the bodies of OpenRC's start_pre and
-	// start_post functions (shell, indented by the caller), or empty.
-	StartPre, StartPost string
+	// Functions are shell functions of the script, such as OpenRC's
+	// start_pre, start_post and stop_post, written last in this order.
+	Functions []Function
+}
+
+// Function is a shell function of an init script; Body is its shell
+// text, indented by the caller.
+type Function struct {
+	Name, Body string
 }
 
 func (sc Script) source() string {
@@ -61,10 +67,8 @@ func (sc Script) InitScript() ([]byte, error) {
 	writeLogs(&b, s)
 	writeEnvironment(&b, argsVar, s.Environment)
 	writeDepend(&b, s)
-	for _, f := range []struct{ name, body string }{{"start_pre", sc.StartPre}, {"start_post", sc.StartPost}} {
-		if f.body != "" {
-			b.WriteString("\n" + f.name + "() {\n" + strings.TrimSuffix(f.body, "\n") + "\n}\n")
-		}
+	for _, f := range sc.Functions {
+		b.WriteString("\n" + f.Name + "() {\n" + strings.TrimSuffix(f.Body, "\n") + "\n}\n")
 	}
 	return []byte(b.String()), nil
 }
