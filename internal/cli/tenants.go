@@ -59,7 +59,7 @@ kills; then the other services with limits. See docs/tenants.md.
 		},
 	}
 	addTenantFlags(cmd, o, true)
-	cmd.AddCommand(newTenantsCheckCommand(g), newTenantsApplyCommand(g), newTenantsSnapshotCommand(g), newTenantsSSHCommand(g))
+	cmd.AddCommand(newTenantsCheckCommand(g), newTenantsApplyCommand(g), newTenantsSnapshotCommand(g), newTenantsSSHCommand(g), newTenantsRunCommand(g))
 	return cmd
 }
 
@@ -257,6 +257,37 @@ booted generation. A tenant whose connection cannot be put there gets no key.
 		},
 	}
 	addTenantFlags(cmd, o, true)
+	return cmd
+}
+
+func newTenantsRunCommand(g *Globals) *cobra.Command {
+	o := &TenantsOptions{}
+	var ns, who string
+	cmd := &cobra.Command{
+		Use:   "run --netns NAME --user USER[:GROUP] -- PROGRAM [ARG...]",
+		Short: "Run a tenant's service in its network namespace",
+		Long: `Replace cairn by PROGRAM, run in the network namespace NAME (/run/netns/NAME)
+as USER: how a service of a tenant with a network namespace starts (entering
+the namespace needs root, so OpenRC starts cairn as root, and cairn becomes
+the tenant).
+
+` + exitCodeHelp,
+		Hidden: true,
+		Args:   cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ns == "" || who == "" {
+				return usagef("tenants run needs --netns and --user")
+			}
+			n := tenant.Booted()
+			if n.Network == nil {
+				return fmt.Errorf("network namespaces are not supported here")
+			}
+			return n.Network.RunIn(ns, who, args)
+		},
+	}
+	addTenantFlags(cmd, o, true)
+	cmd.Flags().StringVar(&ns, "netns", "", "the network namespace")
+	cmd.Flags().StringVar(&who, "user", "", "the user (and group) to run as")
 	return cmd
 }
 

@@ -99,6 +99,9 @@ func expandTenant(eff *manifest.System, i int, pr manifest.UserProfile, from map
 			if s.User == "" {
 				s.User = name
 			}
+			if pr.Spec.Network.Namespace {
+				s = runInNamespace(s, NamespaceName(name))
+			}
 			eff.Services.Define[svc] = s
 		}
 		if c, ok := eff.Containers[svc]; ok {
@@ -106,6 +109,20 @@ func expandTenant(eff *manifest.System, i int, pr manifest.UserProfile, from map
 			eff.Containers[svc] = c
 		}
 	}
+}
+
+// runInNamespace has cairn start the service's program in the network
+// namespace ns: entering it needs root, so cairn is started as root and
+// becomes the service's user itself (cairn tenants run).
+func runInNamespace(s manifest.Service, ns string) manifest.Service {
+	who := s.User
+	if s.Group != "" {
+		who += ":" + s.Group
+	}
+	s.Args = append([]string{"tenants", "run", "--netns", ns, "--user", who, "--", s.Command}, s.Args...)
+	s.Command = Cairn
+	s.User, s.Group = "", ""
+	return s
 }
 
 // withLimits returns a service's own cgroup settings completed by its

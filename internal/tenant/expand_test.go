@@ -130,3 +130,23 @@ func TestExpandWithoutTenants(t *testing.T) {
 		t.Error("a system without tenants and limits changed")
 	}
 }
+
+// TestExpandNamespace: a service of a tenant with a network namespace is
+// started by cairn, as root, which enters the namespace and becomes the
+// service's user.
+func TestExpandNamespace(t *testing.T) {
+	sys := &manifest.System{
+		Services: manifest.Services{Define: map[string]manifest.Service{"api": {Command: "/usr/bin/api", Args: []string{"--port", "80"}, Group: "www"}}},
+		Tenants: []manifest.UserProfile{{Metadata: manifest.ProfileMetadata{Name: "dora"},
+			Spec: manifest.ProfileSpec{Services: manifest.ProfileServices{Allowed: []string{"api"}}, Network: manifest.ProfileNetwork{Namespace: true}}}},
+	}
+	eff, plan := Expand(sys)
+	api := eff.Services.Define["api"]
+	want := []string{"tenants", "run", "--netns", "tenant-dora", "--user", "dora:www", "--", "/usr/bin/api", "--port", "80"}
+	if api.Command != Cairn || !slices.Equal(api.Args, want) || api.User != "" || api.Group != "" {
+		t.Errorf("api: %s %q user %q group %q", api.Command, api.Args, api.User, api.Group)
+	}
+	if plan.Tenants[0].Namespace != "tenant-dora" {
+		t.Errorf("plan: %+v", plan.Tenants[0])
+	}
+}

@@ -65,6 +65,9 @@ type Network interface {
 	Ensure(t Tenant) error
 	// Exists reports whether the namespace is there.
 	Exists(t Tenant) bool
+	// RunIn replaces the running program by argv in the namespace ns,
+	// as the user who (NAME or NAME:GROUP).
+	RunIn(ns, who string, argv []string) error
 }
 
 // ReadPlan reads the plan of the generation rooted at root; a generation
