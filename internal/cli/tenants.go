@@ -344,7 +344,14 @@ func cgroupLine(c tenant.CgroupReport) string {
 	if c.CPUs > 0 {
 		cpu += fmt.Sprintf(" (at most %g CPUs)", c.CPUs)
 	}
-	parts = append(parts, cpu, fmt.Sprintf("%d processes", c.Pids)+limitOf(c.PidsMax, func(s string) string { return s }))
+	parts = append(parts, cpu)
+	if c.Pids != nil {
+		procs := fmt.Sprintf("%d processes", *c.Pids)
+		if *c.Pids == 1 {
+			procs = "1 process"
+		}
+		parts = append(parts, procs+limitOf(c.PidsMax, func(s string) string { return s }))
+	}
 	if c.OOMKills > 0 {
 		parts = append(parts, plural(int(c.OOMKills), "OOM kill"))
 	}

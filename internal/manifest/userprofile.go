@@ -57,7 +57,7 @@ type ProfileFilesystem struct {
 
 // ProfileServices are the tenant's services and its limits.
 type ProfileServices struct {
-	Allowed   []string         `yaml:"allowed,omitempty" doc:"Services (services.define) and containers that are the tenant's: they run as the tenant unless they name a user, under its limits."`
+	Allowed   []string         `yaml:"allowed,omitempty" doc:"Services (services.define) and containers that are the tenant's: they run under its limits, and services as the tenant unless they name a user."`
 	Resources ProfileResources `yaml:"resources,omitempty" doc:"cgroup v2 limits on each of the tenant's services and on all its login sessions together."`
 }
 

@@ -25,7 +25,8 @@ const HealthCheckName = "limits"
 //   - OpenRC's cgroups service in sysinit (without it cgroup2 is not
 //     mounted and OpenRC skips every rc_cgroup_settings), the plan in
 //     PlanPath, the check "limits" that reads every limit back during the
-//     trial;
+//     trial: with tenants, or with limits in a system that boots (has a
+//     kernel);
 //   - with tenants, the boot service that applies the plan, sshd's lookup
 //     of the tenants' keys, and with snapshots the service taking them.
 //
@@ -38,7 +39,10 @@ func Expand(sys *manifest.System) (*manifest.System, Plan) {
 		expandTenant(eff, i, pr, from)
 	}
 	plan := makePlan(eff, from)
-	if len(plan.Limits) == 0 && len(plan.Tenants) == 0 {
+	if len(plan.Tenants) == 0 && (len(plan.Limits) == 0 || eff.Kernel.Package == "") {
+		// A root without a kernel (a container's image, a chroot) is
+		// started by another system's init and cgroups: its limits stay
+		// in its scripts, for whatever runs them.
 		return eff, plan
 	}
 	data, err := json.MarshalIndent(plan, "", "  ")

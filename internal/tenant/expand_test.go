@@ -103,10 +103,10 @@ func describe(sys, eff *manifest.System) []byte {
 }
 
 // TestExpandWithoutTenants: services with limits and no tenant get the
-// cgroups service and the check, nothing else; a system with neither is
-// left as it is.
+// cgroups service and the check, nothing else, in a system that boots; a
+// root without a kernel, or a system with neither, is left as it is.
 func TestExpandWithoutTenants(t *testing.T) {
-	sys := &manifest.System{Services: manifest.Services{
+	sys := &manifest.System{Kernel: manifest.Kernel{Package: "linux-virt"}, Services: manifest.Services{
 		Runlevels: map[string][]string{"default": {"api"}, "boot": {"cgroups"}},
 		Define: map[string]manifest.Service{
 			"api":  {Command: "/usr/bin/api", Cgroup: map[string]string{"memory.max": "1G"}},
@@ -128,6 +128,11 @@ func TestExpandWithoutTenants(t *testing.T) {
 	plain := &manifest.System{Services: manifest.Services{Define: map[string]manifest.Service{"x": {Command: "/bin/x"}}}}
 	if eff, _ := Expand(plain); eff.Digest() != plain.Digest() {
 		t.Error("a system without tenants and limits changed")
+	}
+	noKernel := sys.Clone()
+	noKernel.Kernel = manifest.Kernel{}
+	if eff, _ := Expand(noKernel); eff.Digest() != noKernel.Digest() {
+		t.Error("a root without a kernel, with limits, changed")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -128,6 +129,7 @@ func (n *Netns) Ensure(t Tenant) error {
 			func() error { return r.addAddress(eth.Index, tenantAddr) },
 			func() error { return r.up(eth.Index) },
 			func() error { return r.addDefaultRoute(eth.Index, nodeAddr.IP) },
+			func() error { return waitRunning("eth0") },
 		} {
 			if err := step(); err != nil {
 				return err
@@ -138,10 +140,34 @@ func (n *Netns) Ensure(t Tenant) error {
 	if err != nil {
 		return fmt.Errorf("inside: %w", err)
 	}
+	if err := waitRunning(link); err != nil {
+		return err
+	}
 	if t.Firewall == "" {
 		return nil
 	}
 	return n.firewall(int(ns.Fd()), t.Firewall)
+}
+
+// waitRunning waits (at most 5 s) until the link can carry packets: the
+// kernel turns a veth's carrier on a moment after both ends are up, and
+// what is sent before is dropped (a service started at once would wait a
+// second for ARP's retry, longer than many connect timeouts).
+func waitRunning(name string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ifc, err := net.InterfaceByName(name)
+		if err != nil {
+			return err
+		}
+		if ifc.Flags&net.FlagRunning != 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is up but has no carrier after 5 s", name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // firewall loads the profile's rules in the namespace.

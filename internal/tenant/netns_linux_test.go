@@ -62,6 +62,19 @@ func testNamespace(t *testing.T, firewall string, index int) (*Netns, Tenant) {
 		t.Fatalf("the link %s exists already", HostLink(name))
 	}
 	t.Cleanup(func() {
+		// The pair goes with the namespace, but later (the kernel frees
+		// namespaces in the background): delete it now, so that the next
+		// test finds its name and addresses free.
+		if ifc, err := net.InterfaceByName(HostLink(name)); err == nil {
+			r, err := openRtnl()
+			if err == nil {
+				err = r.request(unix.RTM_DELLINK, 0, ifinfo(int32(ifc.Index), 0, 0))
+				r.close()
+			}
+			if err != nil {
+				t.Errorf("delete %s: %v", HostLink(name), err)
+			}
+		}
 		p := n.path(tn)
 		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
 			t.Errorf("unmount %s: %v", p, err)

@@ -281,7 +281,7 @@ func (n *Node) checkLimit(l Limit) string {
 			return fmt.Sprintf("no cgroup %s: not running, or OpenRC put it in no cgroup (its cgroups service must be in sysinit)", dir)
 		}
 		controller, _, _ := strings.Cut(l.File, ".")
-		return fmt.Sprintf("%s %s is not set: no %s in %s, the %s controller is not enabled there (cgroup_disable=%s on the kernel command line?)", l.File, l.Value, l.File, dir, controller, controller)
+		return fmt.Sprintf("%s %s is not set in %s: the %s controller is not enabled there (cgroup_disable=%s?)", l.File, l.Value, dir, controller, controller)
 	case err != nil:
 		return err.Error()
 	}

@@ -48,8 +48,9 @@ type CgroupReport struct {
 	// limit in CPUs (cpu.max), 0 for none.
 	CPUSeconds float64 `json:"cpuSeconds,omitempty"`
 	CPUs       float64 `json:"cpus,omitempty"`
-	Pids       uint64  `json:"pids,omitempty"`
-	PidsMax    string  `json:"pidsMax,omitempty"`
+	// Pids is pids.current; nil without the pids controller.
+	Pids    *uint64 `json:"pids,omitempty"`
+	PidsMax string  `json:"pidsMax,omitempty"`
 	// OOMKills counts processes the kernel killed for memory.max.
 	OOMKills uint64 `json:"oomKills,omitempty"`
 }
@@ -99,7 +100,9 @@ func (n *Node) cgroupReport(owner, cgroup string) CgroupReport {
 	}
 	c.MemoryBytes, _ = strconv.ParseUint(read("memory.current"), 10, 64)
 	c.MemoryMax = read("memory.max")
-	c.Pids, _ = strconv.ParseUint(read("pids.current"), 10, 64)
+	if n, err := strconv.ParseUint(read("pids.current"), 10, 64); err == nil {
+		c.Pids = &n
+	}
 	c.PidsMax = read("pids.max")
 	if usec, ok := keyed(filepath.Join(dir, "cpu.stat"), "usage_usec"); ok {
 		c.CPUSeconds = float64(usec) / 1e6
