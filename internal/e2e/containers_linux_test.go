@@ -108,7 +108,8 @@ func (p *hostPodman) run(args ...string) (string, error) {
 // the container in the cgroup of the service (--cgroup-parent), as the
 // declared user, with its environment, its published port and its
 // network; its healthcheck passes, the page answers on the port; stopping
-// the service's way ends and removes it. (On the node OpenRC makes the
+// the service's way ends and removes it; gc's prune removes the image
+// once no generation uses it, not before. (On the node OpenRC makes the
 // service's cgroup; here the cgroupfs manager makes it.)
 func TestContainerWithPodman(t *testing.T) {
 	p := newHostPodman(t)
@@ -274,6 +275,50 @@ containers:
 	}
 	if nets, err := p.run("inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", name); err != nil || strings.TrimSpace(nets) != network {
 		t.Errorf("the container's networks: %q, %v", nets, err)
+	}
+
+	// The service stops: stop_post ends and removes the container.
+	if _, err := p.run(cmds.Stop...); err != nil {
+		t.Error(err)
+	}
+	if _, err := p.run(cmds.Remove...); err != nil {
+		t.Error(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(time.Minute):
+		t.Fatal("podman run did not end after podman stop")
+	}
+	if _, err := p.run("container", "exists", name); err == nil {
+		t.Error("the container still exists after its service stopped")
+	}
+
+	// gc: the image stays while a generation uses it, and goes with the
+	// last generation that does. The service recorded it as it loaded it
+	// (the node's /var/lib/cairn/containers/loaded, here below node).
+	node := filepath.Join(dir, "node")
+	if err := os.MkdirAll(filepath.Join(node, filepath.Dir(container.LoadedRecord)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeText(t, filepath.Join(node, container.LoadedRecord), img.ID+"\n")
+	rmi := func(args ...string) ([]byte, error) {
+		out, err := p.run(args...)
+		return []byte(out), err
+	}
+	if removed, err := container.Prune(node, []string{root}, rmi); err != nil || len(removed) != 0 {
+		t.Errorf("pruned while the generation uses the image: %v, %v", removed, err)
+	}
+	if _, err := p.run(cmds.ImageExists...); err != nil {
+		t.Errorf("the image a generation uses is gone: %v", err)
+	}
+	if removed, err := container.Prune(node, nil, rmi); err != nil || len(removed) != 1 || removed[0] != img.ID {
+		t.Errorf("pruned without a generation using the image: %v, %v; want [%s]", removed, err, img.ID)
+	}
+	if _, err := p.run(cmds.ImageExists...); err == nil {
+		t.Error("the image no generation uses is still in podman's storage")
+	}
+	if rec, err := os.ReadFile(filepath.Join(node, container.LoadedRecord)); err != nil || len(rec) != 0 {
+		t.Errorf("the record of loaded images after gc: %q, %v", rec, err)
 	}
 }
 
