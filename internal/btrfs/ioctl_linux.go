@@ -28,24 +28,27 @@ const (
 	iocQuotaCtl      = 0xc0109428 // _IOWR(0x94, 40, quota_ctl_args)
 	iocQgroupCreate  = 0x4010942a // _IOW(0x94, 42, qgroup_create_args)
 	// QGROUP_LIMIT is declared _IOR in the uapi although it is an input.
-	iocQgroupLimit      = 0x8030942b // _IOR(0x94, 43, qgroup_limit_args)
-	iocQuotaRescanWait  = 0x942e     // _IO(0x94, 46)
-	iocFiemap           = 0xc020660b // FS_IOC_FIEMAP, _IOWR('f', 11, fiemap)
-	subvolSpecByID      = 1 << 4     // BTRFS_SUBVOL_SPEC_BY_ID
-	firstFreeObjectID   = 256        // BTRFS_FIRST_FREE_OBJECTID: a subvolume's root directory
-	rootTreeObjectID    = 1          // BTRFS_ROOT_TREE_OBJECTID
-	rootTreeDirObjectID = 6          // BTRFS_ROOT_TREE_DIR_OBJECTID
-	quotaTreeObjectID   = 8          // BTRFS_QUOTA_TREE_OBJECTID
-	dirItemKey          = 84         // BTRFS_DIR_ITEM_KEY
-	qgroupStatusKey     = 240        // BTRFS_QGROUP_STATUS_KEY
-	qgroupInfoKey       = 242        // BTRFS_QGROUP_INFO_KEY
-	quotaCtlEnable      = 1          // BTRFS_QUOTA_CTL_ENABLE
-	qgroupLimitMaxRfer  = 1 << 0     // BTRFS_QGROUP_LIMIT_MAX_RFER
-	qgroupLimitMaxExcl  = 1 << 1     // BTRFS_QGROUP_LIMIT_MAX_EXCL
-	qgroupStatusOn      = 1 << 0     // BTRFS_QGROUP_STATUS_FLAG_ON
-	qgroupStatusRescan  = 1 << 1     // BTRFS_QGROUP_STATUS_FLAG_RESCAN
-	qgroupStatusIncons  = 1 << 2     // BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT
-	nameMax             = 255        // BTRFS_NAME_LEN
+	iocQgroupLimit       = 0x8030942b // _IOR(0x94, 43, qgroup_limit_args)
+	iocQuotaRescanWait   = 0x942e     // _IO(0x94, 46)
+	iocFiemap            = 0xc020660b // FS_IOC_FIEMAP, _IOWR('f', 11, fiemap)
+	subvolSpecByID       = 1 << 4     // BTRFS_SUBVOL_SPEC_BY_ID
+	firstFreeObjectID    = 256        // BTRFS_FIRST_FREE_OBJECTID: a subvolume's root directory
+	rootTreeObjectID     = 1          // BTRFS_ROOT_TREE_OBJECTID
+	rootTreeDirObjectID  = 6          // BTRFS_ROOT_TREE_DIR_OBJECTID
+	quotaTreeObjectID    = 8          // BTRFS_QUOTA_TREE_OBJECTID
+	dirItemKey           = 84         // BTRFS_DIR_ITEM_KEY
+	qgroupStatusKey      = 240        // BTRFS_QGROUP_STATUS_KEY
+	qgroupInfoKey        = 242        // BTRFS_QGROUP_INFO_KEY
+	qgroupLimitKey       = 244        // BTRFS_QGROUP_LIMIT_KEY
+	quotaCtlEnable       = 1          // BTRFS_QUOTA_CTL_ENABLE
+	quotaCtlEnableSimple = 4          // BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA (Linux 6.7)
+	qgroupLimitMaxRfer   = 1 << 0     // BTRFS_QGROUP_LIMIT_MAX_RFER
+	qgroupLimitMaxExcl   = 1 << 1     // BTRFS_QGROUP_LIMIT_MAX_EXCL
+	qgroupStatusOn       = 1 << 0     // BTRFS_QGROUP_STATUS_FLAG_ON
+	qgroupStatusRescan   = 1 << 1     // BTRFS_QGROUP_STATUS_FLAG_RESCAN
+	qgroupStatusIncons   = 1 << 2     // BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT
+	qgroupStatusSimple   = 1 << 3     // BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE
+	nameMax              = 255        // BTRFS_NAME_LEN
 )
 
 // volArgs is struct btrfs_ioctl_vol_args (4096 bytes).

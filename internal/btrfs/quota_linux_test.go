@@ -112,10 +112,62 @@ func TestQuota(t *testing.T) {
 	if subRow[2] != 512<<20 || subRow[3] != 0 {
 		t.Errorf("limits shown: max_rfer %d max_excl %d; want %d and none", subRow[2], subRow[3], 512<<20)
 	}
+	if got, err := btrfs.QgroupLimits(mnt, btrfs.QgroupID(0, subID)); err != nil || got != limit {
+		t.Errorf("QgroupLimits = %+v, %v; want %+v", got, err, limit)
+	}
+	if got, err := btrfs.QgroupLimits(mnt, btrfs.QgroupID(0, snapID)); err != nil || got != (btrfs.QgroupLimit{}) {
+		t.Errorf("QgroupLimits of a group never limited = %+v, %v; want none", got, err)
+	}
+	if _, err := btrfs.QgroupLimits(mnt, btrfs.QgroupID(0, 9999)); !errors.Is(err, btrfs.ErrNoQgroup) {
+		t.Errorf("QgroupLimits of a missing group: %v, want ErrNoQgroup", err)
+	}
 	if _, ok := rows["1/0"]; !ok {
 		t.Errorf("qgroup 1/0 not shown: %v", rows)
 	}
 	if _, err := btrfs.Qgroup(mnt, btrfs.QgroupID(0, 9999)); !errors.Is(err, btrfs.ErrNoQgroup) {
 		t.Errorf("missing qgroup: %v, want ErrNoQgroup", err)
+	}
+}
+
+// TestSimpleQuota enables simple quotas where the kernel has them (Linux
+// 6.7) and checks that a kernel without them refuses: cairn picks the
+// mode by SimpleQuotaSupported, so both answers must be right.
+func TestSimpleQuota(t *testing.T) {
+	mnt := btrfstest.NewFS(t, btrfstest.Options{})
+	err := btrfs.EnableSimpleQuota(mnt)
+	if !btrfs.SimpleQuotaSupported() {
+		if err == nil {
+			t.Fatalf("EnableSimpleQuota succeeded on a kernel without %s", btrfs.SimpleQuotaFeature)
+		}
+		if st, err := btrfs.Quota(mnt); err != nil || st.Enabled {
+			t.Errorf("after the refusal: %+v, %v", st, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := btrfs.Quota(mnt)
+	if err != nil || !st.Enabled || !st.Simple {
+		t.Fatalf("Quota after enabling simple quotas = %+v, %v", st, err)
+	}
+	sub := filepath.Join(mnt, "sub")
+	if err := btrfs.CreateSubvolume(sub); err != nil {
+		t.Fatal(err)
+	}
+	id := mustID(t, sub)
+	limit := btrfs.QgroupLimit{MaxReferenced: 8 << 20}
+	if err := btrfs.LimitQgroup(mnt, btrfs.QgroupID(0, id), limit); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := btrfs.QgroupLimits(mnt, btrfs.QgroupID(0, id)); err != nil || got != limit {
+		t.Errorf("QgroupLimits = %+v, %v; want %+v", got, err, limit)
+	}
+	writeRandom(t, filepath.Join(sub, "data"), 2<<20)
+	if err := btrfs.Sync(mnt); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := btrfs.Qgroup(mnt, btrfs.QgroupID(0, id)); err != nil || u.Referenced < 2<<20 {
+		t.Errorf("usage under simple quotas = %+v, %v; want at least 2 MiB", u, err)
 	}
 }

@@ -96,6 +96,9 @@ type QuotaStatus struct {
 	// completes.
 	Inconsistent bool
 	Rescanning   bool
+	// Simple means simple quotas (Linux 6.7): extents are charged to
+	// the subvolume that wrote them.
+	Simple bool
 }
 
 // Extent is one extent of a file's data (FS_IOC_FIEMAP).

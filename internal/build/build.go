@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/apk/engine"
@@ -219,9 +221,16 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 	}
 	b.epoch = time.Unix(lock.SourceDateEpoch, 0).UTC()
 
+	// What the tenants and containers imply, written out as the manifest
+	// would write it (eff), and their images.
+	eff, images, err := b.effective()
+	if err != nil {
+		return nil, err
+	}
+
 	// 2. Accounts, before artifacts so their owners resolve.
 	b.logf("== accounts")
-	if err := compose.Accounts(b.root, b.sys.Users, b.sys.Groups, b.epoch); err != nil {
+	if err := compose.Accounts(b.root, eff.Users, eff.Groups, b.epoch); err != nil {
 		return nil, err
 	}
 
@@ -238,13 +247,19 @@ func (b *builder) run(lock *manifest.Lock) (*manifest.Lock, error) {
 	// 4. System settings, files, then services: a runlevel may list an
 	// init script that the manifest's own files (or an artifact) bring.
 	b.logf("== system")
-	if err := compose.System(b.root, b.sys, b.epoch); err != nil {
+	if err := compose.System(b.root, eff, b.epoch); err != nil {
 		return nil, err
 	}
-	if err := compose.Files(b.root, b.manifestDir, b.sys.Files, b.epoch); err != nil {
+	if err := compose.Files(b.root, b.manifestDir, eff.Files, b.epoch); err != nil {
 		return nil, err
 	}
-	if err := openrc.Install(b.root, b.sys.Services, b.epoch); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(images)) {
+		b.logf("== container %s: %s", name, images[name].Ref)
+		if err := images[name].Write(b.root); err != nil {
+			return nil, fmt.Errorf("containers.%s: %w", name, err)
+		}
+	}
+	if err := openrc.Install(b.root, eff.Services, b.epoch); err != nil {
 		return nil, err
 	}
 	// Secrets, encrypted, once every init script is there.

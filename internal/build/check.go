@@ -19,6 +19,7 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk/engine"
 	"github.com/cairnlinux/cairn/internal/apk/repo"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
+	"github.com/cairnlinux/cairn/internal/container"
 	"github.com/cairnlinux/cairn/internal/manifest"
 	"github.com/cairnlinux/cairn/internal/rootfs"
 )
@@ -141,6 +142,13 @@ func (b *builder) check(lock *manifest.Lock) (*CheckResult, error) {
 	}
 	if res.Selected != nil {
 		b.checkContents(d, res, &p)
+	}
+	if _, err := container.ReadImages(b.manifestDir, b.sys); err != nil {
+		var errs manifest.Errors
+		if !errors.As(err, &errs) {
+			return nil, err
+		}
+		p.errs = append(p.errs, errs...)
 	}
 	if len(p.errs) > 0 {
 		return res, &ProblemsError{Problems: p.errs, Unsatisfiable: p.unsatisfiable}

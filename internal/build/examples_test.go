@@ -77,10 +77,18 @@ func TestBuildExamples(t *testing.T) {
 					t.Errorf("%s is missing from the tree", f)
 				}
 			}
+			for f, want := range exampleContent[name] {
+				data, err := os.ReadFile(filepath.Join(root, f))
+				for _, w := range want {
+					if err != nil || !strings.Contains(string(data), w) {
+						t.Errorf("%s does not hold %q: %v\n%s", f, w, err, data)
+					}
+				}
+			}
 		})
 		built[name] = true
 	}
-	for _, want := range []string{"minimal/system.yaml", "homelab/system.yaml", "offline/system.yaml", "offline/bootable.yaml", "nas/system.yaml", "vps/system.yaml", "demo/system.yaml"} {
+	for _, want := range []string{"minimal/system.yaml", "homelab/system.yaml", "offline/system.yaml", "offline/bootable.yaml", "nas/system.yaml", "vps/system.yaml", "demo/system.yaml", "multitenant/system.yaml"} {
 		if !built[want] {
 			t.Errorf("%s was not built offline", want)
 		}
@@ -96,6 +104,21 @@ var exampleFiles = map[string][]string{
 	"vps/system.yaml":       {"etc/nftables.nft", "srv/www/index.html"},
 	"minimal/system.yaml":   {"etc/apk/world"},
 	"offline/bootable.yaml": {"sbin/init", "etc/demo-boot"},
+	"multitenant/system.yaml": {"etc/cairn/tenants.json", "etc/init.d/cairn-tenants", "etc/runlevels/boot/cairn-tenants",
+		"etc/runlevels/sysinit/cgroups", "etc/runlevels/default/cairn-snapshots", "home/alice", "home/bob"},
+}
+
+// exampleContent are lines an example's files hold that what it
+// declares implies (tenants: docs/tenants.md).
+var exampleContent = map[string]map[string][]string{
+	"multitenant/system.yaml": {
+		"etc/passwd":                               {"alice:x:", "bob:x:2001:2001::/home/bob:/bin/sh"},
+		"etc/cairn/persist":                        {"/home/alice\n", "/home/bob\n"},
+		"etc/conf.d/bob-builds":                    {"cpu.max 100000 100000", "memory.max 2147483648", "pids.max 512"},
+		"etc/init.d/bob-builds":                    {"command_user=bob"},
+		"etc/ssh/sshd_config.d/cairn-tenants.conf": {"Match User alice,bob", "AuthorizedKeysCommand /usr/sbin/cairn tenants ssh-session %u"},
+		"etc/cairn/health.json":                    {"/usr/sbin/cairn tenants check"},
+	},
 }
 
 // checkDeclared checks that the tree at root holds what sys declares.

@@ -116,6 +116,7 @@ command.
 		newSnapshotsCommand(g),
 		newManifestCommand(g),
 		newManCommand(g),
+		newTenantsCommand(g),
 	)
 	root.AddCommand(fleetCommands(g)...)
 	usageArgs(root)

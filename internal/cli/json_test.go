@@ -97,6 +97,8 @@ func TestJSONEverywhere(t *testing.T) {
 		{"secrets", "list", "-f", mf},
 		{"secrets", "keygen", "-o", filepath.Join(dir, "age.key")},
 		{"secrets", "add-key", "-f", mf, "--name", "n", "--key", nodeKey.Key, "--recipients", filepath.Join(dir, "recipients")},
+		{"tenants", "--root", filepath.Join(dir, "root")},
+		{"tenants", "check", "--root", filepath.Join(dir, "root")},
 		// Errors.
 		{"secrets", "identity", "--root", dir},
 		{"secrets", "edit", "nope", "-f", mf},

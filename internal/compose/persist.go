@@ -11,7 +11,7 @@ import (
 
 // DefaultPersist are persisted whatever the manifest says: on a read-only
 // root, OpenRC's bootmisc and nearly every service write below /var.
-var DefaultPersist = []string{"/var"}
+var DefaultPersist = manifest.AlwaysPersisted
 
 // Persisted returns the directories a system keeps outside its
 // generations, sorted (a parent before what is below it).

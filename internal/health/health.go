@@ -108,7 +108,11 @@ func (r *Runner) check(ctx context.Context, c layout.HealthCheck) Result {
 			res.Passed, res.Detail = true, ""
 			return res
 		}
-		res.Detail = detail
+		// A try the timeout cut short ("signal: killed") says less than
+		// the last one that ran to its end: keep that one's answer.
+		if ctx.Err() == nil || res.Detail == "" {
+			res.Detail = detail
+		}
 		select {
 		case <-ctx.Done():
 			res.Detail = fmt.Sprintf("%s (gave up after %d tries in %ds)", res.Detail, res.Tries, c.TimeoutSeconds)

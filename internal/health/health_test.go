@@ -69,6 +69,24 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestCutShort: a try the timeout kills does not hide what the tries
+// before it said.
+func TestCutShort(t *testing.T) {
+	var tries atomic.Int32
+	r := &Runner{Interval: time.Millisecond, OpenRCDir: t.TempDir(),
+		Shell: func(ctx context.Context, cmd string) ([]byte, error) {
+			if tries.Add(1) == 1 {
+				return []byte("pids.max 64 is not set"), errors.New("exit status 1")
+			}
+			<-ctx.Done()
+			return nil, errors.New("signal: killed")
+		}}
+	res := r.Run(context.Background(), layout.Health{Checks: []layout.HealthCheck{{Name: "limits", Command: "check", TimeoutSeconds: 1}}})
+	if res[0].Passed || res[0].Detail != "check: exit status 1: pids.max 64 is not set (gave up after 2 tries in 1s)" {
+		t.Errorf("%+v", res[0])
+	}
+}
+
 // TestRealShell runs command checks through the real /bin/sh.
 func TestRealShell(t *testing.T) {
 	r := &Runner{Interval: time.Millisecond, OpenRCDir: t.TempDir()}

@@ -8,14 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/cairnlinux/cairn/internal/image/imagetest"
 	"github.com/cairnlinux/cairn/internal/testutil"
-	"golang.org/x/sys/unix"
 )
 
 // The container tests check the OCI image with the tools the issue names:
@@ -144,48 +142,8 @@ func newPodman(t *testing.T, bin string) *podmanCmd {
 	// and that may outlive the podman command that started it: wait for
 	// every process working on this storage before it is removed (this
 	// cleanup runs before t.TempDir's).
-	t.Cleanup(func() { waitForProcessesUsing(t, p.dir) })
+	t.Cleanup(func() { testutil.WaitForProcessesUsing(t, p.dir) })
 	return p
-}
-
-// waitForProcessesUsing waits until no process has dir in its command
-// line, each through a pidfd (no polling of the process table).
-func waitForProcessesUsing(t *testing.T, dir string) {
-	for round := 0; round < 10; round++ {
-		pids := processesUsing(dir)
-		if len(pids) == 0 {
-			return
-		}
-		for _, pid := range pids {
-			fd, err := unix.PidfdOpen(pid, 0)
-			if err != nil {
-				continue // gone already
-			}
-			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			n, err := unix.Poll(fds, 30_000)
-			unix.Close(fd)
-			if err != nil || n == 0 {
-				t.Errorf("process %d still uses %s after 30 s", pid, dir)
-			}
-		}
-	}
-	t.Errorf("processes keep starting on %s", dir)
-}
-
-func processesUsing(dir string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(cmdline, []byte(dir)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // containerRun is the start of every `podman run` of the tests.

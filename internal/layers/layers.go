@@ -33,8 +33,9 @@ var Layers = []Layer{
 	{"delivery", []string{"internal/deliver"}},
 	{"operations on a node", []string{"internal/node", "internal/diskinstall"}},
 	{"pipelines", []string{"internal/build", "internal/image", "internal/health", "internal/gendiff", "internal/vm", "internal/snapshots", "internal/capture"}},
+	{"tenants", []string{"internal/tenant"}},
 	{"boot entries and store", []string{"internal/boot", "internal/store"}},
-	{"a system's description", []string{"internal/compose", "internal/openrc", "internal/secrets", "internal/manifest"}},
+	{"a system's description", []string{"internal/compose", "internal/container", "internal/openrc", "internal/secrets", "internal/manifest"}},
 	{"apk engine", []string{"internal/apk/engine"}},
 	{"apk commit", []string{"internal/apk/commit"}},
 	{"apk database and installer", []string{"internal/apk/database", "internal/apk/install"}},
@@ -50,11 +51,12 @@ var Layers = []Layer{
 
 // Within are the imports allowed inside a layer: importer to imported.
 var Within = map[string][]string{
-	"internal/boot":    {"internal/store"},
-	"internal/compose": {"internal/manifest", "internal/secrets"},
-	"internal/openrc":  {"internal/manifest"},
-	"internal/secrets": {"internal/manifest"},
-	"internal/disk":    {"internal/disk/gpt"},
+	"internal/boot":      {"internal/store"},
+	"internal/compose":   {"internal/manifest", "internal/secrets"},
+	"internal/container": {"internal/manifest", "internal/openrc"},
+	"internal/openrc":    {"internal/manifest"},
+	"internal/secrets":   {"internal/manifest"},
+	"internal/disk":      {"internal/disk/gpt"},
 }
 
 // IsTestHelper reports whether the package p (below Module) is a test

@@ -11,6 +11,8 @@ const (
 	DefaultFileMode   = "0644"
 	DefaultExecMode   = "0755"
 	DefaultOwner      = "root:root"
+	// DefaultContainerRunlevel is where a container starts.
+	DefaultContainerRunlevel = "default"
 )
 
 // ApplyDefaults fills in what the manifest left to cairn, as documented on
@@ -39,6 +41,10 @@ func (s *System) ApplyDefaults() {
 			svc.Supervisor = DefaultSupervisor
 		}
 		s.Services.Define[name] = svc
+	}
+	for name, c := range s.Containers {
+		c.Runlevel = or(c.Runlevel, DefaultContainerRunlevel)
+		s.Containers[name] = c
 	}
 	for i := range s.Users {
 		s.Users[i].applyDefaults()

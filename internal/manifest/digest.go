@@ -23,6 +23,10 @@ func (s *System) Digest() string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// Clone returns a deep copy of s, for callers that derive a system from
+// it (the build spells out what tenants and containers imply).
+func (s *System) Clone() *System { return s.clone() }
+
 // clone deep-copies s.
 func (s *System) clone() *System {
 	return deepCopy(reflect.ValueOf(s)).Interface().(*System)

@@ -38,7 +38,7 @@ func wantValid(file string) bool {
 		return true
 	}
 	switch filepath.Base(filepath.Dir(file)) {
-	case "basic", "diamond", "nested":
+	case "basic", "diamond", "nested", "tenant":
 		return true
 	}
 	return false

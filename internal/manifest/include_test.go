@@ -99,6 +99,24 @@ func TestIncludeErrors(t *testing.T) {
 			want:  []string{`fleet.yaml:2:7: kind: "Fleet" is not supported`},
 		},
 		{
+			name:  "a UserProfile of another apiVersion",
+			top:   header + repo + "include: [alice.yaml]\n",
+			files: map[string]string{"alice.yaml": "apiVersion: v2\nkind: UserProfile\nmetadata: {name: alice}\n"},
+			want:  []string{`alice.yaml:1:13: apiVersion: the string "v2" is not supported for a UserProfile (this cairn reads v1 or cairn/v1)`},
+		},
+		{
+			name:  "a UserProfile with a wrong key, at its path in its own file",
+			top:   header + repo + "include: [alice.yaml]\n",
+			files: map[string]string{"alice.yaml": "apiVersion: v1\nkind: UserProfile\nmetadata: {name: alice}\nspec:\n  services: {resources: {memory: 4G}}\n"},
+			want:  []string{`alice.yaml:5:26: spec.services.resources.memory: unknown key; did you mean memory_limit?`},
+		},
+		{
+			name:  "two profiles of one tenant",
+			top:   header + repo + "include: [a.yaml, b.yaml]\n",
+			files: map[string]string{"a.yaml": "apiVersion: v1\nkind: UserProfile\nmetadata: {name: alice}\n", "b.yaml": "apiVersion: v1\nkind: UserProfile\nmetadata:\n  name: alice\n"},
+			want:  []string{`b.yaml:4:9: metadata.name: tenant "alice" is declared twice: keep one (first at a.yaml:3:18)`},
+		},
+		{
 			name:  "validation problems point into the file that has the value",
 			top:   header + repo + "include: [base.yaml]\nusers: [{name: b}, {name: a}]\n",
 			files: map[string]string{"base.yaml": header + "users:\n  - name: a\n    shell: sh\n"},
@@ -130,6 +148,46 @@ func TestIncludeErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUserProfileNotAlone checks that a UserProfile given as the manifest
+// to build says how it is used.
+func TestUserProfileNotAlone(t *testing.T) {
+	_, err := parse("tenants/alice.yaml", []byte("apiVersion: v1\nkind: UserProfile\nmetadata: {name: alice}\n"), memFiles(nil))
+	want := "tenants/alice.yaml:2:7: kind: a UserProfile is not built on its own: include it from a System manifest (include: [alice.yaml])"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// TestSeedUserProfile reads the UserProfile of the cluster guide, as it
+// is written there with the user's name added, included from a system.
+func TestSeedUserProfile(t *testing.T) {
+	seed := `apiVersion: v1
+kind: UserProfile
+metadata:
+  name: alice
+  version: "1.0"
+spec:
+  filesystem: {subvolume: true, snapshot_interval: "6h", quota: "50G"}
+  services:
+    allowed: []
+    resources: {cpu_quota: "2.0", memory_limit: "4G"}
+  network: {namespace: true, firewall_profile: "default"}
+`
+	s, err := parse("system.yaml", []byte(header+repo+"include: [alice.yaml]\n"), memFiles(map[string]string{"alice.yaml": seed}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Tenants) != 1 {
+		t.Fatalf("tenants: %+v", s.Tenants)
+	}
+	p := s.Tenants[0]
+	if p.Metadata.Name != "alice" || p.Metadata.Version != "1.0" || !p.Spec.Filesystem.Subvolume || p.Spec.Filesystem.Quota != "50G" ||
+		p.Spec.Filesystem.SnapshotInterval != "6h" || p.Spec.Services.Resources.CPUQuota != "2.0" || p.Spec.Services.Resources.MemoryLimit != "4G" ||
+		!p.Spec.Network.Namespace || p.Spec.Network.FirewallProfile != "default" {
+		t.Errorf("read as %+v", p)
 	}
 }
 

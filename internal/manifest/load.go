@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -247,6 +248,9 @@ func (l *loader) file(name string, data []byte) *yaml.Node {
 		return nil
 	}
 	l.register(root, name)
+	if len(l.active) > 1 && kindOf(root) == KindUserProfile {
+		return l.profile(name, root)
+	}
 	if !l.checkHeader(root) {
 		l.fatal = true
 		return nil
@@ -308,12 +312,57 @@ func (l *loader) checkHeader(root *yaml.Node) bool {
 		case deref(v).Kind != yaml.ScalarNode:
 			l.errorf(v, h.key, "expected %s, got %s", h.want, describe(v))
 			ok = false
+		case h.key == "kind" && deref(v).Value == KindUserProfile:
+			l.errorf(at(k, v), h.key, "a UserProfile is not built on its own: include it from a System manifest (include: [%s])", filepath.Base(l.fileOf(root)))
+			ok = false
 		case deref(v).Value != h.want:
 			l.errorf(at(k, v), h.key, "%s is not supported (%s)", quoted(deref(v).Value), h.help)
 			ok = false
 		}
 	}
 	return ok
+}
+
+// kindOf returns the kind a manifest's top mapping names, or "".
+func kindOf(root *yaml.Node) string {
+	if _, v := mappingEntry(root, "kind"); v != nil && deref(v).Kind == yaml.ScalarNode {
+		return deref(v).Value
+	}
+	return ""
+}
+
+// profile checks an included kind: UserProfile document on its own and
+// returns it as a System listing it in tenants, which merges like any
+// included manifest (the lists are joined).
+func (l *loader) profile(name string, root *yaml.Node) *yaml.Node {
+	k, v := mappingEntry(root, "apiVersion")
+	switch {
+	case v == nil:
+		l.errorf(root, "apiVersion", "missing: add apiVersion: %s at the top of the file", ProfileAPIVersion)
+		l.fatal = true
+		return nil
+	case deref(v).Kind != yaml.ScalarNode || !slices.Contains(profileAPIVersions, deref(v).Value):
+		l.errorf(at(k, v), "apiVersion", "%s is not supported for a UserProfile (this cairn reads %s)", describe(v), strings.Join(profileAPIVersions, " or "))
+		l.fatal = true
+		return nil
+	}
+	// Decode it alone, so that each wrong key or type is reported once,
+	// at its path in this file.
+	var scratch UserProfile
+	dec := newDecoder(l.fileOf, nil)
+	dec.nodePaths = l.localPaths
+	dec.value(root, root, reflect.ValueOf(&scratch).Elem(), "")
+	l.errs = append(l.errs, dec.errs...)
+	if dec.exhausted {
+		l.fatal = true
+	}
+	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "tenants", Line: root.Line, Column: root.Column}
+	list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{root}, Line: root.Line, Column: root.Column}
+	wrapper := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{key, list}, Line: root.Line, Column: root.Column}
+	for _, n := range []*yaml.Node{key, list, wrapper} {
+		l.files[n] = name
+	}
+	return wrapper
 }
 
 // mappingEntry returns the key and value nodes of key in mapping n.

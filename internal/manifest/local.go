@@ -112,6 +112,11 @@ func (s *System) localPaths() []localPath {
 			out = append(out, localPath{keyPath(indexPath("secrets", i), "file"), sec.File, false})
 		}
 	}
+	for _, name := range sortedKeys(s.Containers) {
+		if a := s.Containers[name].Archive; a != "" {
+			out = append(out, localPath{keyPath(keyPath("containers", name), "archive"), a, false})
+		}
+	}
 	return out
 }
 

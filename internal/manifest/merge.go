@@ -112,6 +112,11 @@ func rebase(root *yaml.Node, from, to string) {
 	}
 	each(value(root, "setup"), func(s *yaml.Node) { fix(value(s, "file")) })
 	each(value(root, "secrets"), func(s *yaml.Node) { fix(value(s, "file")) })
+	if containers := value(root, "containers"); containers != nil && containers.Kind == yaml.MappingNode {
+		for i := 1; i < len(containers.Content); i += 2 {
+			fix(value(containers.Content[i], "archive"))
+		}
+	}
 }
 
 var urlScheme = lazy(`^[A-Za-z][A-Za-z0-9+.-]*:`)

@@ -14,7 +14,12 @@ func locate(e *Error, positions map[string]position, localPaths map[*yaml.Node]s
 		if pos, ok := positions[p]; ok {
 			e.File, e.Line, e.Column = pos.file, pos.line, pos.column
 			if local, ok := localPaths[pos.node]; ok {
-				e.Path = local + e.Path[len(p):]
+				rest := e.Path[len(p):]
+				if local == "" {
+					// the top of an included UserProfile
+					rest = strings.TrimPrefix(rest, ".")
+				}
+				e.Path = local + rest
 			}
 			return
 		}

@@ -60,6 +60,19 @@ var schemaExtras = map[string]map[string]any{
 	"Group.GID":          {"minimum": 0, "maximum": maxID},
 	"Mount.Dump":         {"minimum": 0, "maximum": 1},
 	"Mount.Pass":         {"minimum": 0, "maximum": 2},
+
+	"UserProfile.APIVersion":             {"enum": profileAPIVersions},
+	"UserProfile.Kind":                   {"const": KindUserProfile},
+	"ProfileMetadata.Version":            {"type": []string{"string", "number"}},
+	"ProfileUser.UID":                    {"minimum": 1, "maximum": maxID},
+	"ProfileFilesystem.Quota":            {"type": []string{"string", "integer"}, "pattern": sizeText.String()},
+	"ProfileFilesystem.SnapshotInterval": {"examples": []string{"6h", "30m", "1d"}},
+	"ProfileResources.CPUQuota":          {"type": []string{"string", "number"}, "examples": []string{"2.0", "0.5"}},
+	"ProfileResources.MemoryLimit":       {"type": []string{"string", "integer"}, "pattern": sizeText.String()},
+	"ProfileResources.PidsLimit":         {"minimum": 0},
+	"ProfileNetwork.FirewallProfile":     {"enum": FirewallProfiles},
+	"Container.Image":                    {"pattern": imageRef.String()},
+	"ContainerHealth.Retries":            {"minimum": 0},
 }
 
 // runlevelSnippets let editors (the YAML language server) complete

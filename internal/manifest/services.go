@@ -47,6 +47,9 @@ func (s *System) OwnServices(dir string) map[string]ServiceSource {
 	for name := range s.Services.Define {
 		own[name] = ServiceSource{Key: keyPath("services.define", name)}
 	}
+	for name := range s.Containers {
+		own[name] = ServiceSource{Key: keyPath("containers", name)}
+	}
 	return own
 }
 

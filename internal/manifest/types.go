@@ -25,26 +25,30 @@ type System struct {
 	Name        string   `yaml:"name,omitempty" doc:"A name for the system, shown in generations and boot menus."`
 	Description string   `yaml:"description,omitempty" doc:"Free text kept with each generation."`
 
-	Alpine    Alpine            `yaml:"alpine" doc:"Where packages come from."`
-	Packages  []string          `yaml:"packages,omitempty" doc:"The world: dependencies in apk syntax (name, name@tag, name>=1.2, !name)."`
-	Artifacts []Artifact        `yaml:"artifacts,omitempty" doc:"Software Alpine does not package, fetched by URL and checksum and installed as local packages."`
-	Services  Services          `yaml:"services,omitempty" doc:"OpenRC services: which run in which runlevel, and services defined here."`
-	Users     []User            `yaml:"users,omitempty" doc:"User accounts."`
-	Groups    []Group           `yaml:"groups,omitempty" doc:"Groups."`
-	Hostname  string            `yaml:"hostname,omitempty" doc:"The host name (/etc/hostname)."`
-	Timezone  string            `yaml:"timezone,omitempty" doc:"A zone of the tz database (Europe/Berlin); UTC when empty."`
-	Hosts     []HostEntry       `yaml:"hosts,omitempty" doc:"Extra /etc/hosts lines."`
-	Network   Network           `yaml:"network,omitempty" doc:"Network interfaces (ifupdown-ng) and wireless (iwd)."`
-	Fstab     []Mount           `yaml:"fstab,omitempty" doc:"Extra /etc/fstab entries."`
-	Sysctl    map[string]string `yaml:"sysctl,omitempty" doc:"Kernel parameters (/etc/sysctl.d/00-cairn.conf)."`
-	Modules   []string          `yaml:"modules,omitempty" doc:"Kernel modules loaded at boot (/etc/modules-load.d/cairn.conf)."`
-	Kernel    Kernel            `yaml:"kernel,omitempty" doc:"The kernel and its command line."`
-	Persist   []string          `yaml:"persist,omitempty" doc:"Absolute paths kept on persistent storage instead of in the generation (/home, /var/log...)."`
-	Files     Files             `yaml:"files,omitempty" doc:"Files copied into the system."`
-	Setup     []Script          `yaml:"setup,omitempty" doc:"Scripts run inside the new root at the end of the build, for what cannot be declared."`
-	Health    []HealthCheck     `yaml:"health,omitempty" doc:"Checks a new generation must pass after it boots before cairn-confirm makes it the default; besides them, no OpenRC service may have failed."`
-	Secrets   []Secret          `yaml:"secrets,omitempty" doc:"Files encrypted with age beside the manifest, decrypted only on the node, at boot, into /run/secrets (docs/secrets.md)."`
-	Snapshots []Snapshot        `yaml:"snapshots,omitempty" doc:"Snapshot schedules of persistent paths (btrfs stores): cairn takes read-only snapshots and prunes them by btrbk-style retention (docs/state.md)."`
+	Alpine    Alpine     `yaml:"alpine" doc:"Where packages come from."`
+	Packages  []string   `yaml:"packages,omitempty" doc:"The world: dependencies in apk syntax (name, name@tag, name>=1.2, !name)."`
+	Artifacts []Artifact `yaml:"artifacts,omitempty" doc:"Software Alpine does not package, fetched by URL and checksum and installed as local packages."`
+	Services  Services   `yaml:"services,omitempty" doc:"OpenRC services: which run in which runlevel, and services defined here."`
+	// Containers and Tenants are described in docs/containers.md and
+	// docs/tenants.md.
+	Containers map[string]Container `yaml:"containers,omitempty" doc:"Containers run by podman, each an OpenRC service of its own, from images pinned by digest that the generation carries."`
+	Users      []User               `yaml:"users,omitempty" doc:"User accounts."`
+	Groups     []Group              `yaml:"groups,omitempty" doc:"Groups."`
+	Tenants    []UserProfile        `yaml:"tenants,omitempty" doc:"Tenants of the node (kind: UserProfile documents, usually included: include: [tenants/alice.yaml] adds one here): a user with a home subvolume under a quota, snapshots, and cgroup limits on its services and sessions."`
+	Hostname   string               `yaml:"hostname,omitempty" doc:"The host name (/etc/hostname)."`
+	Timezone   string               `yaml:"timezone,omitempty" doc:"A zone of the tz database (Europe/Berlin); UTC when empty."`
+	Hosts      []HostEntry          `yaml:"hosts,omitempty" doc:"Extra /etc/hosts lines."`
+	Network    Network              `yaml:"network,omitempty" doc:"Network interfaces (ifupdown-ng) and wireless (iwd)."`
+	Fstab      []Mount              `yaml:"fstab,omitempty" doc:"Extra /etc/fstab entries."`
+	Sysctl     map[string]string    `yaml:"sysctl,omitempty" doc:"Kernel parameters (/etc/sysctl.d/00-cairn.conf)."`
+	Modules    []string             `yaml:"modules,omitempty" doc:"Kernel modules loaded at boot (/etc/modules-load.d/cairn.conf)."`
+	Kernel     Kernel               `yaml:"kernel,omitempty" doc:"The kernel and its command line."`
+	Persist    []string             `yaml:"persist,omitempty" doc:"Absolute paths kept on persistent storage instead of in the generation (/home, /var/log...)."`
+	Files      Files                `yaml:"files,omitempty" doc:"Files copied into the system."`
+	Setup      []Script             `yaml:"setup,omitempty" doc:"Scripts run inside the new root at the end of the build, for what cannot be declared."`
+	Health     []HealthCheck        `yaml:"health,omitempty" doc:"Checks a new generation must pass after it boots before cairn-confirm makes it the default; besides them, no OpenRC service may have failed."`
+	Secrets    []Secret             `yaml:"secrets,omitempty" doc:"Files encrypted with age beside the manifest, decrypted only on the node, at boot, into /run/secrets (docs/secrets.md)."`
+	Snapshots  []Snapshot           `yaml:"snapshots,omitempty" doc:"Snapshot schedules of persistent paths (btrfs stores): cairn takes read-only snapshots and prunes them by btrbk-style retention (docs/state.md)."`
 }
 
 // Declared-file states: what a node does with a declared file under /var

@@ -78,7 +78,8 @@ func (ss *Session) PlanGC(rules store.Rules, now time.Time) (*GCPlan, error) {
 // ExecuteGC deletes what plan drops, in the order that keeps the node
 // bootable at every instant: the boot entries of the generations that go
 // first (a crash then leaves entries for existing generations only),
-// then the generations, oldest first; then the cache's garbage. The
+// then the generations, oldest first; then the cache's garbage and, on
+// the running node, the containers' images no generation left uses. The
 // report says what went, also with an error once generations were
 // deleted (nil when nothing was).
 func (ss *Session) ExecuteGC(plan *GCPlan) (*GCReport, error) {
@@ -123,6 +124,13 @@ func (ss *Session) gcReport(plan *GCPlan, res store.GCResult, dryRun bool, gcErr
 	report.Removed = append(report.Removed, removed...)
 	if err != nil {
 		return report, fmt.Errorf("gc: cache: %w", err)
+	}
+	if !dryRun {
+		removed, err := ss.pruneImages()
+		report.Removed = append(report.Removed, removed...)
+		if err != nil {
+			return report, fmt.Errorf("gc: containers' images: %w", err)
+		}
 	}
 	return report, nil
 }

@@ -15,8 +15,14 @@ import (
 // Validate first: ConfD quotes every value, so an invalid service gives
 // a harmless file, but not a working one.
 func ConfD(name string, s manifest.Service) []byte {
+	return Script{Name: name, Service: s}.ConfD()
+}
+
+// ConfD renders the script's /etc/conf.d file as ConfD does.
+func (sc Script) ConfD() []byte {
+	s := sc.Service
 	var b strings.Builder
-	writeHeader(&b, name)
+	writeHeader(&b, sc.source())
 	if len(s.Cgroup) > 0 {
 		lines := make([]string, 0, len(s.Cgroup))
 		for _, k := range slices.Sorted(maps.Keys(s.Cgroup)) {

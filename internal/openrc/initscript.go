@@ -17,12 +17,46 @@ import (
 // dependencies in depend(). It returns Validate's errors for a service
 // it cannot express. The same service always gives the same bytes.
 func InitScript(name string, s manifest.Service) ([]byte, error) {
+	return Script{Name: name, Service: s}.InitScript()
+}
+
+// Script is a service whose init script cairn writes from another part
+// of the manifest than services.define (a container), with shell
+// functions besides what the service's fields say.
+type Script struct {
+	Name    string
+	Service manifest.Service
+	// Source is the manifest key it is written from;
+	// services.define.NAME when empty.
+	Source string
+	// Functions are shell functions of the script, such as OpenRC's
+	// start_pre, start_post and stop_post, written last in this order.
+	Functions []Function
+}
+
+// Function is a shell function of an init script; Body is its shell
+// text, indented by the caller.
+type Function struct {
+	Name, Body string
+}
+
+func (sc Script) source() string {
+	if sc.Source != "" {
+		return sc.Source
+	}
+	return keyPath("services.define", sc.Name)
+}
+
+// InitScript renders the script's /etc/init.d file as InitScript does,
+// with its functions last.
+func (sc Script) InitScript() ([]byte, error) {
+	name, s := sc.Name, sc.Service
 	if err := Validate(name, s); err != nil {
 		return nil, err
 	}
 	var b strings.Builder
 	b.WriteString("#!/sbin/openrc-run\n")
-	writeHeader(&b, name)
+	writeHeader(&b, sc.source())
 	b.WriteString("\n")
 	assign(&b, "name", name)
 	if s.Description != "" {
@@ -33,6 +67,9 @@ func InitScript(name string, s manifest.Service) ([]byte, error) {
 	writeLogs(&b, s)
 	writeEnvironment(&b, argsVar, s.Environment)
 	writeDepend(&b, s)
+	for _, f := range sc.Functions {
+		b.WriteString("\n" + f.Name + "() {\n" + strings.TrimSuffix(f.Body, "\n") + "\n}\n")
+	}
 	return []byte(b.String()), nil
 }
 
@@ -99,9 +136,10 @@ func writeLogs(b *strings.Builder, s manifest.Service) {
 	}
 }
 
-// writeHeader says where a file comes from and where to change it.
-func writeHeader(b *strings.Builder, name string) {
-	fmt.Fprintf(b, "# Written by cairn from %s in the system manifest.\n", keyPath("services.define", name))
+// writeHeader says where a file comes from (the manifest key source) and
+// where to change it.
+func writeHeader(b *strings.Builder, source string) {
+	fmt.Fprintf(b, "# Written by cairn from %s in the system manifest.\n", source)
 	b.WriteString("# The next build replaces this file: change the manifest instead.\n")
 }
 

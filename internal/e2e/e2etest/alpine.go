@@ -28,10 +28,11 @@ type AlpineRepo struct {
 }
 
 // AlpineKernelModules are the kernel modules of the real Alpine test
-// systems: KernelModules, and the network card (virtio_net) and the
-// EFI system partition's file system (vfat, its code pages).
+// systems: KernelModules, and the network card (virtio_net), veth (a
+// tenant's network namespace) and the EFI system partition's file system
+// (vfat, its code pages).
 var AlpineKernelModules = append(append([]string(nil), KernelModules...),
-	"kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko", "kernel/net/core/failover.ko",
+	"kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko", "kernel/net/core/failover.ko", "kernel/drivers/net/veth.ko",
 	"kernel/fs/fat", "kernel/fs/nls/nls_cp437.ko", "kernel/fs/nls/nls_ascii.ko", "kernel/fs/nls/nls_utf8.ko", "kernel/fs/nls/nls_iso8859-1.ko")
 
 // MakeAlpineRepo makes the local repository with the cairn binary at
