@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlinux/cairn/internal/health"
 	"github.com/cairnlinux/cairn/internal/node"
 )
 
@@ -68,17 +69,23 @@ func runConfirm(ctx context.Context, o *ConfirmOptions, g *Globals) error {
 		}
 		return err
 	}
-	for _, r := range rep.Checks {
+	printChecks(g, rep.Checks)
+	if err == nil {
+		fmt.Fprintln(g.Stdout, rep.Message)
+	}
+	return err
+}
+
+// printChecks prints each health check's result, as the console shows
+// them at boot.
+func printChecks(g *Globals, checks []health.Result) {
+	for _, r := range checks {
 		if r.Passed {
 			fmt.Fprintf(g.Stdout, "  ok    %s\n", r.Name)
 		} else {
 			fmt.Fprintf(g.Stdout, "  FAIL  %s: %s\n", r.Name, r.Detail)
 		}
 	}
-	if err == nil {
-		fmt.Fprintln(g.Stdout, rep.Message)
-	}
-	return err
 }
 
 // StatusOptions are the options of `cairn status`.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,12 +18,21 @@ type SwitchOptions struct {
 	Permanent bool
 	Tries     int
 	JSON      bool
+	// Now switches the running system (a live trial); Kexec lets it
+	// boot another kernel with kexec.
+	Now, Kexec bool
 }
 
 // Validate checks the options.
 func (o *SwitchOptions) Validate() error {
 	if o.Tries < 1 {
 		return usagef("--tries must be at least 1, not %d", o.Tries)
+	}
+	if o.Now && o.Permanent {
+		return usagef("--now runs the generation as a trial and confirms it by its health checks: it does not go with --permanent")
+	}
+	if o.Kexec && !o.Now {
+		return usagef("--kexec goes with --now")
 	}
 	return nil
 }
@@ -36,6 +46,13 @@ func newSwitchCommand(g *Globals) *cobra.Command {
 --tries times (once by default) unless confirmed after a good boot; then the
 default boots again. With --permanent it becomes the default at once.
 Switching to the default cancels a trial.
+
+With --now, on a running node, generation N becomes the running system
+without a reboot, as a trial: the root is swapped, the services whose files
+or definitions changed restart (cairn says which), its secrets are put in
+place and its health checks run. Passed, it is confirmed; failed, the
+previous generation is running again by itself. A generation with another
+kernel needs a reboot.
 ` + storeExitCodes,
 		Args: argsUsage(0, 1, "switch [N]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,6 +67,8 @@ Switching to the default cancels a trial.
 	f.BoolVar(&o.Permanent, "permanent", false, "make N the default now, without a trial")
 	f.IntVar(&o.Tries, "tries", store.DefaultTries, "boots the trial gets before the default boots again")
 	f.BoolVar(&o.JSON, "json", false, "print the new state as JSON")
+	f.BoolVar(&o.Now, "now", false, "make N the running system now, without a reboot, as a trial confirmed by its health checks")
+	f.BoolVar(&o.Kexec, "kexec", false, "with --now: boot a generation with another kernel through kexec")
 	return cmd
 }
 
@@ -66,6 +85,13 @@ func runSwitch(ctx context.Context, o *SwitchOptions, g *Globals, args []string)
 		return err
 	}
 	defer ss.close()
+	if o.Now {
+		rep, err := ss.Live(ctx, node.LiveRequest{Generation: n, Kexec: o.Kexec})
+		if perr := printLive(g, o, rep); perr != nil && err == nil {
+			err = perr
+		}
+		return err
+	}
 	rep, err := ss.Switch(node.SwitchRequest{Generation: n, Permanent: o.Permanent, Tries: o.Tries})
 	var noTrials *node.NoTrialsError
 	if errors.As(err, &noTrials) {
@@ -196,6 +222,29 @@ func runPin(ctx context.Context, o *PinOptions, g *Globals, n int, pin bool) err
 		fmt.Fprintf(g.Stdout, "generation %d is pinned already\n", n)
 	default:
 		fmt.Fprintf(g.Stdout, "generation %d is not pinned: nothing to change\n", n)
+	}
+	return nil
+}
+
+// printLive says what a live switch did.
+func printLive(g *Globals, o *SwitchOptions, rep node.LiveReport) error {
+	if o.JSON {
+		return writeJSON(g.Stdout, rep)
+	}
+	if rep.Generation == 0 {
+		return nil
+	}
+	if len(rep.Restarted) > 0 {
+		fmt.Fprintf(g.Stdout, "restarted: %s\n", strings.Join(rep.Restarted, ", "))
+	} else if rep.From != rep.Generation {
+		fmt.Fprintln(g.Stdout, "restarted: none (no service's files or definition changed)")
+	}
+	if rep.Runlevel {
+		fmt.Fprintln(g.Stdout, "runlevels changed: OpenRC started and stopped services to match")
+	}
+	printChecks(g, rep.Checks)
+	if rep.Message != "" {
+		fmt.Fprintln(g.Stdout, rep.Message)
 	}
 	return nil
 }
