@@ -87,7 +87,7 @@ func runSwitch(ctx context.Context, o *SwitchOptions, g *Globals, args []string)
 	defer ss.close()
 	if o.Now {
 		rep, err := ss.Live(ctx, node.LiveRequest{Generation: n, Kexec: o.Kexec})
-		if perr := printLive(g, o, rep); perr != nil && err == nil {
+		if perr := printLive(g, o, rep, err); perr != nil && err == nil {
 			err = perr
 		}
 		return err
@@ -227,7 +227,7 @@ func runPin(ctx context.Context, o *PinOptions, g *Globals, n int, pin bool) err
 }
 
 // printLive says what a live switch did.
-func printLive(g *Globals, o *SwitchOptions, rep node.LiveReport) error {
+func printLive(g *Globals, o *SwitchOptions, rep node.LiveReport, err error) error {
 	if o.JSON {
 		return writeJSON(g.Stdout, rep)
 	}
@@ -243,7 +243,7 @@ func printLive(g *Globals, o *SwitchOptions, rep node.LiveReport) error {
 		fmt.Fprintln(g.Stdout, "runlevels changed: OpenRC started and stopped services to match")
 	}
 	printChecks(g, rep.Checks)
-	if rep.Message != "" {
+	if rep.Message != "" && err == nil { // an error says it itself
 		fmt.Fprintln(g.Stdout, rep.Message)
 	}
 	return nil

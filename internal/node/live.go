@@ -123,7 +123,7 @@ func (ss *Session) Live(ctx context.Context, req LiveRequest) (LiveReport, error
 		rep.State = back
 		return rep, errors.Join(fmt.Errorf("switch --now to generation %d: %w", n, err), berr)
 	}
-	conf, cerr := ss.Confirm(ctx, ConfirmRequest{Boot: true, OpenRCDir: req.OpenRCDir})
+	conf, cerr := ss.Confirm(ctx, ConfirmRequest{Boot: true, OpenRCDir: req.openrc()})
 	rep.Checks = conf.Checks
 	var failed *ChecksFailedError
 	if errors.As(cerr, &failed) {
