@@ -117,17 +117,17 @@ func (ss *Session) Live(ctx context.Context, req LiveRequest) (LiveReport, error
 	}); err != nil {
 		return rep, changeError(fmt.Sprintf("switch --now to generation %d", n), err)
 	}
-	if err := ss.activate(ctx, n, &rep); err != nil {
-		ss.opts.warn("%v", err)
-		back, berr := ss.fallBack(ctx, from, n, &rep)
+	if swapped, err := ss.activate(ctx, n, &rep); err != nil {
+		back, berr := ss.fallBack(ctx, from, n, swapped, &rep)
 		rep.State = back
+		rep.Message = fmt.Sprintf("generation %d could not be made the running system: generation %d is running", n, from)
 		return rep, errors.Join(fmt.Errorf("switch --now to generation %d: %w", n, err), berr)
 	}
 	conf, cerr := ss.Confirm(ctx, ConfirmRequest{Boot: true, OpenRCDir: req.openrc()})
 	rep.Checks = conf.Checks
 	var failed *ChecksFailedError
 	if errors.As(cerr, &failed) {
-		back, berr := ss.fallBack(ctx, from, n, &rep)
+		back, berr := ss.fallBack(ctx, from, n, true, &rep)
 		rep.State = back
 		rep.Message = fmt.Sprintf("generation %d failed its health checks: generation %d is running again", n, from)
 		if berr != nil {
@@ -151,20 +151,21 @@ func (r LiveRequest) openrc() string {
 }
 
 // activate makes generation n the running system: the root swapped, the
-// managed files, the secrets, the services.
-func (ss *Session) activate(ctx context.Context, n int, rep *LiveReport) error {
+// managed files, the secrets, the services. swapped says whether the
+// root is n's (a failed swap changes nothing).
+func (ss *Session) activate(ctx context.Context, n int, rep *LiveReport) (swapped bool, err error) {
 	if err := liveroot.Swap(n, func(msg string) { ss.opts.warn("%s", msg) }); err != nil {
-		return err
+		return false, err
 	}
 	if err := ss.PutManagedFiles(n); err != nil {
-		return err
+		return true, err
 	}
 	srep, err := ActivateSecrets(ctx, ActivateRequest{Root: "/"})
 	rep.Secrets = srep
 	if err != nil {
-		return fmt.Errorf("secrets: %w", err)
+		return true, fmt.Errorf("secrets: %w", err)
 	}
-	return restartServices(ctx, rep.Restarted, rep.Runlevel)
+	return true, restartServices(ctx, rep.Restarted, rep.Runlevel)
 }
 
 // PutManagedFiles puts the generation's managed files under the
@@ -173,14 +174,16 @@ func (ss *Session) activate(ctx context.Context, n int, rep *LiveReport) error {
 // lands it does nothing.
 func (ss *Session) PutManagedFiles(n int) error { return nil }
 
-// fallBack swaps the previous generation back in and records the trial
-// as fallen back (Confirm of the default, which is what a boot after a
-// failed trial records).
-func (ss *Session) fallBack(ctx context.Context, from, n int, rep *LiveReport) (store.State, error) {
+// fallBack swaps the previous generation back in (when the trial's was
+// swapped in) and records the trial as fallen back (Confirm of the
+// default, which is what a boot after a failed trial records).
+func (ss *Session) fallBack(ctx context.Context, from, n int, swapped bool, rep *LiveReport) (store.State, error) {
 	rep.FellBack = true
 	var errs []error
-	if err := ss.activate(ctx, from, rep); err != nil {
-		errs = append(errs, fmt.Errorf("back to generation %d: %w", from, err))
+	if swapped {
+		if _, err := ss.activate(ctx, from, rep); err != nil {
+			errs = append(errs, fmt.Errorf("back to generation %d: %w", from, err))
+		}
 	}
 	st, err := ss.changeStateBoot(func(s store.State) (store.State, error) { return s.Confirm(from) }, true)
 	if err != nil {

@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
+	"github.com/cairnlinux/cairn/internal/testutil"
+	"github.com/cairnlinux/cairn/internal/vm"
+	"github.com/cairnlinux/cairn/internal/vm/vmtest"
+)
+
+// BenchmarkRealAlpineSwitch measures, on the real Alpine system under
+// qemu, command -> confirmed for a new generation (another motd) two
+// ways: `cairn switch --now` (live) and `cairn switch` + `reboot` (the
+// firmware, cairn-init, OpenRC, cairn-confirm). One VM, booted once
+// before the clock starts; run it with -benchtime=1x (docs/benchmarks.md).
+func BenchmarkRealAlpineSwitch(b *testing.B) {
+	testutil.Require(b, os.Geteuid() == 0, "root (loop devices, mounts)")
+	e2etest.DiskTools(b)
+	cairn := e2etest.Binaries(b)
+	r := e2etest.MakeAlpineRepo(b, cairn)
+	key, pub := e2etest.SSHKey(b)
+	work := b.TempDir()
+	manifest := func(name string) string {
+		dir := filepath.Join(work, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		return r.Manifest(b, dir, e2etest.AlpineSystem{Description: name, Motd: name, Key: pub})
+	}
+	img := filepath.Join(work, "disk.img")
+	e2etest.Run(b, cairn, "image", "-f", manifest("g1"), "--format", "disk", "--firmware", "bios", "--size", "1536M", "-o", img)
+	top, undo := e2etest.MountPartition(b, img, 2, "btrfs", "subvolid=5")
+	e2etest.Run(b, cairn, "build", "-f", manifest("g2"), "--store", top)
+	e2etest.Run(b, cairn, "build", "-f", manifest("g3"), "--store", top)
+	undo()
+	v := vmtest.Start(b, vm.Config{MemoryMiB: 512, Disks: []vm.Disk{{Path: img}}, Forwards: []vm.Forward{{GuestPort: 22}}})
+	if _, err := v.Expect(regexp.MustCompile(`alpine login: $`), alpineBootTimeout); err != nil {
+		b.Fatalf("no login prompt: %v", err)
+	}
+	addr := v.Forwards()[0].Host()
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		e2etest.MustSSH(b, addr, "alice", key, "doas cairn switch --now 2")
+		live := time.Since(start)
+
+		start = time.Now()
+		e2etest.MustSSH(b, addr, "alice", key, "doas cairn switch 3")
+		e2etest.SSH(addr, "alice", key, "doas reboot") // the connection ends with the system
+		if _, err := v.Expect(regexp.MustCompile(`generation 3 is confirmed`), alpineBootTimeout); err != nil {
+			b.Fatalf("generation 3 not confirmed after the reboot: %v", err)
+		}
+		reboot := time.Since(start)
+		b.ReportMetric(live.Seconds(), "s-live")
+		b.ReportMetric(reboot.Seconds(), "s-reboot")
+		b.Logf("command -> confirmed: switch --now %.1f s, switch + reboot %.1f s", live.Seconds(), reboot.Seconds())
+	}
+}
