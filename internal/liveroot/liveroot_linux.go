@@ -221,3 +221,13 @@ func writeRecords(n int) error {
 	}
 	return nil
 }
+
+// KernelRelease is the running kernel's release (uname -r); "" when
+// unknown.
+func KernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}

@@ -8,3 +8,6 @@ import "errors"
 func Swap(n int, warn func(string)) error {
 	return errors.New("a live switch needs Linux")
 }
+
+// KernelRelease is unknown off Linux.
+func KernelRelease() string { return "" }

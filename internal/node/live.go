@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/cairnlinux/cairn/internal/gendiff"
 	"github.com/cairnlinux/cairn/internal/health"
 	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
@@ -91,11 +89,11 @@ func (ss *Session) Live(ctx context.Context, req LiveRequest) (LiveReport, error
 	if err != nil {
 		return rep, fmt.Errorf("switch --now: %w", err)
 	}
-	if msg := cairninit.KernelMismatch(to.Path, kernelRelease(), n); msg != "" {
+	if msg := cairninit.KernelMismatch(to.Path, liveroot.KernelRelease(), n); msg != "" {
 		if req.Kexec {
 			return rep, fmt.Errorf("switch --now --kexec: generation %d runs another kernel, and booting it with kexec is not implemented yet: cairn switch %d, then reboot", n, n)
 		}
-		return rep, fmt.Errorf("switch --now: generation %d runs another kernel than the running %s: it needs a reboot (cairn switch %d, then reboot)", n, kernelRelease(), n)
+		return rep, fmt.Errorf("switch --now: generation %d runs another kernel than the running %s: it needs a reboot (cairn switch %d, then reboot)", n, liveroot.KernelRelease(), n)
 	}
 	diff, err := gendiff.Compare(cur.Path, to.Path)
 	if err != nil {
@@ -190,14 +188,6 @@ func (ss *Session) fallBack(ctx context.Context, from, n int, swapped bool, rep 
 		errs = append(errs, changeError(fmt.Sprintf("record generation %d's trial as fallen back", n), err))
 	}
 	return st, errors.Join(errs...)
-}
-
-func kernelRelease() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 // startedServices are the services OpenRC has started (its started/
