@@ -119,3 +119,25 @@ func TestSwitchOnFullFileSystem(t *testing.T) {
 		t.Errorf("switch with room: exit %d: %s", code, errOut)
 	}
 }
+
+// TestSwitchNowFlags: --now is a trial confirmed by health checks, so it
+// refuses --permanent; --kexec only means something with --now; off a
+// node booted by cairn-init, --now says what to do instead. Each fails
+// with a clear message and changes nothing.
+func TestSwitchNowFlags(t *testing.T) {
+	s := testStore(t, 2)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--now", "--permanent", "2"}, 2, "does not go with --permanent"},
+		{[]string{"--kexec", "2"}, 2, "--kexec goes with --now"},
+		{[]string{"--now", "2"}, 1, "was not booted by cairn-init from this store"},
+	} {
+		code, _, errOut := run(t, append([]string{"switch", "--store", s.Dir()}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("cairn switch %q: exit %d, want %d, stderr %q, want %q", tc.args, code, tc.code, errOut, tc.want)
+		}
+	}
+}
