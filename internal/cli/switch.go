@@ -242,6 +242,9 @@ func printLive(g *Globals, o *SwitchOptions, rep node.LiveReport, err error) err
 	if rep.Runlevel {
 		fmt.Fprintln(g.Stdout, "runlevels changed: OpenRC started and stopped services to match")
 	}
+	for _, c := range rep.DeclaredFiles {
+		fmt.Fprintf(g.Stdout, "declared file: %s\n", c)
+	}
 	printChecks(g, rep.Checks)
 	if rep.Message != "" && err == nil { // an error says it itself
 		fmt.Fprintln(g.Stdout, rep.Message)

@@ -32,7 +32,7 @@ var Layers = []Layer{
 	{"a fleet's nodes", []string{"internal/fleet"}},
 	{"delivery", []string{"internal/deliver"}},
 	{"operations on a node", []string{"internal/node", "internal/diskinstall"}},
-	{"pipelines", []string{"internal/build", "internal/image", "internal/health", "internal/gendiff", "internal/vm", "internal/snapshots", "internal/capture"}},
+	{"pipelines", []string{"internal/build", "internal/image", "internal/health", "internal/gendiff", "internal/vm", "internal/snapshots", "internal/capture", "internal/liveroot"}},
 	{"tenants", []string{"internal/tenant"}},
 	{"boot entries and store", []string{"internal/boot", "internal/store"}},
 	{"a system's description", []string{"internal/compose", "internal/container", "internal/openrc", "internal/secrets", "internal/manifest"}},

@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cairnlinux/cairn/internal/gendiff"
 	"github.com/cairnlinux/cairn/internal/health"
 	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
 	"github.com/cairnlinux/cairn/internal/liveroot"
 	"github.com/cairnlinux/cairn/internal/secrets"
+	"github.com/cairnlinux/cairn/internal/state"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -38,10 +40,13 @@ type LiveReport struct {
 	Restarted []string `json:"restarted"`
 	// Runlevel is whether OpenRC re-entered its runlevel because
 	// services were added to or removed from one.
-	Runlevel  bool            `json:"runlevel"`
-	Secrets   *secrets.Report `json:"secrets,omitempty"`
-	Checks    []health.Result `json:"checks"`
-	Confirmed bool            `json:"confirmed"`
+	Runlevel bool `json:"runlevel"`
+	// DeclaredFiles are the managed files put in place and the seeds
+	// written (internal/state), by the switch and by a fall back.
+	DeclaredFiles []state.Change  `json:"declaredFiles"`
+	Secrets       *secrets.Report `json:"secrets,omitempty"`
+	Checks        []health.Result `json:"checks"`
+	Confirmed     bool            `json:"confirmed"`
 	// FellBack is whether the previous generation is running again.
 	FellBack bool        `json:"fellBack"`
 	Message  string      `json:"message"`
@@ -155,7 +160,9 @@ func (ss *Session) activate(ctx context.Context, n int, rep *LiveReport) (swappe
 	if err := liveroot.Swap(n, func(msg string) { ss.opts.warn("%s", msg) }); err != nil {
 		return false, err
 	}
-	if err := ss.PutManagedFiles(n); err != nil {
+	changes, err := ss.PutManagedFiles(n)
+	rep.DeclaredFiles = append(rep.DeclaredFiles, changes...)
+	if err != nil {
 		return true, err
 	}
 	srep, err := ActivateSecrets(ctx, ActivateRequest{Root: "/"})
@@ -166,11 +173,18 @@ func (ss *Session) activate(ctx context.Context, n int, rep *LiveReport) (swappe
 	return true, restartServices(ctx, rep.Restarted, rep.Runlevel)
 }
 
-// PutManagedFiles puts the generation's managed files under the
-// persistent paths in place (issue 14 item 1, the state helper's work):
-// the hook a live switch calls after the root is swapped. Until that
-// lands it does nothing.
-func (ss *Session) PutManagedFiles(n int) error { return nil }
+// PutManagedFiles puts generation n's managed files in place in its
+// persistent directories and writes its missing seeds, as cairn-init does
+// at boot (state.Apply): a live switch calls it once the root is swapped
+// (n is then the root), and a fall back calls it for the previous
+// generation, which restores what the trial replaced.
+func (ss *Session) PutManagedFiles(n int) ([]state.Change, error) {
+	changes, err := state.Apply("/", time.Now())
+	if err != nil {
+		return changes, fmt.Errorf("declared files of generation %d: %w", n, err)
+	}
+	return changes, nil
+}
 
 // fallBack swaps the previous generation back in (when the trial's was
 // swapped in) and records the trial as fallen back (Confirm of the
