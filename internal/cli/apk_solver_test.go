@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"github.com/cairnlinux/cairn/internal/apk/apktest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,34 +14,6 @@ import (
 	"github.com/cairnlinux/cairn/internal/apk/database"
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
-
-// solverCase is one apk-tools solver test: the arguments apk was run with
-// and what it printed.
-type solverCase struct {
-	args   []string
-	expect string
-}
-
-func parseSolverCase(text string) solverCase {
-	var c solverCase
-	var block string
-	var args, expect []string
-	for _, line := range strings.SplitAfter(text, "\n") {
-		if strings.HasPrefix(line, "@") {
-			block = strings.TrimSpace(line)
-			continue
-		}
-		switch block {
-		case "@ARGS":
-			args = append(args, line)
-		case "@EXPECT":
-			expect = append(expect, line)
-		}
-	}
-	c.args = testutil.SplitArgs(strings.Join(args, ""))
-	c.expect = strings.Join(expect, "")
-	return c
-}
 
 // apkCommandArgs turns apk-test's argument list into cairn's: the command
 // word first, then --simulate and every other argument in order.
@@ -123,12 +96,12 @@ func TestAPKRendersSolverErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := parseSolverCase(string(text))
-			args, ok := apkCommandArgs(c.args)
+			c := apktest.ParseSolverCase(string(text))
+			args, ok := apkCommandArgs(c.Args)
 			if !ok {
-				t.Fatalf("no add/del/fix/upgrade command in %q", c.args)
+				t.Fatalf("no add/del/fix/upgrade command in %q", c.Args)
 			}
-			run(t, args, c.expect)
+			run(t, args, c.Expect)
 		})
 	}
 	t.Run("del-missing", func(t *testing.T) {

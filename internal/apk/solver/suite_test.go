@@ -13,38 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnlinux/cairn/internal/apk/apktest"
 	"github.com/cairnlinux/cairn/internal/apk/database"
 	"github.com/cairnlinux/cairn/internal/apk/solver"
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
-
-// suiteCase is one apk-tools solver test: the arguments apk was run with
-// and what it printed.
-type suiteCase struct {
-	args   []string
-	expect string
-}
-
-func parseSuiteCase(text string) suiteCase {
-	var c suiteCase
-	var block string
-	var args, expect []string
-	for _, line := range strings.SplitAfter(text, "\n") {
-		if strings.HasPrefix(line, "@") {
-			block = strings.TrimSpace(line)
-			continue
-		}
-		switch block {
-		case "@ARGS":
-			args = append(args, line)
-		case "@EXPECT":
-			expect = append(expect, line)
-		}
-	}
-	c.args = testutil.SplitArgs(strings.Join(args, ""))
-	c.expect = strings.Join(expect, "")
-	return c
-}
 
 // command is an apk-test command line, parsed as apk parses it: the
 // options may come before or after the command word.
@@ -203,17 +176,17 @@ func TestAPKToolsSuite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := parseSuiteCase(string(text))
-			cmd, err := parseCommand(c.args)
+			c := apktest.ParseSolverCase(string(text))
+			cmd, err := parseCommand(c.Args)
 			if err != nil {
-				t.Fatalf("%q: %v", c.args, err)
+				t.Fatalf("%q: %v", c.Args, err)
 			}
 			var out bytes.Buffer
 			err = cmd.run(context.Background(), &out)
-			if got := out.String(); got != c.expect {
-				t.Errorf("apk %s\n--- got (error %v)\n%s--- want\n%s", strings.Join(c.args, " "), err, got, c.expect)
+			if got := out.String(); got != c.Expect {
+				t.Errorf("apk %s\n--- got (error %v)\n%s--- want\n%s", strings.Join(c.Args, " "), err, got, c.Expect)
 			}
-			isError := strings.Contains(c.expect, "ERROR:")
+			isError := strings.Contains(c.Expect, "ERROR:")
 			if isError && err == nil {
 				t.Errorf("an ERROR case returned no error")
 			}
