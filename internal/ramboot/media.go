@@ -262,12 +262,22 @@ func (m Media) clearOnce() error {
 // or not. cairn confirm --boot runs it at every boot.
 func (m Media) Settle(b Booted) (State, error) {
 	s, err := m.ReadState()
-	if err != nil || s.Trial == "" || (b.Entry == EntryNew && b.Image == s.Trial) {
+	if err != nil || s.Trial == "" {
 		return s, err
 	}
 	a, err := ReadADVFile(m.path(LoaderDir + "/ldlinux.sys"))
 	if err != nil {
 		return s, err
+	}
+	if b.Entry == EntryNew && b.Image == s.Trial {
+		// The trial runs. syslinux deleted the boot-once before booting
+		// it; should it have failed to write the ADV back, the trial
+		// would boot again and again: delete it here too.
+		if _, ok := a.Get(TagBootOnce); ok {
+			a.Set(TagBootOnce, "")
+			return s, WriteADVFile(m.path(LoaderDir+"/ldlinux.sys"), a)
+		}
+		return s, nil
 	}
 	if v, ok := a.Get(TagBootOnce); ok && v == EntryNew {
 		// Not booted yet (this boot came from elsewhere, or the boot
