@@ -53,7 +53,7 @@ func runConfirm(ctx context.Context, o *ConfirmOptions, g *Globals) error {
 	if o.Boot && node.RunsFromRAM(o.Root) {
 		rep, err = node.CheckRAMSystem(ctx, req)
 		var failed *node.ChecksFailedError
-		msg, rerr := confirmRAM(o.Root, err == nil)
+		msg, rerr := confirmRAM(g, o.Root, err == nil)
 		if rerr != nil && (err == nil || errors.As(err, &failed)) {
 			fmt.Fprintf(g.Stderr, "cairn: the RAM images on the boot media: %v\n", rerr)
 		}

@@ -157,13 +157,14 @@ func runRAMRollback(g *Globals, o *RAMOptions) error {
 // confirmRAM is cairn confirm --boot's part on a RAM node booted from
 // cairn's boot media: a trial whose checks passed becomes regular; a
 // fallback boot records that the trial ended unconfirmed.
-func confirmRAM(root string, passed bool) (string, error) {
+func confirmRAM(g *Globals, root string, passed bool) (string, error) {
 	o := RAMOptions{Media: filepath.Join(root, ramboot.DefaultDir), Cmdline: "/proc/cmdline"}
 	b := o.booted()
 	if b.Image == "" {
 		return "", nil
 	}
 	m := o.media()
+	m.Warn = func(s string) { fmt.Fprintf(g.Stderr, "cairn: warning: %s\n", s) }
 	if !passed {
 		s, err := m.Settle(b)
 		if err != nil {

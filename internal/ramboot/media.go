@@ -76,7 +76,11 @@ func ParseCmdline(cmdline string) Booted {
 }
 
 // Media is a boot medium mounted at Dir.
-type Media struct{ Dir string }
+type Media struct {
+	Dir string
+	// Warn, if set, is told of what cairn repaired on the media.
+	Warn func(string)
+}
 
 func (m Media) path(rel string) string { return filepath.Join(m.Dir, rel) }
 
@@ -276,6 +280,9 @@ func (m Media) Settle(b Booted) (State, error) {
 		// it; should it have failed to write the ADV back, the trial
 		// would boot again and again: delete it here too.
 		if _, ok := a.Get(TagBootOnce); ok {
+			if m.Warn != nil {
+				m.Warn(fmt.Sprintf("the loader booted trial image %s but left its boot-once in %s; cairn deleted it", s.Trial, m.path(LoaderDir+"/ldlinux.sys")))
+			}
 			a.Set(TagBootOnce, "")
 			return s, WriteADVFile(m.path(LoaderDir+"/ldlinux.sys"), a)
 		}

@@ -180,3 +180,28 @@ func TestParseCmdline(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleBootOnce: a loader that boots the trial but fails to take
+// the boot-once out of the ADV would boot it forever; the trial's
+// confirm --boot deletes it and says so.
+func TestStaleBootOnce(t *testing.T) {
+	m := fakeMedia(t)
+	if _, err := m.Install(fakeImage(t, "a")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Try(fakeImage(t, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	m.Warn = func(s string) { warned = append(warned, s) }
+	if _, err := m.Settle(Booted{Image: b, Entry: EntryNew}); err != nil {
+		t.Fatal(err)
+	}
+	if v := bootOnce(t, m); v != "" || len(warned) != 1 || !strings.Contains(warned[0], "left its boot-once") {
+		t.Errorf("boot-once %q, warnings %q", v, warned)
+	}
+	if s, _ := m.ReadState(); s.Trial != b {
+		t.Errorf("the trial is gone: %+v", s)
+	}
+}
