@@ -36,7 +36,7 @@ func addRAMFlags(cmd *cobra.Command, o *RAMOptions) {
 	f := cmd.Flags()
 	f.StringVar(&o.Media, "media", ramboot.DefaultDir, "the boot media's mount point (extlinux/ and cairn/ram/)")
 	f.StringVar(&o.Cmdline, "cmdline", "/proc/cmdline", "the booted kernel's command line")
-	f.BoolVar(&o.JSON, "json", false, "print the result as JSON")
+	f.BoolVar(&o.JSON, "json", false, "print the result as JSON (install, try, rollback: the media's state)")
 }
 
 // ramNode reports whether a store command runs on a RAM node booted
@@ -73,6 +73,13 @@ its images. See docs/ram-trials.md.`,
 			if err != nil {
 				return err
 			}
+			if install.JSON {
+				s, err := install.media().ReadState()
+				if err != nil {
+					return err
+				}
+				return writeJSON(g.Stdout, s)
+			}
 			fmt.Fprintf(g.Stdout, "image %s is the regular image on %s\n", name, install.Media)
 			return nil
 		},
@@ -89,7 +96,13 @@ its images. See docs/ram-trials.md.`,
 			if err != nil {
 				return err
 			}
-			s, _ := m.ReadState()
+			s, err := m.ReadState()
+			if err != nil {
+				return err
+			}
+			if try.JSON {
+				return writeJSON(g.Stdout, s)
+			}
 			fmt.Fprintf(g.Stdout, "image %s boots once at the next boot, as a trial; not confirmed, the boot after it is the regular image %s\n", name, s.Regular)
 			return nil
 		},
