@@ -117,6 +117,7 @@ command.
 		newManifestCommand(g),
 		newManCommand(g),
 		newTenantsCommand(g),
+		newRAMCommand(g),
 	)
 	root.AddCommand(fleetCommands(g)...)
 	usageArgs(root)

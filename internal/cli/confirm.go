@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/health"
 	"github.com/cairnlinux/cairn/internal/node"
+	"github.com/cairnlinux/cairn/internal/ramboot"
 )
 
 // ConfirmOptions are the options of `cairn confirm`.
@@ -51,6 +52,17 @@ func runConfirm(ctx context.Context, o *ConfirmOptions, g *Globals) error {
 	var err error
 	if o.Boot && node.RunsFromRAM(o.Root) {
 		rep, err = node.CheckRAMSystem(ctx, req)
+		var failed *node.ChecksFailedError
+		msg, rerr := confirmRAM(g, o.Root, err == nil)
+		if rerr != nil && (err == nil || errors.As(err, &failed)) {
+			fmt.Fprintf(g.Stderr, "cairn: the RAM images on the boot media: %v\n", rerr)
+		}
+		if msg != "" {
+			rep.Message = msg
+			if errors.As(err, &failed) {
+				err = &node.ChecksFailedError{Message: "this system runs from RAM and failed its health checks: " + msg}
+			}
+		}
 	} else {
 		ss, lerr := lockStore(ctx, g, &o.Store, fsckRepair)
 		if lerr != nil {
@@ -101,6 +113,9 @@ func newStatusCommand(g *Globals) *cobra.Command {
 		Short: "Show the booted, default and trial generations and how the last trial went",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ramNode(cmd) {
+				return runRAMStatus(g, &RAMOptions{Media: ramboot.DefaultDir, Cmdline: "/proc/cmdline", JSON: o.JSON})
+			}
 			n, err := o.Store.inspect(g)
 			if err != nil {
 				return err

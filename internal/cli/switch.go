@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cairnlinux/cairn/internal/ramboot"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -145,6 +146,9 @@ generations (those confirmed after a boot or made default with --permanent).
 ` + storeExitCodes,
 		Args: noArgsUsage("rollback"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ramNode(cmd) {
+				return runRAMRollback(g, &RAMOptions{Media: ramboot.DefaultDir, Cmdline: "/proc/cmdline", JSON: o.JSON})
+			}
 			return runRollback(cmd.Context(), o, g)
 		},
 	}
