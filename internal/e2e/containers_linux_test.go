@@ -112,6 +112,7 @@ func (p *hostPodman) run(args ...string) (string, error) {
 // once no generation uses it, not before. (On the node OpenRC makes the
 // service's cgroup; here the cgroupfs manager makes it.)
 func TestContainerWithPodman(t *testing.T) {
+	t.Parallel()
 	p := newHostPodman(t)
 	cairn := e2etest.Binaries(t)
 	r := e2etest.MakeRepo(t, cairn)
