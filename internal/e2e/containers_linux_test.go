@@ -38,7 +38,7 @@ func newHostPodman(t *testing.T) *hostPodman {
 	bin, err := exec.LookPath("podman")
 	_, rerr := exec.LookPath("runc")
 	if (err != nil || rerr != nil) && testutil.InCI() {
-		cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", "podman", "runc", "containernetworking-plugins")
+		cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=300", "podman", "runc", "containernetworking-plugins")
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Logf("apt-get install podman runc: %v\n%s", err, out)

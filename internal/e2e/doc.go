@@ -12,6 +12,7 @@
 // kernel chose; loop devices are taken with LOOP_CTL_GET_FREE (or
 // losetup -f) and only while a test builds or inspects an image, never
 // while qemu runs; podman has its own storage, networks and a network
-// name of its own; apt-get installs go through debtest's mutex. A test
+// name of its own; apt-get installs (debtest, and podman when it is
+// missing) wait for dpkg's lock (DPkg::Lock::Timeout). A test
 // that needs the host to itself must not call t.Parallel.
 package e2e
