@@ -141,6 +141,7 @@ func espFile(t *testing.T, img, path string) string {
 //     confirmed, and the next boot is generation 1, the default, with no
 //     command in between; state.json says how the trial ended.
 func TestRealAlpine(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	e2etest.DiskTools(t)
 	cairn := e2etest.Binaries(t)
@@ -251,6 +252,7 @@ func TestRealAlpine(t *testing.T) {
 // It comes up from RAM with OpenRC, a login prompt on the serial console
 // and sshd, and its health checks pass without a store.
 func TestRealAlpineRAM(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (cairn build sets the owners of the system's files)")
 	cairn := e2etest.Binaries(t)
 	r := e2etest.MakeAlpineRepo(t, cairn)
@@ -288,6 +290,7 @@ func TestRealAlpineRAM(t *testing.T) {
 // comes up on a good generation, says on the console what it did, and
 // leaves a store cairn fsck finds consistent.
 func TestRealAlpineBadState(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	e2etest.DiskTools(t)
 	mcopy := debtest.Tool(t, "mcopy", "mtools")

@@ -21,6 +21,7 @@ import (
 // and is refused a second time without --wipe. cairn takes systemd-boot
 // for UEFI from the build host (Debian's systemd-boot-efi).
 func TestImageAndInstallCommands(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices)")
 	e2etest.DiskTools(t)
 	debtest.HostFile(t, "/usr/lib/systemd/boot/efi/systemd-bootx64.efi", "systemd-boot-efi")

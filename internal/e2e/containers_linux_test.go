@@ -38,7 +38,7 @@ func newHostPodman(t *testing.T) *hostPodman {
 	bin, err := exec.LookPath("podman")
 	_, rerr := exec.LookPath("runc")
 	if (err != nil || rerr != nil) && testutil.InCI() {
-		cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", "podman", "runc", "containernetworking-plugins")
+		cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=300", "podman", "runc", "containernetworking-plugins")
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Logf("apt-get install podman runc: %v\n%s", err, out)
@@ -112,6 +112,7 @@ func (p *hostPodman) run(args ...string) (string, error) {
 // once no generation uses it, not before. (On the node OpenRC makes the
 // service's cgroup; here the cgroupfs manager makes it.)
 func TestContainerWithPodman(t *testing.T) {
+	t.Parallel()
 	p := newHostPodman(t)
 	cairn := e2etest.Binaries(t)
 	r := e2etest.MakeRepo(t, cairn)

@@ -36,6 +36,7 @@ const bootTimeout = 4 * time.Minute
 //
 // Each step is asserted from the console and from state.json.
 func TestExtlinuxTrialBoots(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	debtest.Tool(t, "extlinux", "extlinux")
 	debtest.Tool(t, "mkfs.btrfs", "btrfs-progs")

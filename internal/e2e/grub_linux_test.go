@@ -32,6 +32,7 @@ var grubModules = []string{
 // Generation 1 boots as a trial, its init confirms it (`cairn confirm
 // --boot`), and state.json says so.
 func TestGrubBoot(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	debtest.Tool(t, "mkfs.btrfs", "btrfs-progs")
 	debtest.Tool(t, "mkfs.ext4", "e2fsprogs")

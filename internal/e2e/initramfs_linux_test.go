@@ -55,6 +55,7 @@ poweroff -f
 // a persistent directory is there at the next boot and one written
 // elsewhere is not. A third boot is of the image compressed with zstd.
 func TestInitramfsImage(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (cairn build sets the owners of the system's files)")
 	debtest.Tool(t, "mkfs.ext4", "e2fsprogs")
 	debugfs := debtest.Tool(t, "debugfs", "e2fsprogs")

@@ -19,6 +19,7 @@ import (
 // itself; generation 3 fails a health check, and generation 2 is running
 // again by itself, with the trial recorded as fallen back.
 func TestRealAlpineLiveSwitch(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	e2etest.DiskTools(t)
 	cairn := e2etest.Binaries(t)

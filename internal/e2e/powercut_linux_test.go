@@ -72,6 +72,7 @@ func powerCuts(t *testing.T) int {
 // After every cut the next boot must come up, its generation confirmed,
 // with no OpenRC failure, and cairn fsck must find the store consistent.
 func TestPowerCuts(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	e2etest.DiskTools(t)
 	mkfs := debtest.Tool(t, "mkfs.ext4", "e2fsprogs")

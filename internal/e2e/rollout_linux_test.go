@@ -42,6 +42,7 @@ import (
 // The command exits 0 with the rollout's record; the node runs
 // generation 2 as its default, and no slot is held.
 func TestRealAlpineRollout(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	e2etest.DiskTools(t)
 	cairn := e2etest.Binaries(t)

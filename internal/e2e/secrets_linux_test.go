@@ -79,6 +79,7 @@ func secretsSystem(desc, key, readerFile string) e2etest.AlpineSystem {
 //  3. the next boot is generation 1 again, confirmed, the trial recorded
 //     as fallen back.
 func TestRealAlpineSecrets(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	e2etest.DiskTools(t)
 	cairn := e2etest.Binaries(t)
@@ -244,6 +245,7 @@ func TestRealAlpineSecrets(t *testing.T) {
 // manifest and the secret's encrypted file: it does see the files'
 // contents.
 func TestSecretsNeverInPlaintext(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (owners of the system's files, loop devices)")
 	e2etest.DiskTools(t)
 	cairn := e2etest.Binaries(t)

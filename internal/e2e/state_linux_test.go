@@ -31,6 +31,7 @@ import (
 //     cairn rollback.
 //  3. generation 1 again: its managed.conf is back.
 func TestRealAlpineState(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	e2etest.DiskTools(t)
 	cairn := e2etest.Binaries(t)

@@ -75,6 +75,7 @@ spec:
 //   - cairn gc removes a container's image that no generation uses, not
 //     web's.
 func TestRealAlpineTenants(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	e2etest.DiskTools(t)
 	cairn := e2etest.Binaries(t)
