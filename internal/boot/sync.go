@@ -115,10 +115,7 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 		planned[name] = true
 		return name
 	}
-	next := state.NextBoot()
-	if o.Mkinitfs && state.Default != 0 {
-		next = state.Default
-	}
+	next := o.next(state)
 	var skipped []error
 	for _, g := range gens {
 		key := fmt.Sprint(g.Number)
@@ -235,6 +232,37 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 		}
 	}
 	return syncDir(dir)
+}
+
+// next is the generation the first entry boots: the next boot, or with
+// mkinitfs images (nothing counts a trial's tries) the default.
+func (o Options) next(state store.State) int {
+	if o.Mkinitfs && state.Default != 0 {
+		return state.Default
+	}
+	return state.NextBoot()
+}
+
+// NextBoot is the entry the loader boots next (the first, "cairn" entry
+// of the menu Sync writes for state), with Kernel and Initrd as paths
+// under o.BootDir: what a kexec boot of the next boot loads. The boot
+// directory must have been synced with gens and state.
+func NextBoot(o Options, gens []store.Generation, state store.State) (Entry, error) {
+	dir := filepath.Join(o.BootDir, "cairn")
+	index := readIndex(dir)
+	next := o.next(state)
+	ie, ok := index[fmt.Sprint(next)]
+	if next == 0 || !ok {
+		return Entry{}, fmt.Errorf("the boot directory %s has no kernel for generation %d, which boots next: run cairn boot sync", o.BootDir, next)
+	}
+	e := o.menu(index, gens, next, state.Default).Entries[0]
+	e.Kernel, e.Initrd = filepath.Join(dir, ie.Kernel), filepath.Join(dir, ie.Initrd)
+	for _, f := range []string{e.Kernel, e.Initrd} {
+		if _, err := os.Stat(f); err != nil {
+			return Entry{}, fmt.Errorf("generation %d boots next: %w (cairn boot sync writes it again)", next, err)
+		}
+	}
+	return e, nil
 }
 
 // Populated reports whether bootDir holds cairn's files (Sync has written

@@ -322,3 +322,36 @@ func TestSyncMkinitfs(t *testing.T) {
 		t.Errorf("an unknown initramfs kind: %v", err)
 	}
 }
+
+// TestNextBoot: what a kexec boot loads is what the loader's first entry
+// boots: the trial's kernel and initramfs, with the entry's command line.
+func TestNextBoot(t *testing.T) {
+	_, gens := testStore(t)
+	dir := t.TempDir()
+	o := testOptions(dir)
+	state := store.State{Default: 1, Trial: store.Trial{Generation: 3, TriesLeft: 1}}
+	if _, err := NextBoot(o, gens, state); err == nil {
+		t.Error("NextBoot of an empty boot directory succeeded")
+	}
+	if err := Sync(o, gens, state); err != nil {
+		t.Fatal(err)
+	}
+	e, err := NextBoot(o, gens, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := referenced(t, dir, "extlinux/extlinux.conf")[:2]
+	if e.Kernel != filepath.Join(dir, first[0]) || e.Initrd != filepath.Join(dir, first[1]) {
+		t.Errorf("NextBoot files %s %s, the first entry's %s %s", e.Kernel, e.Initrd, first[0], first[1])
+	}
+	if b, _ := os.ReadFile(e.Kernel); string(b) != "kernel B" {
+		t.Errorf("NextBoot's kernel holds %q, want the trial's kernel B", b)
+	}
+	conf := bootFiles(t, dir)["extlinux/extlinux.conf"]
+	if e.ID != "cairn" || e.Generation != 3 || !strings.Contains(conf, "APPEND "+e.Options+"\n") {
+		t.Errorf("NextBoot %+v is not the first entry of\n%s", e, conf)
+	}
+	if _, err := NextBoot(o, gens, store.State{Default: 4}); err == nil {
+		t.Error("NextBoot of a generation without a kernel succeeded")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlinux/cairn/internal/boot"
+	"github.com/cairnlinux/cairn/internal/kexec"
 )
 
 // BootSetupOptions are the options of `cairn boot setup`.
@@ -77,8 +78,27 @@ rollback, gc and confirm keep the entries in line with the store.`,
 	}
 	addStoreFlags(sync, &syncStore, true)
 	sync.Flags().BoolVar(&syncJSON, "json", false, "print the boot configuration as JSON")
-	cmd.AddCommand(setup, sync)
+	cmd.AddCommand(setup, sync, newKexecRebootCommand(g))
 	return cmd
+}
+
+// newKexecRebootCommand is what `cairn switch --now --kexec` starts, in a
+// session of its own with the console as its outputs, once the next
+// boot's kernel is loaded: OpenRC's shutdown, then the loaded kernel.
+func newKexecRebootCommand(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "kexec-reboot",
+		Short: "Shut the system down and start the kernel loaded for kexec",
+		Long: `Stop the system as its init does before a reboot (openrc shutdown), then
+start the kernel cairn switch --now --kexec loaded. If it cannot be started
+the system reboots through the firmware, which boots the same entry.
+cairn switch --now --kexec runs it; it is not meant to be run by hand.`,
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return kexec.Reboot(cmd.Context(), kexec.System{Output: g.Stderr}, g.Stderr)
+		},
+	}
 }
 
 func runBootSync(ctx context.Context, g *Globals, o *StoreOptions, asJSON bool) error {

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cairnlinux/cairn/internal/ramboot"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlinux/cairn/internal/node"
+	"github.com/cairnlinux/cairn/internal/ramboot"
 	"github.com/cairnlinux/cairn/internal/store"
 )
 
@@ -53,7 +54,9 @@ without a reboot, as a trial: the root is swapped, the services whose files
 or definitions changed restart (cairn says which), its secrets are put in
 place and its health checks run. Passed, it is confirmed; failed, the
 previous generation is running again by itself. A generation with another
-kernel needs a reboot.
+kernel needs a reboot; with --kexec its kernel is started without the
+firmware (kexec): the system shuts down, the generation boots as a trial,
+and its health checks confirm it or the previous generation boots again.
 ` + storeExitCodes,
 		Args: argsUsage(0, 1, "switch [N]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -87,7 +90,15 @@ func runSwitch(ctx context.Context, o *SwitchOptions, g *Globals, args []string)
 	}
 	defer ss.close()
 	if o.Now {
-		rep, err := ss.Live(ctx, node.LiveRequest{Generation: n, Kexec: o.Kexec})
+		req := node.LiveRequest{Generation: n, Kexec: o.Kexec}
+		if o.Kexec {
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("switch --now --kexec: the cairn binary: %w", err)
+			}
+			req.KexecReboot = []string{self, "boot", "kexec-reboot"}
+		}
+		rep, err := ss.Live(ctx, req)
 		if perr := printLive(g, o, rep, err); perr != nil && err == nil {
 			err = perr
 		}
@@ -238,7 +249,9 @@ func printLive(g *Globals, o *SwitchOptions, rep node.LiveReport, err error) err
 	if rep.Generation == 0 {
 		return nil
 	}
-	if len(rep.Restarted) > 0 {
+	if rep.Kexec != nil {
+		fmt.Fprintf(g.Stdout, "kexec: kernel %s loaded, command line %s\n", rep.Kexec.Kernel, rep.Kexec.Cmdline)
+	} else if len(rep.Restarted) > 0 {
 		fmt.Fprintf(g.Stdout, "restarted: %s\n", strings.Join(rep.Restarted, ", "))
 	} else if rep.From != rep.Generation {
 		fmt.Fprintln(g.Stdout, "restarted: none (no service's files or definition changed)")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,12 @@ import (
 // another /etc/conf.d/chronyd) becomes the running system without a
 // firmware reboot, restarts chronyd and only chronyd, and confirms
 // itself; generation 3 fails a health check, and generation 2 is running
-// again by itself, with the trial recorded as fallen back.
+// again by itself, with the trial recorded as fallen back. Generation 4
+// runs another kernel (another build of Debian's cloud kernel, as
+// linux-lts): switch --now refuses it without --kexec; with it, the
+// system shuts down and comes up on generation 4's kernel in the same
+// qemu (started with -no-reboot: a firmware reboot would have ended it),
+// as a trial that confirms itself.
 func TestRealAlpineLiveSwitch(t *testing.T) {
 	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
@@ -43,6 +49,11 @@ func TestRealAlpineLiveSwitch(t *testing.T) {
 	e2etest.Run(t, cairn, "build", "-f", manifest("g3", e2etest.AlpineSystem{Description: "generation three", Motd: "generation three",
 		Files:  []e2etest.File{{Path: "/etc/conf.d/chronyd", Content: "CFGFILE=\"/etc/chrony/chrony.conf\"\nFAST_STARTUP=yes\nARGS=\"\"\n"}},
 		Health: map[string]string{"api": "test -e /run/no-such-api"}}), "--store", top)
+	lts := e2etest.MakeOtherKernelRepo(t, cairn)
+	rl := r.WithRepo(lts.Repo)
+	dir4 := filepath.Join(work, "g4")
+	os.MkdirAll(dir4, 0o755)
+	e2etest.Run(t, cairn, "build", "-f", rl.Manifest(t, dir4, e2etest.AlpineSystem{Description: "generation four", Motd: "generation four", Key: pub, Kernel: "linux-lts"}), "--store", top)
 	undo()
 
 	n := bootAlpine(t, img, key)
@@ -96,11 +107,44 @@ func TestRealAlpineLiveSwitch(t *testing.T) {
 	if c := strings.Count(strings.Join(n.v.Lines(), "\n"), "cairn-init: started"); c != 1 {
 		t.Errorf("cairn-init started %d times on the console, want 1 (no reboot)", c)
 	}
+
+	// Generation 4 runs another kernel: not without --kexec.
+	if out, err := e2etest.SSH(n.addr, "alice", n.key, "doas cairn switch --now 4 2>&1"); err == nil || !strings.Contains(out, "--kexec") {
+		t.Errorf("cairn switch --now 4 (another kernel) without --kexec: %v\n%s", err, out)
+	}
+	running := n.ssh("uname -r")
+	start = time.Now()
+	out, err = e2etest.SSH(n.addr, "alice", n.key, "doas cairn switch --now --kexec 4 2>&1")
+	t.Logf("cairn switch --now --kexec 4:\n%s", out)
+	if err != nil {
+		t.Fatalf("cairn switch --now --kexec 4: %v", err)
+	}
+	if !strings.Contains(out, "kexec: kernel linux-lts 6.1.0-r0 loaded") || !strings.Contains(out, "generation 4 boots now with its kernel through kexec") {
+		t.Errorf("cairn switch --now --kexec 4 does not say which kernel it loaded and what happens")
+	}
+	for _, want := range []string{"cairn-init: choosing generation 4 on trial", "generation 4 is confirmed"} {
+		if err := n.v.ExpectString(want, alpineBootTimeout); err != nil {
+			t.Fatalf("after cairn switch --now --kexec 4, no %q on the console: %v", want, err)
+		}
+	}
+	if _, err := n.v.Expect(regexp.MustCompile(`alpine login: $`), alpineBootTimeout); err != nil {
+		t.Fatalf("after the kexec, no login prompt: %v", err)
+	}
+	t.Logf("cairn switch --now --kexec 4 to the login prompt: %.1f s", time.Since(start).Seconds())
+	if got := n.ssh("uname -r; cat /run/cairn/booted /etc/motd"); got != lts.Release+"\n4\ngeneration four\n" || running == lts.Release+"\n" {
+		t.Errorf("after the kexec: uname -r, booted, motd %q (generation 4's kernel is %s, the one before ran %q)", got, lts.Release, running)
+	}
+	if st := n.status(); st["booted"] != 4.0 || st["default"] != 4.0 {
+		t.Errorf("cairn status after the kexec: %v", st)
+	}
+	if c := strings.Count(strings.Join(n.v.Lines(), "\n"), "cairn-init: started"); c != 2 {
+		t.Errorf("cairn-init started %d times on the console, want 2 (one kexec)", c)
+	}
 	n.poweroff()
 	top, undo = e2etest.MountPartition(t, img, 2, "btrfs", "subvolid=5")
 	s := e2etest.ReadState(t, top)
 	undo()
-	if s.Default != 2 || s.Trial.Generation != 0 || s.LastTrial != (store.TrialOutcome{Generation: 3, Outcome: store.TrialFellBack}) {
-		t.Errorf("state.json after the live switches: %+v", s)
+	if s.Default != 4 || s.Trial.Generation != 0 || s.LastTrial != (store.TrialOutcome{Generation: 4, Outcome: store.TrialConfirmed}) {
+		t.Errorf("state.json after the live switches and the kexec: %+v", s)
 	}
 }

@@ -122,6 +122,7 @@ func makeRAMMedia(t *testing.T, img string) {
 //     says C's trial was not confirmed; cairn rollback makes A regular,
 //     which the host reads back from the media.
 func TestRealAlpineRAMTrial(t *testing.T) {
+	t.Parallel()
 	testutil.Require(t, os.Geteuid() == 0, "root (loop devices, mounts)")
 	debtest.Tool(t, "extlinux", "extlinux")
 	debtest.Tool(t, "mkfs.ext4", "e2fsprogs")

@@ -34,7 +34,7 @@ var Layers = []Layer{
 	{"operations on a node", []string{"internal/node", "internal/diskinstall"}},
 	{"pipelines", []string{"internal/build", "internal/image", "internal/health", "internal/gendiff", "internal/vm", "internal/snapshots", "internal/capture", "internal/liveroot"}},
 	{"tenants", []string{"internal/tenant"}},
-	{"boot entries and store", []string{"internal/boot", "internal/store"}},
+	{"boot entries and store", []string{"internal/boot", "internal/ramboot", "internal/store"}},
 	{"a system's description", []string{"internal/compose", "internal/container", "internal/openrc", "internal/secrets", "internal/manifest"}},
 	{"apk engine", []string{"internal/apk/engine"}},
 	{"apk commit", []string{"internal/apk/commit"}},
@@ -44,7 +44,7 @@ var Layers = []Layer{
 	{"apk's vocabulary", []string{"internal/apk"}},
 	{"cairn-init", []string{"internal/initramfs/cairninit"}},
 	{"system", []string{"internal/state", "internal/initramfs", "internal/sandbox", "internal/nosync", "internal/disk/btrfsnorm"}},
-	{"system base", []string{"internal/disk", "internal/disk/gpt", "internal/disk/fat", "internal/btrfs", "internal/initramfs/kmod", "internal/reexec"}},
+	{"system base", []string{"internal/kexec", "internal/disk", "internal/disk/gpt", "internal/disk/fat", "internal/btrfs", "internal/initramfs/kmod", "internal/reexec"}},
 	{"on-disk contracts and leaf helpers", []string{"internal/layout", "internal/unixmode", "internal/layers", "internal/fleetlock", "internal/remote"}},
 	{"rooted filesystem", []string{"internal/rootfs"}},
 }

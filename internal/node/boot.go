@@ -110,6 +110,38 @@ func (ss *Session) syncBootDir(gens []store.Generation, state store.State, initi
 	return nil
 }
 
+// nextBoot calls use with the boot entry the loader boots next for st,
+// its files in the boot directory (mounted for the call when it was not).
+func (ss *Session) nextBoot(st store.State, use func(boot.Entry) error) (err error) {
+	cfg, err := boot.LoadConfig(ss.Store)
+	if err != nil {
+		return err
+	}
+	if cfg == nil {
+		return fmt.Errorf("store %s has no boot configuration (cairn boot setup): nothing says which kernel boots next", ss.Store.Dir())
+	}
+	loc, err := cfg.Locate()
+	if err != nil {
+		return fmt.Errorf("boot entries: %w", err)
+	}
+	defer func() {
+		if rerr := loc.Release(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	gens, err := ss.Store.Generations()
+	if err != nil {
+		return err
+	}
+	opts := cfg.Options(ss.opts.CrashHook)
+	opts.BootDir = loc.Dir
+	e, err := boot.NextBoot(opts, gens, st)
+	if err != nil {
+		return err
+	}
+	return use(e)
+}
+
 // changeState applies change to the store's state, keeping the node
 // bootable at every instant: the boot directory is synced with the state
 // to be first, then the state is written (one atomic rename). A failure

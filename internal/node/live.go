@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnlinux/cairn/internal/boot"
 	"github.com/cairnlinux/cairn/internal/gendiff"
 	"github.com/cairnlinux/cairn/internal/health"
 	"github.com/cairnlinux/cairn/internal/initramfs/cairninit"
+	"github.com/cairnlinux/cairn/internal/kexec"
 	"github.com/cairnlinux/cairn/internal/liveroot"
 	"github.com/cairnlinux/cairn/internal/secrets"
 	"github.com/cairnlinux/cairn/internal/state"
@@ -27,6 +29,10 @@ type LiveRequest struct {
 	Generation int
 	// Kexec boots a generation with another kernel through kexec.
 	Kexec bool
+	// KexecReboot is the command that shuts the system down and starts
+	// the loaded kernel (cairn boot kexec-reboot), run detached: the
+	// caller's session ends with the shutdown.
+	KexecReboot []string
 	// OpenRCDir is OpenRC's state directory (/run/openrc).
 	OpenRCDir string
 }
@@ -51,6 +57,17 @@ type LiveReport struct {
 	FellBack bool        `json:"fellBack"`
 	Message  string      `json:"message"`
 	State    store.State `json:"state"`
+	// Kexec is set when the generation runs another kernel and boots
+	// with kexec: the switch ends with the system going down, and the
+	// trial ends after the boot, as any trial's.
+	Kexec *KexecReport `json:"kexec,omitempty"`
+}
+
+// KexecReport is what a switch --now --kexec loaded.
+type KexecReport struct {
+	// Kernel is the generation's kernel package and version.
+	Kernel  string `json:"kernel"`
+	Cmdline string `json:"cmdline"`
 }
 
 // Live switches the running system to another generation without a
@@ -61,8 +78,9 @@ type LiveReport struct {
 // same way and the trial is recorded as fallen back; the error is then a
 // ChecksFailedError with the report. During the trial the state says the
 // trial's boot is spent, so a crash or a reboot starts the previous
-// default. A generation with another kernel is refused unless req.Kexec
-// (docs/live-switch.md).
+// default. A generation with another kernel is refused unless req.Kexec:
+// then it boots through kexec, as a trial boot (liveKexec,
+// docs/live-switch.md).
 func (ss *Session) Live(ctx context.Context, req LiveRequest) (LiveReport, error) {
 	st, err := ss.Store.State()
 	if err != nil {
@@ -96,9 +114,9 @@ func (ss *Session) Live(ctx context.Context, req LiveRequest) (LiveReport, error
 	}
 	if msg := cairninit.KernelMismatch(to.Path, liveroot.KernelRelease(), n); msg != "" {
 		if req.Kexec {
-			return rep, fmt.Errorf("switch --now --kexec: generation %d runs another kernel, and booting it with kexec is not implemented yet: cairn switch %d, then reboot", n, n)
+			return ss.liveKexec(st, to, req, rep)
 		}
-		return rep, fmt.Errorf("switch --now: generation %d runs another kernel than the running %s: it needs a reboot (cairn switch %d, then reboot)", n, liveroot.KernelRelease(), n)
+		return rep, fmt.Errorf("switch --now: generation %d runs another kernel than the running %s: it needs a reboot (cairn switch %d, then reboot; or --kexec to start its kernel without the firmware)", n, liveroot.KernelRelease(), n)
 	}
 	diff, err := gendiff.Compare(cur.Path, to.Path)
 	if err != nil {
@@ -143,6 +161,54 @@ func (ss *Session) Live(ctx context.Context, req LiveRequest) (LiveReport, error
 	}
 	rep.Confirmed, rep.State = conf.Confirmed, conf.State
 	rep.Message = fmt.Sprintf("generation %d is running and confirmed, without a reboot", n)
+	return rep, nil
+}
+
+// liveKexec boots generation to, which runs another kernel, with kexec:
+// it becomes the trial (one boot, not spent yet) with the boot entries
+// rewritten first, the next boot's kernel, initramfs and command line
+// (the loader's first entry) are loaded, and req.KexecReboot is started
+// to shut the system down and start them. From there it is a trial boot
+// like any: cairn-init spends the try, cairn-confirm confirms or reboots
+// into the default. When anything fails before the shutdown, the state
+// before (the running generation the default, its next boot) is back.
+func (ss *Session) liveKexec(before store.State, to store.Generation, req LiveRequest, rep LiveReport) (LiveReport, error) {
+	n := to.Number
+	if len(req.KexecReboot) == 0 {
+		return rep, errors.New("switch --now --kexec: no command to shut the system down with")
+	}
+	if err := kexec.Available(); err != nil {
+		return rep, fmt.Errorf("switch --now --kexec: generation %d runs another kernel and %v: cairn switch %d, then reboot", n, err, n)
+	}
+	st, err := ss.changeState(func(s store.State) (store.State, error) { return s.Switch(n, 1) })
+	if err != nil {
+		return rep, changeError(fmt.Sprintf("switch --now --kexec to generation %d", n), err)
+	}
+	undo := func(cause error) error {
+		if _, err := ss.changeState(func(store.State) (store.State, error) { return before, nil }); err != nil {
+			return errors.Join(cause, changeError("put the next boot back as it was", err))
+		}
+		return fmt.Errorf("%w; the next boot is as it was", cause)
+	}
+	var loaded boot.Entry
+	err = ss.nextBoot(st, func(e boot.Entry) error {
+		loaded = e
+		return kexec.Load(kexec.Image{Kernel: e.Kernel, Initrd: e.Initrd, Cmdline: e.Options})
+	})
+	if err == nil && loaded.Generation != n {
+		kexec.Unload()
+		err = fmt.Errorf("the next boot's entry boots generation %d", loaded.Generation)
+	}
+	if err != nil {
+		return rep, undo(fmt.Errorf("switch --now --kexec to generation %d: %w", n, err))
+	}
+	if err := kexec.Detach(req.KexecReboot); err != nil {
+		kexec.Unload()
+		return rep, undo(fmt.Errorf("switch --now --kexec to generation %d: %w", n, err))
+	}
+	rep.State = st
+	rep.Kexec = &KexecReport{Kernel: to.Meta.Kernel, Cmdline: loaded.Options}
+	rep.Message = fmt.Sprintf("generation %d boots now with its kernel through kexec: the system is going down; after the boot its health checks confirm it, or generation %d boots again by itself", n, rep.From)
 	return rep, nil
 }
 

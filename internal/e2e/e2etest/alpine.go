@@ -1,18 +1,21 @@
 package e2etest
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
 	"github.com/cairnlinux/cairn/internal/testutil"
 )
 
@@ -25,6 +28,33 @@ type AlpineRepo struct {
 	ISO string
 	// Local holds linux-virt; Local.Keys holds its key and Alpine's.
 	Local Repo
+	// Extra are more repositories (WithRepo).
+	Extra []Repo
+}
+
+// WithRepo returns r with the repository x beside its own.
+func (r AlpineRepo) WithRepo(x Repo) AlpineRepo {
+	r.Extra = append(slices.Clip(r.Extra), x)
+	return r
+}
+
+// OtherKernel is another build of Debian's cloud kernel than linux-virt's,
+// packaged as linux-lts (/boot/vmlinuz-lts): a generation that runs
+// another kernel.
+type OtherKernel struct {
+	Repo Repo
+	// Release is its uname -r.
+	Release string
+}
+
+// MakeOtherKernelRepo makes a repository with OtherKernel's linux-lts,
+// signed with a key of its own name (e2e-lts.rsa.pub).
+func MakeOtherKernelRepo(t testing.TB, cairn string) OtherKernel {
+	t.Helper()
+	b := newRepoBuilderKey(t, cairn, "e2e-lts")
+	k := debtest.OtherCloudKernel(t)
+	b.kernelPackage(k, "lts", "6.1.0-r0", AlpineKernelModules)
+	return OtherKernel{Repo: b.index(), Release: k.Version}
 }
 
 // AlpineKernelModules are the kernel modules of the real Alpine test
@@ -66,6 +96,8 @@ type AlpineSystem struct {
 	Motd string
 	// Key is alice's SSH public key (authorized_keys line).
 	Key string
+	// Kernel is the kernel package; linux-virt when empty.
+	Kernel string
 	// Health are more health checks, name -> command.
 	Health map[string]string
 	// Persist are the manifest's persistent directories.
@@ -109,6 +141,12 @@ func (r AlpineRepo) Manifest(t testing.TB, dir string, s AlpineSystem) string {
 	if s.Define != "" {
 		define = "  define:\n" + indent(s.Define, 4)
 	}
+	repos, keys := fmt.Sprintf("{url: %s}, {url: %s}", r.ISO, r.Local.Dir), r.Local.Keys
+	for _, x := range r.Extra {
+		repos += fmt.Sprintf(", {url: %s}", x.Dir)
+		keys += ", " + x.Keys
+	}
+	kernel := cmp.Or(s.Kernel, "linux-virt")
 	var b strings.Builder
 	fmt.Fprintf(&b, `apiVersion: cairn/v1
 kind: System
@@ -116,11 +154,11 @@ name: alpine
 description: %q
 alpine:
   arch: x86_64
-  repositories: [{url: %s}, {url: %s}]
+  repositories: [%s]
   keys: [%s]
 packages: [%s]
 kernel:
-  package: linux-virt
+  package: %s
   # no_timer_check: under qemu without KVM on a busy host the kernel's
   # IO-APIC timer check can fail and panic the boot.
   cmdline: [console=ttyS0, no_timer_check]
@@ -142,7 +180,7 @@ services:
 %shealth:
   - name: sshd
     command: rc-service sshd status
-`, s.Description, r.ISO, r.Local.Dir, r.Local.Keys, strings.Join(append([]string{"alpine-base", "openssh", "chrony", "doas", "tzdata"}, s.Packages...), ", "), s.Key,
+`, s.Description, repos, keys, strings.Join(append([]string{"alpine-base", "openssh", "chrony", "doas", "tzdata"}, s.Packages...), ", "), kernel, s.Key,
 		users, strings.Join(append([]string{"sshd", "chronyd"}, s.Default...), ", "), define)
 	for name, cmd := range s.Health {
 		fmt.Fprintf(&b, "  - name: %s\n    command: %q\n    timeout: 10s\n", name, cmd)

@@ -159,13 +159,21 @@ type repoBuilder struct {
 	work  string
 	arch  string // the repository's x86_64 directory
 	key   string // the private signing key
-	r     Repo
+	// keyName is the public key's file name, which signatures name.
+	keyName string
+	r       Repo
 }
 
 func newRepoBuilder(t testing.TB, cairn string) *repoBuilder {
+	return newRepoBuilderKey(t, cairn, "e2e")
+}
+
+// newRepoBuilderKey makes a builder whose key is NAME.rsa.pub: two
+// repositories of one system sign with keys of different names.
+func newRepoBuilderKey(t testing.TB, cairn, name string) *repoBuilder {
 	t.Helper()
 	work := sharedDir(t)
-	b := &repoBuilder{t: t, cairn: cairn, work: work, key: filepath.Join(work, "e2e.rsa"),
+	b := &repoBuilder{t: t, cairn: cairn, work: work, key: filepath.Join(work, name+".rsa"), keyName: name + ".rsa.pub",
 		r: Repo{Dir: filepath.Join(work, "repo"), Keys: filepath.Join(work, "keys")}}
 	b.arch = filepath.Join(b.r.Dir, "x86_64")
 	for _, d := range []string{b.arch, b.r.Keys} {
@@ -174,7 +182,7 @@ func newRepoBuilder(t testing.TB, cairn string) *repoBuilder {
 		}
 	}
 	Run(t, "openssl", "genrsa", "-out", b.key, "2048")
-	Run(t, "openssl", "rsa", "-in", b.key, "-pubout", "-out", filepath.Join(b.r.Keys, "e2e.rsa.pub"))
+	Run(t, "openssl", "rsa", "-in", b.key, "-pubout", "-out", filepath.Join(b.r.Keys, b.keyName))
 	// Alpine's keys too: the repositories beside this one are Alpine's.
 	alpineKeys, _ := filepath.Glob(filepath.Join(testutil.Fixtures(t), "alpine-v3.19", "keys", "*.rsa.pub"))
 	for _, k := range alpineKeys {
@@ -187,7 +195,7 @@ func newRepoBuilder(t testing.TB, cairn string) *repoBuilder {
 func (b *repoBuilder) mkpkg(name, version, dir string, extra ...string) {
 	b.t.Helper()
 	args := append([]string{"apk", "mkpkg", "--name", name, "--version", version, "--arch", "x86_64",
-		"--sign-key", b.key, "--key-name", "e2e.rsa.pub", "-o", filepath.Join(b.arch, name+"-"+version+".apk")}, extra...)
+		"--sign-key", b.key, "--key-name", b.keyName, "-o", filepath.Join(b.arch, name+"-"+version+".apk")}, extra...)
 	Run(b.t, b.cairn, append(args, dir)...)
 }
 
@@ -196,10 +204,15 @@ func (b *repoBuilder) mkpkg(name, version, dir string, extra ...string) {
 // directories or files mods and the kernel's module lists.
 func (b *repoBuilder) kernel(mods []string) {
 	b.t.Helper()
-	k := debtest.CloudKernel(b.t)
-	kd := filepath.Join(b.work, "kernel")
+	b.kernelPackage(debtest.CloudKernel(b.t), "virt", "6.1.0-r0", mods)
+}
+
+// kernelPackage packages k as Alpine's linux-FLAVOR, version version.
+func (b *repoBuilder) kernelPackage(k debtest.Kernel, flavor, version string, mods []string) {
+	b.t.Helper()
+	kd := filepath.Join(b.work, "kernel-"+flavor)
 	os.MkdirAll(filepath.Join(kd, "boot"), 0o755)
-	CopyFile(b.t, k.Vmlinuz, filepath.Join(kd, "boot", "vmlinuz-virt"), 0o644)
+	CopyFile(b.t, k.Vmlinuz, filepath.Join(kd, "boot", "vmlinuz-"+flavor), 0o644)
 	dst := filepath.Join(kd, "lib", "modules", k.Version)
 	for _, sub := range mods {
 		if _, err := os.Stat(filepath.Join(k.Modules, sub)); err != nil {
@@ -211,7 +224,7 @@ func (b *repoBuilder) kernel(mods []string) {
 	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo", "modules.order"} {
 		CopyFile(b.t, filepath.Join(k.Modules, f), filepath.Join(dst, f), 0o644)
 	}
-	b.mkpkg("linux-virt", "6.1.0-r0", kd)
+	b.mkpkg("linux-"+flavor, version, kd)
 }
 
 // index writes the repository's signed index and returns the repository.
@@ -222,7 +235,7 @@ func (b *repoBuilder) index() Repo {
 	for _, e := range entries {
 		apks = append(apks, filepath.Join(b.arch, e.Name()))
 	}
-	Run(b.t, b.cairn, append([]string{"apk", "index", "--keys-dir", b.r.Keys, "--rewrite-arch", "x86_64", "--sign-key", b.key, "--key-name", "e2e.rsa.pub",
+	Run(b.t, b.cairn, append([]string{"apk", "index", "--keys-dir", b.r.Keys, "--rewrite-arch", "x86_64", "--sign-key", b.key, "--key-name", b.keyName,
 		"-o", filepath.Join(b.arch, "APKINDEX.tar.gz")}, apks...)...)
 	return b.r
 }

@@ -17,6 +17,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +241,54 @@ func CloudKernel(t testing.TB) Kernel {
 	if err != nil {
 		testutil.Require(t, false, "the name of Debian's cloud kernel package: "+err.Error())
 	}
+	return cloudKernel(t, pkg)
+}
+
+// OtherCloudKernel fetches another build of Debian's cloud kernel than
+// CloudKernel's, with another release (uname -r): the newest other
+// linux-image-6.1.0-N-cloud-amd64 the package lists have.
+func OtherCloudKernel(t testing.TB) Kernel {
+	t.Helper()
+	pkg, err := kernelPackage()
+	if err != nil {
+		testutil.Require(t, false, "the name of Debian's cloud kernel package: "+err.Error())
+	}
+	other, err := otherKernelPackage(pkg)
+	if err != nil {
+		testutil.Require(t, false, "another Debian cloud kernel than "+pkg+": "+err.Error())
+	}
+	return cloudKernel(t, other)
+}
+
+// otherKernelPackage picks, among the linux-image-6.1.0-N-cloud-amd64
+// packages apt has a version of, the one with the highest N that is not
+// pkg.
+func otherKernelPackage(pkg string) (string, error) {
+	out, err := apt("", "apt-cache", "pkgnames", "linux-image-6.1.0-")
+	if err != nil {
+		return "", err
+	}
+	re := regexp.MustCompile(`^linux-image-6\.1\.0-([0-9]+)-cloud-amd64$`)
+	abi := map[string]int{}
+	var names []string
+	for _, name := range strings.Fields(string(out)) {
+		if m := re.FindStringSubmatch(name); m != nil && name != pkg {
+			abi[name], _ = strconv.Atoi(m[1])
+			names = append(names, name)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return abi[names[i]] > abi[names[j]] })
+	for _, name := range names {
+		// A name may be only provided, or listed without a version.
+		if out, err := apt("", "apt-cache", "madison", name); err == nil && len(bytes.TrimSpace(out)) > 0 {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("apt has no linux-image-6.1.0-N-cloud-amd64 besides %s", pkg)
+}
+
+func cloudKernel(t testing.TB, pkg string) Kernel {
+	t.Helper()
 	version := strings.TrimPrefix(pkg, "linux-image-")
 	dir := Unpacked(t, pkg, []string{pkg}, func(tree string) error {
 		if _, err := os.Stat(filepath.Join(tree, "boot", "vmlinuz-"+version)); err != nil {
