@@ -33,6 +33,9 @@ type LiveRequest struct {
 	// the loaded kernel (cairn boot kexec-reboot), run detached: the
 	// caller's session ends with the shutdown.
 	KexecReboot []string
+	// KexecSystem loads and starts kernels; nil is the running Linux's
+	// (internal/kexec).
+	KexecSystem KexecSystem
 	// OpenRCDir is OpenRC's state directory (/run/openrc).
 	OpenRCDir string
 }
@@ -164,6 +167,24 @@ func (ss *Session) Live(ctx context.Context, req LiveRequest) (LiveReport, error
 	return rep, nil
 }
 
+// KexecSystem is what a switch --now --kexec needs of the running system
+// (internal/kexec's functions; a recording fake in tests).
+type KexecSystem interface {
+	Available() error
+	Load(kexec.Image) error
+	Unload() error
+	// Detach starts argv in a session of its own and does not wait.
+	Detach(argv []string) error
+}
+
+// linuxKexec is the running Linux's kexec.
+type linuxKexec struct{}
+
+func (linuxKexec) Available() error           { return kexec.Available() }
+func (linuxKexec) Load(img kexec.Image) error { return kexec.Load(img) }
+func (linuxKexec) Unload() error              { return kexec.Unload() }
+func (linuxKexec) Detach(argv []string) error { return kexec.Detach(argv) }
+
 // liveKexec boots generation to, which runs another kernel, with kexec:
 // it becomes the trial (one boot, not spent yet) with the boot entries
 // rewritten first, the next boot's kernel, initramfs and command line
@@ -177,7 +198,11 @@ func (ss *Session) liveKexec(before store.State, to store.Generation, req LiveRe
 	if len(req.KexecReboot) == 0 {
 		return rep, errors.New("switch --now --kexec: no command to shut the system down with")
 	}
-	if err := kexec.Available(); err != nil {
+	kx := req.KexecSystem
+	if kx == nil {
+		kx = linuxKexec{}
+	}
+	if err := kx.Available(); err != nil {
 		return rep, fmt.Errorf("switch --now --kexec: generation %d runs another kernel and %v: cairn switch %d, then reboot", n, err, n)
 	}
 	st, err := ss.changeState(func(s store.State) (store.State, error) { return s.Switch(n, 1) })
@@ -193,17 +218,17 @@ func (ss *Session) liveKexec(before store.State, to store.Generation, req LiveRe
 	var loaded boot.Entry
 	err = ss.nextBoot(st, func(e boot.Entry) error {
 		loaded = e
-		return kexec.Load(kexec.Image{Kernel: e.Kernel, Initrd: e.Initrd, Cmdline: e.Options})
+		return kx.Load(kexec.Image{Kernel: e.Kernel, Initrd: e.Initrd, Cmdline: e.Options})
 	})
 	if err == nil && loaded.Generation != n {
-		kexec.Unload()
+		kx.Unload()
 		err = fmt.Errorf("the next boot's entry boots generation %d", loaded.Generation)
 	}
 	if err != nil {
 		return rep, undo(fmt.Errorf("switch --now --kexec to generation %d: %w", n, err))
 	}
-	if err := kexec.Detach(req.KexecReboot); err != nil {
-		kexec.Unload()
+	if err := kx.Detach(req.KexecReboot); err != nil {
+		kx.Unload()
 		return rep, undo(fmt.Errorf("switch --now --kexec to generation %d: %w", n, err))
 	}
 	rep.State = st
