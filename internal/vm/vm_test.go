@@ -26,7 +26,7 @@ func TestQEMUArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"-nodefaults", "-no-user-config", "-accel", "tcg", "-m", "256", "-smp", "1",
+		"-nodefaults", "-no-user-config", "-accel", "tcg,tb-size=64", "-m", "256", "-smp", "1",
 		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
 		"-kernel", "/k", "-initrd", "/i", "-append", "console=ttyS0 quiet",
 		"-drive", "file=/a.img,format=raw,if=none,id=disk0", "-device", "virtio-blk-pci,drive=disk0",
