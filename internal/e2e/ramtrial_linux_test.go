@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	cdisk "github.com/cairnlinux/cairn/internal/disk"
 	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
 	"github.com/cairnlinux/cairn/internal/initramfs/debtest"
@@ -32,35 +30,11 @@ const (
 	ramMediaSize  = 1023 << 20
 )
 
-// mountRAMMedia attaches a loop device to the media's partition and
-// mounts it; the returned function undoes both (also at the test's end).
+// mountRAMMedia mounts the media's partition; the returned function
+// unmounts it (also at the test's end).
 func mountRAMMedia(t *testing.T, img string) (string, func()) {
 	t.Helper()
-	l, err := cdisk.AttachLoop(img, ramMediaStart, ramMediaSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mnt := t.TempDir()
-	if err := unix.Mount(l.Dev, mnt, "ext4", 0, ""); err != nil {
-		l.Detach()
-		t.Fatalf("mount the boot media: %v", err)
-	}
-	done := false
-	undo := func() {
-		if done {
-			return
-		}
-		done = true
-		if err := unix.Unmount(mnt, 0); err != nil {
-			t.Errorf("unmount %s: %v", mnt, err)
-			unix.Unmount(mnt, unix.MNT_DETACH)
-		}
-		if err := l.Detach(); err != nil {
-			t.Error(err)
-		}
-	}
-	t.Cleanup(undo)
-	return mnt, undo
+	return e2etest.MountAt(t, img, ramMediaStart, ramMediaSize, "ext4", "")
 }
 
 // makeRAMMedia makes a BIOS-bootable disk image with syslinux's MBR and

@@ -177,7 +177,7 @@ func (m Media) add(dir string) (string, error) {
 		return "", err
 	}
 	for _, n := range []string{im.kernel, im.initrd, "cmdline"} {
-		if err := copyFile(filepath.Join(dir, n), filepath.Join(tmp, n)); err != nil {
+		if err := rootfs.CopyToNew(filepath.Join(dir, n), filepath.Join(tmp, n), true); err != nil {
 			os.RemoveAll(tmp)
 			return "", fmt.Errorf("copying RAM image %s onto %s: %w", dir, m.Dir, err)
 		}
@@ -407,27 +407,6 @@ func (m Media) prune(s State) error {
 		}
 	}
 	return nil
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // writeAtomic replaces path with data: written beside it, synced,

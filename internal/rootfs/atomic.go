@@ -129,6 +129,34 @@ func WriteFileAt(path string, data []byte, o WriteOptions) error {
 	return writeAtomic(hostDir(filepath.Dir(path)), filepath.Base(path), path, bytes.NewReader(data), o)
 }
 
+// CopyToNew copies the host file src's content to dst, a new file (0600)
+// it creates, and with sync makes it durable: the first step of a copy
+// that gets its attributes after, or is renamed into place once whole.
+// Many copies made at once (a first boot's persistent directories) sync
+// once at the end instead.
+func CopyToNew(src, dst string, sync bool) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if sync {
+		if err := out.Sync(); err != nil {
+			out.Close()
+			return err
+		}
+	}
+	return out.Close()
+}
+
 // SyncDir makes the entries of host directory dir (creations, renames,
 // removals) durable.
 func SyncDir(dir string) error {

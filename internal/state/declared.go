@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 	"github.com/cairnlinux/cairn/internal/unixmode"
 )
 
@@ -154,7 +155,7 @@ func CopyFile(src, dst string) error {
 			return err
 		}
 	} else {
-		if err := copyData(src, tmp); err != nil {
+		if err := rootfs.CopyToNew(src, tmp, true); err != nil {
 			os.Remove(tmp)
 			return err
 		}
@@ -180,27 +181,6 @@ func CopyFile(src, dst string) error {
 		return err
 	}
 	return nil
-}
-
-func copyData(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // Same reports whether a and b are the same file as far as a node's

@@ -224,14 +224,21 @@ func MountPartition(t testing.TB, img string, n int, fstype, opts string) (strin
 	if !ok {
 		t.Fatalf("%s has no partition %d", img, n)
 	}
-	l, err := disk.AttachLoop(img, int64(p.First)*512, int64(p.Sectors())*512)
+	return MountAt(t, img, int64(p.First)*512, int64(p.Sectors())*512, fstype, opts)
+}
+
+// MountAt attaches a loop device to the size bytes at offset of the disk
+// image img and mounts them as MountPartition does.
+func MountAt(t testing.TB, img string, offset, size int64, fstype, opts string) (string, func()) {
+	t.Helper()
+	l, err := disk.AttachLoop(img, offset, size)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mnt := t.TempDir()
 	if err := unix.Mount(l.Dev, mnt, fstype, 0, opts); err != nil {
 		l.Detach()
-		t.Fatalf("mount partition %d of %s: %v", n, img, err)
+		t.Fatalf("mount %s at byte %d: %v", img, offset, err)
 	}
 	done := false
 	undo := func() {

@@ -3,7 +3,6 @@ package cairninit
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/cairnlinux/cairn/internal/btrfs"
 	"github.com/cairnlinux/cairn/internal/layout"
+	"github.com/cairnlinux/cairn/internal/rootfs"
 )
 
 // EnsurePersist returns the persistent directory of p in the store at top,
@@ -106,7 +106,7 @@ func copyTree(src, dst string) error {
 				return err
 			}
 		case fi.Mode().IsRegular():
-			if err := copyFile(p, target); err != nil {
+			if err := rootfs.CopyToNew(p, target, false); err != nil {
 				return err
 			}
 		default:
@@ -114,23 +114,6 @@ func copyTree(src, dst string) error {
 		}
 		return copyAttrs(target, fi)
 	})
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // copyAttrs gives target the owner, mode and time of fi (a symbolic link
