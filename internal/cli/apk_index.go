@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlinux/cairn/internal/apk"
 	"github.com/cairnlinux/cairn/internal/apk/apkfile"
 )
 
@@ -94,39 +92,22 @@ func runAPKIndex(ctx context.Context, o *APKOptions, ix *APKIndexOptions, g *Glo
 		signer = &s
 	}
 
-	var recs []*apk.Package
-	seen := map[string]bool{}
-	failed, code := 0, ExitFailure
-	for _, file := range files {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		info, _, size, err := apkfile.VerifyFile(file, trust)
-		if err != nil {
-			failed++
-			if apkfile.IsContentError(err) {
+	recs, failed, err := apkfile.IndexFiles(ctx, files, trust, ix.RewriteArch)
+	if err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		code := ExitFailure
+		for _, f := range failed {
+			if apkfile.IsContentError(f.Err) {
 				code = ExitUntrusted
 			}
-			fmt.Fprintf(g.Stderr, "ERROR: %s: %v\n", file, err)
-			continue
+			fmt.Fprintf(g.Stderr, "ERROR: %s\n", f)
 		}
-		// The same package twice (same identity) is listed once, as in
-		// apk's database.
-		if id := info.Checksum.String(); !seen[id] {
-			seen[id] = true
-			info.Size = size
-			if ix.RewriteArch != "" {
-				info.Arch = ix.RewriteArch
-			}
-			recs = append(recs, info)
-		}
+		return reported(code, fmt.Errorf("%d of %d packages failed to verify", len(failed), len(files)))
 	}
-	if failed > 0 {
-		return reported(code, fmt.Errorf("%d of %d packages failed to verify", failed, len(files)))
-	}
-	apkfile.SortIndex(recs)
 	if !ix.NoWarnings && !o.Quiet {
-		warnNoProviders(g, recs)
+		warnNoProviders(g, apkfile.MissingProviders(recs))
 	}
 
 	data, err := apkfile.BuildIndexArchive(recs, ix.Description)
@@ -163,37 +144,10 @@ func runAPKIndex(ctx context.Context, o *APKOptions, ix *APKIndexOptions, g *Glo
 
 // warnNoProviders warns, as apk index does, about names the packages
 // depend on that no package of the index provides.
-func warnNoProviders(g *Globals, recs []*apk.Package) {
-	provided := map[string]bool{}
-	for _, r := range recs {
-		provided[r.Name] = true
-		for _, p := range r.Provides {
-			provided[p.Name] = true
-		}
-	}
-	missing := map[string]bool{}
-	for _, r := range recs {
-		// apk counts depends only, not install_if conditions.
-		for _, d := range r.Depends {
-			if !d.Conflict && !provided[d.Name] {
-				missing[d.Name] = true
-			}
-		}
-	}
-	if len(missing) == 0 {
+func warnNoProviders(g *Globals, names []string) {
+	if len(names) == 0 {
 		return
 	}
-	names := make([]string, 0, len(missing))
-	for n := range missing {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		a, b := strings.ToLower(names[i]), strings.ToLower(names[j])
-		if a != b {
-			return a < b
-		}
-		return names[i] < names[j]
-	})
 	var b bytes.Buffer
 	b.WriteString("WARNING: No provider for the dependencies:\n")
 	line := " "
