@@ -11,7 +11,6 @@ import (
 
 // Paths Confirm writes.
 const (
-	CairnBinaryPath   = "/usr/sbin/cairn"
 	CairnInitPath     = layout.CairnInit
 	ConfirmScriptPath = "/etc/init.d/cairn-confirm"
 )
@@ -31,7 +30,7 @@ depend() {
 
 start() {
 	ebegin "Checking this generation's health"
-	` + CairnBinaryPath + ` confirm --boot
+	` + layout.CairnBinary + ` confirm --boot
 	eend $?
 }
 `
@@ -55,7 +54,7 @@ func Confirm(root, binary, initBinary string, mtime time.Time) error {
 	if err := r.mkdirAll("usr/sbin", 0o755, 0, 0); err != nil {
 		return err
 	}
-	if err := r.writeFrom(CairnBinaryPath[1:], f, 0o755, 0, 0); err != nil {
+	if err := r.writeFrom(layout.CairnBinary[1:], f, 0o755, 0, 0); err != nil {
 		return fmt.Errorf("cairn-confirm: %w", err)
 	}
 	if initBinary != "" {

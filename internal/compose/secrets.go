@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 	"github.com/cairnlinux/cairn/internal/secrets"
 )
@@ -30,7 +31,7 @@ depend() {
 
 start() {
 	ebegin "Decrypting secrets into /run/secrets"
-	` + CairnBinaryPath + ` secrets activate --boot
+	` + layout.CairnBinary + ` secrets activate --boot
 	eend $?
 }
 `

@@ -30,6 +30,6 @@ func writeSnapshots(r *rootFS, sys *manifest.System) error {
 	if err := writeConfig(r, layout.SnapshotsFile[1:], append(data, '\n')); err != nil {
 		return err
 	}
-	script := "#!/bin/sh\n# cairn: the snapshots of persistent directories the manifest schedules (snapshots:).\nexec " + CairnBinaryPath + " snapshots take --due --quiet\n"
+	script := "#!/bin/sh\n# cairn: the snapshots of persistent directories the manifest schedules (snapshots:).\nexec " + layout.CairnBinary + " snapshots take --due --quiet\n"
 	return r.writeFile(SnapshotsCron[1:], []byte(script), 0o755, 0, 0)
 }

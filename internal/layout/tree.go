@@ -47,6 +47,15 @@ const (
 	// SnapshotsFile lists the snapshot schedules of persistent
 	// directories (internal/snapshots).
 	SnapshotsFile = "/etc/cairn/snapshots.json"
+	// CairnBinary is the cairn binary a bootable generation carries: its
+	// boot services (cairn-confirm, cairn-secrets, cairn-tenants) run it.
+	CairnBinary = "/usr/sbin/cairn"
+	// TenantsFile records the generation's tenants and cgroup limits
+	// (internal/tenant's Plan), which the node applies at boot.
+	TenantsFile = "/etc/cairn/tenants.json"
+	// TenantsSSHDropIn makes sshd look up the tenants' keys through
+	// cairn, which puts each session into its tenant's cgroup.
+	TenantsSSHDropIn = "/etc/ssh/sshd_config.d/cairn-tenants.conf"
 )
 
 // What cairn keeps for itself in a node's persistent /var.

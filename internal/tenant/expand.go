@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 )
 
@@ -24,7 +25,7 @@ const HealthCheckName = "limits"
 //     service's user when it names none;
 //   - OpenRC's cgroups service in sysinit (without it cgroup2 is not
 //     mounted and OpenRC skips every rc_cgroup_settings), the plan in
-//     PlanPath, the check "limits" that reads every limit back during the
+//     layout.TenantsFile, the check "limits" that reads every limit back during the
 //     trial: with tenants, or with limits in a system that boots (has a
 //     kernel);
 //   - with tenants, the boot service that applies the plan, sshd's lookup
@@ -49,19 +50,19 @@ func Expand(sys *manifest.System) (*manifest.System, Plan) {
 	if err != nil {
 		panic("tenant: plan: " + err.Error())
 	}
-	addFile(eff, PlanPath, string(data)+"\n", manifest.DefaultFileMode)
+	addFile(eff, layout.TenantsFile, string(data)+"\n", manifest.DefaultFileMode)
 	if !inAnyRunlevel(eff, "cgroups") {
 		addToRunlevel(eff, "sysinit", "cgroups")
 	}
 	if len(plan.Limits) > 0 {
-		eff.Health = append(eff.Health, manifest.HealthCheck{Name: HealthCheckName, Command: Cairn + " tenants check", Timeout: "15s"})
+		eff.Health = append(eff.Health, manifest.HealthCheck{Name: HealthCheckName, Command: layout.CairnBinary + " tenants check", Timeout: "15s"})
 	}
 	if len(plan.Tenants) == 0 {
 		return eff, plan
 	}
 	addFile(eff, manifest.InitDir+"/"+ApplyService, applyScript, manifest.DefaultExecMode)
 	addToRunlevel(eff, "boot", ApplyService)
-	addFile(eff, SSHDropIn, sshDropIn(plan.Tenants), manifest.DefaultFileMode)
+	addFile(eff, layout.TenantsSSHDropIn, sshDropIn(plan.Tenants), manifest.DefaultFileMode)
 	if slices.ContainsFunc(plan.Tenants, func(t Tenant) bool { return t.SnapshotEverySeconds > 0 }) {
 		addFile(eff, manifest.InitDir+"/"+SnapshotService, snapshotScript, manifest.DefaultExecMode)
 		addToRunlevel(eff, "default", SnapshotService)
@@ -124,7 +125,7 @@ func runInNamespace(s manifest.Service, ns string) manifest.Service {
 		who += ":" + s.Group
 	}
 	s.Args = append([]string{"tenants", "run", "--netns", ns, "--user", who, "--", s.Command}, s.Args...)
-	s.Command = Cairn
+	s.Command = layout.CairnBinary
 	s.User, s.Group = "", ""
 	return s
 }
@@ -185,7 +186,7 @@ depend() {
 
 start() {
 	ebegin "Applying the tenants' limits"
-	` + Cairn + ` tenants apply
+	` + layout.CairnBinary + ` tenants apply
 	eend $?
 }
 `
@@ -194,7 +195,7 @@ const snapshotScript = `#!/sbin/openrc-run
 # Written by cairn from the manifest's tenants.
 description="Snapshots of the tenants' homes"
 supervisor=supervise-daemon
-command=` + Cairn + `
+command=` + layout.CairnBinary + `
 command_args="tenants snapshot --daemon"
 output_log=/var/log/cairn-snapshots.log
 error_log=/var/log/cairn-snapshots.log
@@ -218,7 +219,7 @@ func sshDropIn(tenants []Tenant) string {
 # the tenant's cgroup, so that the whole session runs under its limits.
 Match User ` + strings.Join(names, ",") + `
 	AuthorizedKeysFile none
-	AuthorizedKeysCommand ` + Cairn + ` tenants ssh-session %u
+	AuthorizedKeysCommand ` + layout.CairnBinary + ` tenants ssh-session %u
 	AuthorizedKeysCommandUser root
 	AuthenticationMethods publickey
 `

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnlinux/cairn/internal/layout"
 	"github.com/cairnlinux/cairn/internal/manifest"
 )
 
@@ -122,7 +123,7 @@ func TestExpandWithoutTenants(t *testing.T) {
 	if len(eff.Health) != 1 || eff.Health[0].Name != HealthCheckName {
 		t.Errorf("health: %+v", eff.Health)
 	}
-	if slices.ContainsFunc(eff.Files.Inline, func(f manifest.InlineFile) bool { return f.Path == SSHDropIn }) {
+	if slices.ContainsFunc(eff.Files.Inline, func(f manifest.InlineFile) bool { return f.Path == layout.TenantsSSHDropIn }) {
 		t.Error("an sshd drop-in without tenants")
 	}
 	plain := &manifest.System{Services: manifest.Services{Define: map[string]manifest.Service{"x": {Command: "/bin/x"}}}}
@@ -148,7 +149,7 @@ func TestExpandNamespace(t *testing.T) {
 	eff, plan := Expand(sys)
 	api := eff.Services.Define["api"]
 	want := []string{"tenants", "run", "--netns", "tenant-dora", "--user", "dora:www", "--", "/usr/bin/api", "--port", "80"}
-	if api.Command != Cairn || !slices.Equal(api.Args, want) || api.User != "" || api.Group != "" {
+	if api.Command != layout.CairnBinary || !slices.Equal(api.Args, want) || api.User != "" || api.Group != "" {
 		t.Errorf("api: %s %q user %q group %q", api.Command, api.Args, api.User, api.Group)
 	}
 	if plan.Tenants[0].Namespace != "tenant-dora" {

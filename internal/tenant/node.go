@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // Node is a booted system where the plan is applied. Its fields are the
@@ -74,7 +76,7 @@ type Network interface {
 // without tenants or limits has none, which is an empty plan.
 func ReadPlan(root string) (Plan, error) {
 	var p Plan
-	data, err := os.ReadFile(filepath.Join(root, PlanPath))
+	data, err := os.ReadFile(filepath.Join(root, layout.TenantsFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return p, nil
 	}
@@ -82,7 +84,7 @@ func ReadPlan(root string) (Plan, error) {
 		return p, err
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("%s: %w", PlanPath, err)
+		return p, fmt.Errorf("%s: %w", layout.TenantsFile, err)
 	}
 	return p, nil
 }

@@ -8,18 +8,18 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnlinux/cairn/internal/btrfs"
+	"github.com/cairnlinux/cairn/internal/layout"
 )
 
 // The places of a booted cairn node.
 const (
 	cgroupMount = "/sys/fs/cgroup"
-	storeMount  = "/run/cairn/store" // where cairn-init leaves the store
 	netnsDir    = "/run/netns"
 )
 
 // Booted is the node cairn runs on.
 func Booted() *Node {
-	return &Node{Root: "/", Cgroups: cgroupMount, Store: storeMount, Netns: netnsDir,
+	return &Node{Root: "/", Cgroups: cgroupMount, Store: layout.RunStore, Netns: netnsDir,
 		Quotas: BtrfsQuotas{}, Network: &Netns{Dir: netnsDir}, IsCgroup2: IsCgroup2, Now: time.Now}
 }
 

@@ -19,8 +19,6 @@ import (
 
 // Paths of the plan on the node.
 const (
-	// PlanPath is where the build records the plan in the generation.
-	PlanPath = "/etc/cairn/tenants.json"
 	// CgroupParent is the cgroup, below the cgroup2 mount, that holds
 	// one cgroup per tenant for its login sessions.
 	CgroupParent = "/tenants"
@@ -28,16 +26,10 @@ const (
 	ApplyService = "cairn-tenants"
 	// SnapshotService takes the homes' snapshots.
 	SnapshotService = "cairn-snapshots"
-	// SSHDropIn makes sshd look up the tenants' keys through cairn, which
-	// puts each session into its tenant's cgroup.
-	SSHDropIn = "/etc/ssh/sshd_config.d/cairn-tenants.conf"
-	// Cairn is the cairn binary of a bootable generation
-	// (compose.CairnBinaryPath).
-	Cairn = "/usr/sbin/cairn"
 )
 
 // Plan is what a node does for its tenants and limits, recorded at
-// PlanPath.
+// layout.TenantsFile.
 type Plan struct {
 	Tenants []Tenant `json:"tenants"`
 	// Limits are every cgroup limit the generation declares on a service
