@@ -231,6 +231,7 @@ func TestHostileProgram(t *testing.T) {
 		"mknod-disk", "open-host-disk", "ptrace-host-process", "ptrace-init", "open-init-exe", "process-vm-write", "write-sys",
 		"write-proc-sys", "sethostname", "chroot-escape", "open-by-handle", "load-module",
 		"tcp-connect", "abstract-socket", "network-interfaces", "terminal-input",
+		"keyctl", "io-uring",
 	})
 	h.check(t, root)
 }
@@ -259,6 +260,8 @@ attempt userns-sysfs unshare -Urmn mount -t sysfs none /mnt
 attempt userns-remount-proc-sys unshare -Urm mount -o remount,rw /proc/sys
 attempt userns-remount-sys unshare -Urm mount -o remount,rw /sys
 attempt userns-unmask unshare -Urm umount /proc/keys
+# The seccomp filter refuses a user namespace outright.
+attempt userns unshare -U true
 exit 0
 `, filepath.Dir(h.forbidden), h.forbidden, h.marker, h.victim.Process.Pid, h.loopMajor, h.loopMinor,
 		h.sysFile, h.sysctl, strings.Join(h.tcpAddrs, " "))
@@ -268,7 +271,7 @@ exit 0
 	}
 	checkRefused(t, out, []string{"proc-root-read", "see-host-process", "mount", "kill", "mknod-disk",
 		"write-sys", "write-proc-sys", "hostname", "tcp", "other-interface", "userns-proc", "userns-sysfs",
-		"userns-remount-proc-sys", "userns-remount-sys", "userns-unmask"})
+		"userns-remount-proc-sys", "userns-remount-sys", "userns-unmask", "userns"})
 	h.check(t, root)
 }
 

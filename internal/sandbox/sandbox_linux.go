@@ -138,6 +138,12 @@ func runChild(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: sandbox: %v\n", path.Base(s.Path), err)
 		return 127
 	}
+	// Last, on this thread, which starts the program: the filter also
+	// binds what this process does from here on (waiting, one write).
+	if err := installFilter(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: sandbox: %v\n", path.Base(s.Path), err)
+		return 127
+	}
 	unix.Umask(0o022)
 	pid, err := syscall.ForkExec(s.Path, argv, &syscall.ProcAttr{
 		Dir:   "/",

@@ -61,6 +61,12 @@ func main() {
 		{"abstract-socket", func() error { return dial("unix", "@"+*abstract) }},
 		{"network-interfaces", networkInterfaces},
 		{"terminal-input", terminalInput},
+		// Not escapes by themselves, but more kernel than a script needs:
+		// the seccomp filter refuses them. (A user namespace is the
+		// script test's: Go's unshare of one fails in any threaded
+		// program, filter or not.)
+		{"keyctl", func() error { _, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_USER_KEYRING, false); return err }},
+		{"io-uring", ioURing},
 	}
 	for _, a := range attacks {
 		if *only != "" && a.name != *only {
@@ -263,4 +269,15 @@ func writeFile(p, data string) error {
 		err = cerr
 	}
 	return err
+}
+
+// ioURing sets up an io_uring.
+func ioURing() error {
+	params := make([]byte, 120) // struct io_uring_params
+	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 1, uintptr(unsafe.Pointer(&params[0])), 0)
+	if errno != 0 {
+		return errno
+	}
+	unix.Close(int(fd))
+	return nil
 }
