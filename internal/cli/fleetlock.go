@@ -8,11 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/cairnlinux/cairn/internal/fleetlock"
 )
@@ -73,7 +70,7 @@ refused; with no --group there is one, default=1. It runs until interrupted.`,
 			var backend fleetlock.Backend = &fleetlock.Memory{}
 			where := "memory"
 			if len(so.Etcd) > 0 {
-				cli, err := clientv3.New(clientv3.Config{Endpoints: so.Etcd, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+				cli, err := fleetlock.DialEtcd(so.Etcd)
 				if err != nil {
 					return fmt.Errorf("etcd %s: %w", strings.Join(so.Etcd, ","), err)
 				}

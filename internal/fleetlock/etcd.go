@@ -5,9 +5,31 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
+
+// DialEtcd makes an etcd client for a FleetLock server. Its reconnection
+// attempts are at most a second apart: gRPC's default backoff grows to
+// two minutes, so after etcd came back from a restart the server would
+// go on answering 503 for as long as its last wait, while nodes wait on
+// it (TestEtcd caught this: five seconds of etcd down, and the first
+// request after its restart still timed out).
+func DialEtcd(endpoints []string) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: 2 * time.Second,
+		})},
+	})
+}
 
 // Etcd keeps semaphores in etcd, one key per group, written with a
 // compare-and-swap on the key's revision: airlock's key and encoding, so

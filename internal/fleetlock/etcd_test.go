@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/cairnlinux/cairn/internal/fleetlock/etcdtest"
 )
 
@@ -20,7 +18,7 @@ import (
 // semaphore is stored as airlock stores it.
 func TestEtcd(t *testing.T) {
 	e := etcdtest.Start(t)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint()}, DialTimeout: 5 * time.Second})
+	cli, err := DialEtcd([]string{e.Endpoint()})
 	if err != nil {
 		t.Fatal(err)
 	}

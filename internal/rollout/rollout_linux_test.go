@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/cairnlinux/cairn/internal/btrfs/btrfstest"
 	"github.com/cairnlinux/cairn/internal/deliver"
 	"github.com/cairnlinux/cairn/internal/e2e/e2etest"
@@ -145,7 +143,7 @@ func TestRollout(t *testing.T) {
 	// FleetLock over etcd; a failed release while etcd is down
 	// restarts it and reads who holds the slot.
 	etcd := etcdtest.Start(t)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint()}, DialTimeout: 5 * time.Second})
+	cli, err := fleetlock.DialEtcd([]string{etcd.Endpoint()})
 	if err != nil {
 		t.Fatal(err)
 	}
