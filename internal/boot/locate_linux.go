@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnlinux/cairn/internal/disk"
+	"github.com/cairnlinux/cairn/internal/disk/fat"
 )
 
 // Located is a store's boot directory found on this machine, ready to be
@@ -20,6 +21,9 @@ type Located struct {
 	// How says how it was found, for messages: "/boot", or "UUID=… on
 	// /dev/vda1, mounted at /run/cairn-boot-… for this command".
 	How string
+	// Repaired is what Locate found wrong with a FAT boot file system it
+	// mounted, and repaired before mounting it (fat.Check).
+	Repaired []fat.Problem
 	// mounted is where Locate mounted the file system ("" when it was
 	// mounted already).
 	mounted string
@@ -73,6 +77,16 @@ func (c *Config) Locate() (*Located, error) {
 			return &Located{Dir: m.Point, How: fmt.Sprintf("%s (%s on %s)", m.Point, c.BootFS, dev)}, nil
 		}
 	}
+	// A FAT file system is checked, and repaired, before it is mounted:
+	// a power cut during an earlier command can have left it in a state
+	// Linux mounts but then remounts read-only at the first write that
+	// meets the damage, and Alpine's base system has no fsck.vfat.
+	var repaired []fat.Problem
+	if sig.Kind == "vfat" {
+		if repaired, err = repairFAT(dev); err != nil {
+			return nil, fmt.Errorf("the boot file system %s on %s: %w", c.BootFS, dev, err)
+		}
+	}
 	dir, err := os.MkdirTemp("/run", "cairn-boot-")
 	if err != nil {
 		return nil, fmt.Errorf("a directory to mount the boot file system on: %w", err)
@@ -89,7 +103,23 @@ func (c *Config) Locate() (*Located, error) {
 		}
 		return nil, fmt.Errorf("mount the boot file system %s (%s, %s) on %s: %s", c.BootFS, dev, sig.Kind, dir, why)
 	}
-	return &Located{Dir: dir, How: fmt.Sprintf("%s on %s, mounted at %s for this command", c.BootFS, dev, dir), mounted: dir}, nil
+	return &Located{Dir: dir, How: fmt.Sprintf("%s on %s, mounted at %s for this command", c.BootFS, dev, dir), mounted: dir, Repaired: repaired}, nil
+}
+
+// repairFAT checks the FAT file system on dev and repairs what it finds.
+// The device is opened exclusively: the kernel refuses while anything
+// has it mounted.
+func repairFAT(dev string) ([]fat.Problem, error) {
+	f, err := os.OpenFile(dev, os.O_RDWR|unix.O_EXCL, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open it to check it: %w", err)
+	}
+	defer f.Close()
+	r, err := fat.Check(f, true)
+	if err != nil {
+		return r.Problems, fmt.Errorf("check and repair it: %w (dosfstools' fsck.fat -a %s may)", err, dev)
+	}
+	return r.Problems, f.Close()
 }
 
 // RecordFS fills in BootFS from the file system mounted at BootDir, when

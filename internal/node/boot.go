@@ -67,9 +67,10 @@ func (ss *Session) BootSync() (BootReport, error) {
 // they write the new state, so that a failure (a full boot partition, a
 // generation without a kernel) changes nothing.
 //
-// A boot directory that holds no cairn files yet (the boot partition is
-// not mounted) is left alone with a warning, unless initial (boot setup
-// and boot sync write it from scratch).
+// A boot directory taken at its word (no boot file system recorded) that
+// holds no cairn files yet (the boot partition is not mounted) is left
+// alone with a warning, unless initial (boot setup and boot sync write it
+// from scratch).
 func (ss *Session) syncBoot(gens []store.Generation, state store.State) error {
 	return ss.syncBootDir(gens, state, false)
 }
@@ -80,7 +81,7 @@ func (ss *Session) syncBootDir(gens []store.Generation, state store.State, initi
 	if err != nil || cfg == nil {
 		return err
 	}
-	loc, err := cfg.Locate()
+	loc, err := ss.locateBoot(cfg)
 	if err != nil {
 		if initial {
 			return fmt.Errorf("boot entries: %w", err)
@@ -93,7 +94,11 @@ func (ss *Session) syncBootDir(gens []store.Generation, state store.State, initi
 			err = rerr
 		}
 	}()
-	if !initial && !boot.Populated(loc.Dir) {
+	// A boot directory taken at its word may be an empty mount point:
+	// without cairn's files in it, it is not written. One Locate found by
+	// its file system's UUID is the boot file system, whatever it holds
+	// (a repair after a power cut may have removed the index).
+	if !initial && cfg.BootFS == "" && !boot.Populated(loc.Dir) {
 		ss.opts.warn("%s holds no boot entries of cairn's (is the boot partition mounted?): left as it is; cairn boot sync writes them", loc.How)
 		return nil
 	}
@@ -120,7 +125,7 @@ func (ss *Session) nextBoot(st store.State, use func(boot.Entry) error) (err err
 	if cfg == nil {
 		return fmt.Errorf("store %s has no boot configuration (cairn boot setup): nothing says which kernel boots next", ss.Store.Dir())
 	}
-	loc, err := cfg.Locate()
+	loc, err := ss.locateBoot(cfg)
 	if err != nil {
 		return fmt.Errorf("boot entries: %w", err)
 	}
@@ -177,4 +182,43 @@ func (ss *Session) changeStateBoot(change func(store.State) (store.State, error)
 // survivors lists gens without the numbers in drop.
 func survivors(gens []store.Generation, drop []int) []store.Generation {
 	return slices.DeleteFunc(slices.Clone(gens), func(g store.Generation) bool { return slices.Contains(drop, g.Number) })
+}
+
+// locateBoot is cfg.Locate, saying as warnings what it repaired on the
+// boot file system before mounting it.
+func (ss *Session) locateBoot(cfg *boot.Config) (*boot.Located, error) {
+	loc, err := cfg.Locate()
+	if loc != nil {
+		for _, p := range loc.Repaired {
+			ss.opts.warn("fsck: repaired the boot file system %s: %s", cfg.BootFS, p)
+		}
+	}
+	return loc, err
+}
+
+// fsckBoot checks and repairs the boot file system (a FAT one, when
+// cairn mounts it itself: boot.Locate), as problems of the store's.
+func (ss *Session) fsckBoot() []store.Problem {
+	cfg, err := boot.LoadConfig(ss.Store)
+	if err != nil || cfg == nil || cfg.BootFS == "" {
+		return nil
+	}
+	loc, err := cfg.Locate()
+	if err != nil {
+		// Not on this machine (a build host without the disk): nothing
+		// to check; the commands that write entries say so.
+		return nil
+	}
+	var problems []store.Problem
+	for _, p := range loc.Repaired {
+		where := "boot file system " + cfg.BootFS
+		if p.Path != "" {
+			where += " " + p.Path
+		}
+		problems = append(problems, store.Problem{Path: where, Problem: p.What, Repair: p.Repair, Repaired: true})
+	}
+	if err := loc.Release(); err != nil {
+		ss.opts.warn("%v", err)
+	}
+	return problems
 }

@@ -54,7 +54,7 @@ type FsckReport struct {
 func (ss *Session) Fsck() (FsckReport, error) {
 	s := ss.Store
 	report, fsckErr := s.FsckWith(store.FsckOptions{Repair: true, Booted: ss.Running()})
-	r := FsckReport{Store: s.Dir(), Backend: s.Backend(), Problems: report.Problems, Consistent: fsckErr == nil}
+	r := FsckReport{Store: s.Dir(), Backend: s.Backend(), Problems: append(report.Problems, ss.fsckBoot()...), Consistent: fsckErr == nil}
 	if r.Problems == nil {
 		r.Problems = []store.Problem{}
 	}

@@ -82,7 +82,7 @@ func writeImage(t *testing.T, size, off int64, tree fstest.MapFS, fill byte) (st
 	return p, st
 }
 
-func tool(t *testing.T, name, pkg string, args ...string) string {
+func tool(t testing.TB, name, pkg string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(debtest.Tool(t, name, pkg), args...)
 	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1", "TZ=UTC")
