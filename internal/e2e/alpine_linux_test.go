@@ -143,15 +143,8 @@ func damageESP(t *testing.T, img string) {
 		t.Fatalf("mshowfat: no cluster in %q", out)
 	}
 	cluster, _ := strconv.ParseInt(m[1], 10, 64)
-	f, err := os.OpenFile(img, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, boot := openESP(t, img, os.O_RDWR)
 	defer f.Close()
-	boot := make([]byte, 512)
-	if _, err := f.ReadAt(boot, espOffset); err != nil {
-		t.Fatal(err)
-	}
 	le := binary.LittleEndian
 	sector, reserved, fatSecs := int64(le.Uint16(boot[11:])), int64(le.Uint16(boot[14:])), int64(le.Uint32(boot[36:]))
 	for i := range int64(boot[16]) {
@@ -164,19 +157,27 @@ func damageESP(t *testing.T, img string) {
 	}
 }
 
+// openESP opens the disk image and reads its ESP's boot sector.
+func openESP(t *testing.T, img string, flag int) (*os.File, []byte) {
+	t.Helper()
+	f, err := os.OpenFile(img, flag, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := make([]byte, 512)
+	if _, err := f.ReadAt(boot, espOffset); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	return f, boot
+}
+
 // fsckESP runs dosfstools' fsck.fat on a copy of the disk image's EFI
 // system partition: it must find nothing to fix.
 func fsckESP(t *testing.T, img string) {
 	t.Helper()
-	f, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, boot := openESP(t, img, os.O_RDONLY)
 	defer f.Close()
-	boot := make([]byte, 512)
-	if _, err := f.ReadAt(boot, espOffset); err != nil {
-		t.Fatal(err)
-	}
 	esp := make([]byte, int64(binary.LittleEndian.Uint32(boot[32:]))*512)
 	if _, err := f.ReadAt(esp, espOffset); err != nil {
 		t.Fatal(err)
