@@ -1,6 +1,7 @@
 package fat
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -59,6 +60,14 @@ type Report struct {
 	Problems []Problem `json:"problems"`
 }
 
+// UncheckedError says Check could not take the device's bytes for a FAT
+// file system it can check (no boot sector signature, a geometry that
+// does not add up): it changed nothing.
+type UncheckedError struct{ Err error }
+
+func (e *UncheckedError) Error() string { return e.Err.Error() }
+func (e *UncheckedError) Unwrap() error { return e.Err }
+
 // Check checks the FAT file system on dev: its cluster chains (within
 // the file system, not free, not shared, not looping, as long as the
 // sizes say), the clusters no file owns, the FAT's copies, FSInfo's free
@@ -70,10 +79,14 @@ type Report struct {
 func Check(dev Device, repair bool) (Report, error) {
 	v, err := readVolume(dev)
 	if err != nil {
-		return Report{}, err
+		return Report{}, &UncheckedError{Err: err}
 	}
 	c := &checker{v: v, owner: make([]int32, v.clusters+2), paths: []string{""}}
-	c.walk()
+	if err := c.walk(); err != nil {
+		// Nothing is repaired: what a directory that cannot be read
+		// holds would count as lost and be freed.
+		return Report{Bits: v.bits, Problems: c.problems}, err
+	}
 	c.lost()
 	c.copies()
 	c.info()
@@ -95,13 +108,12 @@ type volume struct {
 	sectorSize, clusterSize                 int64
 	fatStart, fatSize, rootStart, dataStart int64 // byte offsets and sizes
 	nFATs                                   int
-	active                                  int // the FAT Linux reads (FAT32 may turn mirroring off)
-	mirrored                                bool
 	rootEntries                             int    // FAT12/16's fixed root directory
 	rootCluster                             uint32 // FAT32's
 	clusters                                uint32 // data clusters: numbers 2 to clusters+1
 	infoSector                              int64  // FAT32's FSInfo, 0 if none
-	fat                                     []byte // the active FAT
+	fat                                     []byte // the first FAT, as the repairs change it
+	read                                    []byte // the first FAT as it was read
 }
 
 func readVolume(dev Device) (*volume, error) {
@@ -161,26 +173,25 @@ func readVolume(dev Device) (*volume, error) {
 	v.fatSize = fatSecs * v.sectorSize
 	v.rootStart = v.fatStart + int64(v.nFATs)*v.fatSize
 	v.dataStart = dataSec * v.sectorSize
-	v.mirrored = true
 	if v.bits == 32 {
+		// The mirroring flags (offset 40) are ignored, as Linux and
+		// fsck.fat ignore them: FAT 0 is read, every copy written.
 		v.rootCluster = le.Uint32(b[44:])
-		if flags := le.Uint16(b[40:]); flags&0x80 != 0 {
-			v.mirrored, v.active = false, int(flags&0xf)
-		}
 		if s := int64(le.Uint16(b[48:])); s != 0 && s != 0xffff && s < reservedSecs {
 			v.infoSector = s
 		}
-		if v.active >= v.nFATs || v.rootCluster < 2 || v.rootCluster > v.clusters+1 {
-			return nil, errors.New("no usable FAT32 file system: its boot sector names a FAT or a root directory it does not have")
+		if v.rootCluster < 2 || v.rootCluster > v.clusters+1 {
+			return nil, errors.New("no usable FAT32 file system: its boot sector names a root directory it does not have")
 		}
 	}
-	if need := (int64(v.clusters) + 2) * int64(v.bits) / 8; need > v.fatSize {
+	if int64(v.clusters)+2 > v.fatSize*8/int64(v.bits) {
 		return nil, fmt.Errorf("no usable FAT file system: its FATs (%d bytes) are too small for its %d clusters", v.fatSize, v.clusters)
 	}
 	v.fat = make([]byte, v.fatSize)
-	if _, err := dev.ReadAt(v.fat, v.fatStart+int64(v.active)*v.fatSize); err != nil {
+	if _, err := dev.ReadAt(v.fat, v.fatStart); err != nil {
 		return nil, fmt.Errorf("read the FAT: %w", err)
 	}
+	v.read = bytes.Clone(v.fat)
 	return v, nil
 }
 
@@ -243,7 +254,13 @@ func (v *volume) stateOffset() int {
 	return 37
 }
 
-func (v *volume) dirty() bool { return v.boot[v.stateOffset()]&1 != 0 }
+// dirty reports Linux's dirty flag. The byte is the flag only in a boot
+// sector with an extended boot signature (0x28 or 0x29 after it); in an
+// older one it is boot code.
+func (v *volume) dirty() bool {
+	o := v.stateOffset()
+	return (v.boot[o+1] == 0x28 || v.boot[o+1] == 0x29) && v.boot[o]&1 != 0
+}
 
 func (v *volume) clusterOffset(c uint32) int64 {
 	return v.dataStart + int64(c-2)*v.clusterSize
@@ -311,18 +328,18 @@ func (c *checker) chain(first uint32, id int32) (clusters []uint32, broken strin
 	}
 }
 
-// release frees clusters that were claimed for a removed file.
+// release gives up clusters claimed for a removed file or the tail of a
+// cut chain. They are not freed in the FAT yet: a chain walked later may
+// run through them rightly (the removed file ran into it), and would be
+// taken for damaged; lost frees whatever nobody holds once the walk is
+// done.
 func (c *checker) release(clusters []uint32) {
 	for _, n := range clusters {
 		c.owner[n] = 0
-		c.v.setEntry(n, free)
-	}
-	if len(clusters) > 0 {
-		c.fatDirty = true
 	}
 }
 
-// cut ends a chain after keep clusters, freeing the rest.
+// cut ends a chain after keep clusters, giving up the rest.
 func (c *checker) cut(clusters []uint32, keep int) {
 	c.v.setEntry(clusters[keep-1], endChain)
 	c.release(clusters[keep:])
@@ -379,7 +396,7 @@ type pendingDir struct {
 
 // walk follows every directory from the root, checking each entry's
 // chain.
-func (c *checker) walk() {
+func (c *checker) walk() error {
 	v := c.v
 	root := pendingDir{path: "/"}
 	if v.bits == 32 {
@@ -403,35 +420,39 @@ func (c *checker) walk() {
 		queue = queue[1:]
 		ents, err := c.readDir(d.clusters)
 		if err != nil {
-			c.problem(d.path, err.Error(), "none: the device cannot be read there")
-			continue
+			return fmt.Errorf("%s: %w", d.path, err)
 		}
 		for i := range ents {
-			if sub, ok := c.entry(d.path, ents, i); ok {
+			sub, ok, err := c.entry(d.path, ents, i)
+			if err != nil {
+				return err
+			}
+			if ok {
 				queue = append(queue, sub)
 			}
 		}
 	}
+	return nil
 }
 
 // entry checks a directory's entry i; a sound subdirectory is returned
-// to be walked.
-func (c *checker) entry(dir string, ents []dirent, i int) (pendingDir, bool) {
+// to be walked. The error is a device's.
+func (c *checker) entry(dir string, ents []dirent, i int) (pendingDir, bool, error) {
 	v := c.v
 	e := ents[i].raw
 	attr := e[11]
-	if e[0] == 0 || e[0] == 0xe5 || attr == 0x0f || attr&0x08 != 0 && attr&0x10 == 0 {
-		return pendingDir{}, false // free, deleted, a long-name part, the volume label
+	if e[0] == 0 || e[0] == 0xe5 || attr == 0x0f || attr&0x08 != 0 {
+		return pendingDir{}, false, nil // free, deleted, a long-name part, the volume label
 	}
-	if e[0] == '.' {
-		return pendingDir{}, false // . and ..
+	if n := string(e[:11]); n == ".          " || n == "..         " {
+		return pendingDir{}, false, nil
 	}
 	name, ok := entryName(ents, i)
 	p := path.Join(dir, name)
-	if !ok || attr&0xc0 != 0 {
-		c.problem(path.Join(dir, fmt.Sprintf("%q", e[:11])), "a directory entry that is not one (invalid name or attributes: garbage)", "remove it")
+	if !ok {
+		c.problem(path.Join(dir, fmt.Sprintf("%q", e[:11])), "a directory entry that is not one (invalid name: garbage)", "remove it")
 		c.remove(ents, i)
-		return pendingDir{}, false
+		return pendingDir{}, false, nil
 	}
 	le := binary.LittleEndian
 	first := uint32(le.Uint16(e[26:]))
@@ -446,7 +467,7 @@ func (c *checker) entry(dir string, ents []dirent, i int) (pendingDir, bool) {
 		if first == 0 {
 			c.problem(p, "a directory without clusters", "remove it")
 			c.remove(ents, i)
-			return pendingDir{}, false
+			return pendingDir{}, false, nil
 		}
 		clusters, broken := c.chain(first, id)
 		switch {
@@ -454,12 +475,31 @@ func (c *checker) entry(dir string, ents []dirent, i int) (pendingDir, bool) {
 		case len(clusters) == 0:
 			c.problem(p, "a directory whose chain is broken: "+broken, "remove it, and what it held")
 			c.remove(ents, i)
-			return pendingDir{}, false
+			return pendingDir{}, false, nil
 		default:
 			c.problem(p, "a directory whose chain is broken: "+broken, "end it there: entries past that point are lost")
 			c.cut(clusters, len(clusters))
 		}
-		return pendingDir{path: p, clusters: clusters}, true
+		// Linux writes a new directory's cluster, its FAT entry and its
+		// parent's entry in any order: a cut can keep the entry and
+		// lose the cluster, whose old bytes would be read as entries
+		// and claim other files' clusters. A directory's first cluster
+		// starts with its . and .. entries.
+		head := make([]byte, 2*entryBytes)
+		if _, err := v.dev.ReadAt(head, v.clusterOffset(clusters[0])); err != nil {
+			return pendingDir{}, false, fmt.Errorf("%s: read its first cluster: %w", p, err)
+		}
+		dot := uint32(le.Uint16(head[26:]))
+		if v.bits == 32 {
+			dot |= uint32(le.Uint16(head[20:])) << 16
+		}
+		if string(head[:11]) != ".          " || dot != first || string(head[entryBytes:entryBytes+11]) != "..         " {
+			c.problem(p, "a directory whose first cluster does not start with its . and .. entries (it was being made when the power went)", "remove it")
+			c.release(clusters)
+			c.remove(ents, i)
+			return pendingDir{}, false, nil
+		}
+		return pendingDir{path: p, clusters: clusters}, true, nil
 	}
 
 	need := int((size + v.clusterSize - 1) / v.clusterSize)
@@ -468,7 +508,7 @@ func (c *checker) entry(dir string, ents []dirent, i int) (pendingDir, bool) {
 			c.problem(p, fmt.Sprintf("a file of %d bytes without clusters", size), "remove it")
 			c.remove(ents, i)
 		}
-		return pendingDir{}, false
+		return pendingDir{}, false, nil
 	}
 	clusters, broken := c.chain(first, id)
 	switch {
@@ -494,7 +534,7 @@ func (c *checker) entry(dir string, ents []dirent, i int) (pendingDir, bool) {
 		c.release(clusters)
 		c.remove(ents, i)
 	}
-	return pendingDir{}, false
+	return pendingDir{}, false, nil
 }
 
 // lost frees the clusters in use that no file or directory holds.
@@ -509,22 +549,16 @@ func (c *checker) lost() {
 	}
 	if n > 0 {
 		c.fatDirty = true
-		c.problem("", fmt.Sprintf("%d clusters in use that no file holds (lost chains)", n), "free them")
+		c.problem("", fmt.Sprintf("%d clusters in use that no file holds (lost chains, or what a removed file or a cut chain held)", n), "free them")
 	}
 }
 
-// copies compares the other FATs with the active one.
+// copies compares the other FATs with the first, the one Linux reads.
 func (c *checker) copies() {
 	v := c.v
-	if !v.mirrored || c.fatDirty {
-		return // a repair of the FAT writes every copy
-	}
 	other := make([]byte, v.fatSize)
-	for i := 0; i < v.nFATs; i++ {
-		if i == v.active {
-			continue
-		}
-		if _, err := v.dev.ReadAt(other, v.fatStart+int64(i)*v.fatSize); err != nil || string(other) != string(v.fat) {
+	for i := 1; i < v.nFATs; i++ {
+		if _, err := v.dev.ReadAt(other, v.fatStart+int64(i)*v.fatSize); err != nil || !bytes.Equal(other, v.read) {
 			c.problem("", fmt.Sprintf("FAT copy %d differs from the first", i+1), "write the first over it")
 			c.fatDirty = true
 			return
@@ -570,12 +604,28 @@ func (c *checker) write() error {
 		}
 	}
 	if c.fatDirty {
+		// Only the sectors that change, the first FAT synced before the
+		// others are written: a cut during the repair cannot tear both.
+		was := v.read
 		for i := 0; i < v.nFATs; i++ {
-			if !v.mirrored && i != v.active {
-				continue
+			at := v.fatStart + int64(i)*v.fatSize
+			if i > 0 {
+				was = make([]byte, v.fatSize)
+				if _, err := v.dev.ReadAt(was, at); err != nil {
+					return fmt.Errorf("read FAT %d: %w", i+1, err)
+				}
 			}
-			if _, err := v.dev.WriteAt(v.fat, v.fatStart+int64(i)*v.fatSize); err != nil {
-				return fmt.Errorf("write FAT %d: %w", i+1, err)
+			for o := int64(0); o < v.fatSize; o += v.sectorSize {
+				if sector := v.fat[o : o+v.sectorSize]; !bytes.Equal(sector, was[o:o+v.sectorSize]) {
+					if _, err := v.dev.WriteAt(sector, at+o); err != nil {
+						return fmt.Errorf("write FAT %d: %w", i+1, err)
+					}
+				}
+			}
+			if i == 0 {
+				if err := syncDevice(v.dev); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -620,7 +670,8 @@ func syncDevice(dev Device) error {
 func entryName(ents []dirent, i int) (string, bool) {
 	e := ents[i].raw
 	for k, ch := range e[:11] {
-		if ch < 0x20 && !(k == 0 && ch == 0x05) || strings.IndexByte(`"*+,./:;<=>?[\]|`, ch) >= 0 {
+		// dosfstools' bad_name: what no FAT driver writes.
+		if ch < 0x20 && !(k == 0 && ch == 0x05) || ch == 0x7f || strings.IndexByte(`"*/:<>?\|`, ch) >= 0 {
 			return "", false
 		}
 	}

@@ -3,6 +3,7 @@ package fat
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"os"
 	"os/exec"
 	"path"
@@ -174,6 +175,29 @@ func TestRepair(t *testing.T) {
 			v, _ := readVolume(f)
 			writeAt(t, f, []byte("\x01\x02GARBAGE!  \x3fxxxxxxxxxxxxxxxxxxxx"), v.clusterOffset(l.clusters[0])+5*entryBytes)
 		}},
+		{name: "a chain cut runs into a healthy file", want: "/longname1.txt: its chain has 2 clusters", damage: func(t *testing.T, f *os.File) {
+			// longname1.txt's chain goes on into longname2.txt's, walked
+			// after it: cutting the first must not free the second's.
+			one, two := lookup(t, f, "/longname1.txt"), lookup(t, f, "/longname2.txt")
+			for i := range 2 {
+				fatAt(t, f, i, one.clusters[0], two.clusters[0])
+			}
+		}},
+		{name: "a directory made when the power went", gone: []string{"/emptydir"}, want: "/emptydir: a directory whose first cluster does not start with its . and ..", damage: func(t *testing.T, f *os.File) {
+			// emptydir's cluster holds old bytes: a copy of d1/d2's
+			// entries, walked before the real d1/d2 (breadth first),
+			// would take d3 from it.
+			src, dst := lookup(t, f, "/d1/d2"), lookup(t, f, "/emptydir")
+			v, _ := readVolume(f)
+			b := make([]byte, v.clusterSize)
+			f.ReadAt(b, v.clusterOffset(src.clusters[0]))
+			writeAt(t, f, b, v.clusterOffset(dst.clusters[0]))
+		}},
+		{name: "mirroring flags (ignored, as by Linux)", gone: []string{vmlinuz}, want: vmlinuz + ": damaged", damage: func(t *testing.T, f *os.File) {
+			writeAt(t, f, []byte{0x81}, 40)
+			writeAt(t, f, []byte{0x81}, 6*512+40) // the backup boot sector
+			fatAt(t, f, 0, lookup(t, f, vmlinuz).clusters[3], free)
+		}},
 		{name: "directory chain broken", want: "/many: a directory whose chain is broken", damage: func(t *testing.T, f *os.File) {
 			l := lookup(t, f, "/many")
 			for i := range 2 {
@@ -230,6 +254,45 @@ func TestRepair(t *testing.T) {
 			extractSome(t, img, tree)
 		})
 	}
+}
+
+// TestUnreadableDirectory: a directory the device cannot read stops the
+// check with an error and nothing changed; what it holds is not taken for
+// lost clusters.
+func TestUnreadableDirectory(t *testing.T) {
+	tree := testTree()
+	img, _ := writeImage(t, 64<<20, 0, tree, 0)
+	data, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(img)
+	l := lookup(t, f, "/d1/d2")
+	v, _ := readVolume(f)
+	f.Close()
+	bad := v.clusterOffset(l.clusters[0])
+	dev := &failingDevice{memDevice: memDevice{b: bytes.Clone(data)}, from: bad, to: bad + v.clusterSize}
+	dev.b[65] |= 1 // dirty: there would be something to repair
+	before := bytes.Clone(dev.b)
+	if _, err := Check(dev, true); err == nil || !strings.Contains(err.Error(), "/d1/d2") {
+		t.Fatalf("Check with /d1/d2 unreadable: %v, want an error naming it", err)
+	}
+	if !bytes.Equal(before, dev.b) {
+		t.Fatal("Check changed the file system although a directory could not be read")
+	}
+}
+
+// failingDevice fails reads that touch [from, to).
+type failingDevice struct {
+	memDevice
+	from, to int64
+}
+
+func (d *failingDevice) ReadAt(p []byte, off int64) (int, error) {
+	if off < d.to && off+int64(len(p)) > d.from {
+		return 0, errors.New("input/output error")
+	}
+	return d.memDevice.ReadAt(p, off)
 }
 
 // extractSome is extract for a tree some of whose files may be gone: the
