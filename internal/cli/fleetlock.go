@@ -70,12 +70,7 @@ refused; with no --group there is one, default=1. It runs until interrupted.`,
 			var backend fleetlock.Backend = &fleetlock.Memory{}
 			where := "memory"
 			if len(so.Etcd) > 0 {
-				cli, err := fleetlock.DialEtcd(so.Etcd)
-				if err != nil {
-					return fmt.Errorf("etcd %s: %w", strings.Join(so.Etcd, ","), err)
-				}
-				defer cli.Close()
-				backend, where = &fleetlock.Etcd{Client: cli}, "etcd "+strings.Join(so.Etcd, ",")
+				backend, where = &fleetlock.Etcd{Endpoints: so.Etcd}, "etcd "+strings.Join(so.Etcd, ",")
 			}
 			srv := &fleetlock.Server{Backend: backend, Groups: groups,
 				Log: func(format string, args ...any) { fmt.Fprintf(g.Stderr, "cairn: "+format+"\n", args...) }}

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"github.com/cairnlinux/cairn/internal/fleetlock/etcdtest"
 )
 
@@ -18,12 +21,13 @@ import (
 // semaphore is stored as airlock stores it.
 func TestEtcd(t *testing.T) {
 	e := etcdtest.Start(t)
-	cli, err := DialEtcd([]string{e.Endpoint()})
+	// etcd's own Go client, only to read what cairn stored.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint()}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	srv := httptest.NewServer((&Server{Backend: &Etcd{Client: cli}, Groups: map[string]uint64{"default": 2}, Timeout: 3 * time.Second}).Handler())
+	srv := httptest.NewServer((&Server{Backend: &Etcd{Endpoints: []string{e.Endpoint()}}, Groups: map[string]uint64{"default": 2}, Timeout: 3 * time.Second}).Handler())
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	node := func(id string) *Client { return &Client{URL: srv.URL, ID: id, Group: "default"} }

@@ -143,12 +143,7 @@ func TestRollout(t *testing.T) {
 	// FleetLock over etcd; a failed release while etcd is down
 	// restarts it and reads who holds the slot.
 	etcd := etcdtest.Start(t)
-	cli, err := fleetlock.DialEtcd([]string{etcd.Endpoint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	backend := &fleetlock.Etcd{Client: cli}
+	backend := &fleetlock.Etcd{Endpoints: []string{etcd.Endpoint()}}
 	lockSrv := (&fleetlock.Server{Backend: backend, Groups: map[string]uint64{"web": 1}, Timeout: 2 * time.Second}).Handler()
 	var (
 		lockMu        sync.Mutex
