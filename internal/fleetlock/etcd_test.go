@@ -14,11 +14,12 @@ import (
 	"github.com/cairnlinux/cairn/internal/fleetlock/etcdtest"
 )
 
-// TestEtcd: the semaphore in a real etcd (Debian's etcd-server): slots
-// granted and released, a holder refused while the slots are full; etcd
-// killed with a lock held, the server answering 503 meanwhile, restarted
-// on its data: no lock lost, and the slots go on working. The
-// semaphore is stored as airlock stores it.
+// TestEtcd: the semaphore in a real etcd (Debian's etcd-server), reached
+// past an endpoint that is down: slots granted and released, a holder
+// refused while the slots are full; etcd killed with a lock held, the
+// server answering 503 meanwhile, restarted on its data: no lock lost,
+// and the slots go on working. The semaphore is stored as airlock stores
+// it.
 func TestEtcd(t *testing.T) {
 	e := etcdtest.Start(t)
 	// etcd's own Go client, only to read what cairn stored.
@@ -27,7 +28,11 @@ func TestEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	srv := httptest.NewServer((&Server{Backend: &Etcd{Endpoints: []string{e.Endpoint()}}, Groups: map[string]uint64{"default": 2}, Timeout: 3 * time.Second}).Handler())
+	// The first endpoint refuses connections: every request moves on to
+	// the second, a member that answers.
+	dead := httptest.NewServer(nil)
+	dead.Close()
+	srv := httptest.NewServer((&Server{Backend: &Etcd{Endpoints: []string{dead.URL, e.Endpoint()}}, Groups: map[string]uint64{"default": 2}, Timeout: 3 * time.Second}).Handler())
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	node := func(id string) *Client { return &Client{URL: srv.URL, ID: id, Group: "default"} }
