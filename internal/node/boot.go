@@ -1,8 +1,10 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"syscall"
 
 	"github.com/cairnlinux/cairn/internal/boot"
 	"github.com/cairnlinux/cairn/internal/store"
@@ -110,6 +112,13 @@ func (ss *Session) syncBootDir(gens []store.Generation, state store.State, initi
 	opts := cfg.Options(ss.opts.CrashHook)
 	opts.BootDir = loc.Dir
 	if err := boot.Sync(opts, gens, state); err != nil {
+		if errors.Is(err, syscall.EROFS) {
+			// Linux remounts a FAT file system read-only when it meets
+			// damage on it (FAT has no journal: a power cut during a
+			// write leaves some). One cairn mounts itself it checks
+			// and repairs first; one mounted by the system is not.
+			return fmt.Errorf("boot entries in %s: %w (the boot file system is read-only: if it is FAT, Linux found damage on it, see dmesg; unmount it and run fsck.vfat -a on its device, or take it out of fstab and cairn checks and repairs it before each use)", loc.How, err)
+		}
 		return fmt.Errorf("boot entries in %s: %w", loc.How, err)
 	}
 	return nil
