@@ -431,6 +431,7 @@ func (c *checker) walk() error {
 				queue = append(queue, sub)
 			}
 		}
+		c.orphans(d.path, ents)
 	}
 	return nil
 }
@@ -675,7 +676,7 @@ func entryName(ents []dirent, i int) (string, bool) {
 			return "", false
 		}
 	}
-	if long, ok := longName(ents, i); ok {
+	if long, n := longName(ents, i); n > 0 {
 		return long, true
 	}
 	base := strings.TrimRight(string(e[:8]), " ")
@@ -699,8 +700,9 @@ func entryName(ents []dirent, i int) (string, bool) {
 }
 
 // longName assembles the long name stored before entry i, checking the
-// sequence numbers and the checksum of the short name.
-func longName(ents []dirent, i int) (string, bool) {
+// sequence numbers and the checksum of the short name; n is the number of
+// long-name entries it takes (0: none that belong to entry i).
+func longName(ents []dirent, i int) (name string, n int) {
 	short := ents[i].raw
 	var sum byte
 	for _, ch := range short[:11] {
@@ -711,7 +713,7 @@ func longName(ents []dirent, i int) (string, bool) {
 	for seq, j := 1, i-1; j >= 0; seq, j = seq+1, j-1 {
 		e := ents[j].raw
 		if e[11] != 0x0f || e[0] == 0xe5 || int(e[0]&0x1f) != seq || e[13] != sum {
-			return "", false
+			return "", 0
 		}
 		for _, r := range [][2]int{{1, 11}, {14, 26}, {28, 32}} {
 			for o := r[0]; o < r[1]; o += 2 {
@@ -726,10 +728,38 @@ func longName(ents []dirent, i int) (string, bool) {
 				}
 			}
 			if len(units) == 0 {
-				return "", false
+				return "", 0
 			}
-			return string(utf16.Decode(units)), true
+			return string(utf16.Decode(units)), seq
 		}
 	}
-	return "", false
+	return "", 0
+}
+
+// orphans removes the long-name entries that belong to no file after
+// them, what a create or a delete cut short leaves: Linux skips them,
+// fsck.fat -a removes them.
+func (c *checker) orphans(dir string, ents []dirent) {
+	claimed := make([]bool, len(ents))
+	for i, e := range ents {
+		if e.raw[0] != 0 && e.raw[0] != 0xe5 && e.raw[11] != 0x0f {
+			if _, n := longName(ents, i); n > 0 {
+				for j := i - n; j < i; j++ {
+					claimed[j] = true
+				}
+			}
+		}
+	}
+	n := 0
+	for i, e := range ents {
+		if e.raw[11] == 0x0f && e.raw[0] != 0 && e.raw[0] != 0xe5 && !claimed[i] {
+			ch := change{at: e.at, raw: e.raw}
+			ch.raw[0] = 0xe5
+			c.changes = append(c.changes, ch)
+			n++
+		}
+	}
+	if n > 0 {
+		c.problem(dir, fmt.Sprintf("%d long-name entries that belong to no file (a create or a delete cut short)", n), "remove them")
+	}
 }

@@ -193,6 +193,15 @@ func TestRepair(t *testing.T) {
 			f.ReadAt(b, v.clusterOffset(src.clusters[0]))
 			writeAt(t, f, b, v.clusterOffset(dst.clusters[0]))
 		}},
+		{name: "a delete cut short", gone: []string{"/longname2.txt"}, want: "/: 1 long-name entries that belong to no file", damage: func(t *testing.T, f *os.File) {
+			// longname2.txt's short entry marked deleted and its
+			// cluster freed, its long-name entry not yet.
+			l := lookup(t, f, "/longname2.txt")
+			writeAt(t, f, []byte{0xe5}, l.at)
+			for i := range 2 {
+				fatAt(t, f, i, l.clusters[0], free)
+			}
+		}},
 		{name: "mirroring flags (ignored, as by Linux)", gone: []string{vmlinuz}, want: vmlinuz + ": damaged", damage: func(t *testing.T, f *os.File) {
 			writeAt(t, f, []byte{0x81}, 40)
 			writeAt(t, f, []byte{0x81}, 6*512+40) // the backup boot sector
