@@ -1,5 +1,8 @@
 // Package fat writes a FAT32 file system holding a directory tree, as an
-// EFI system partition needs it, without mounting anything: the whole
+// EFI system partition needs it, and checks and repairs FAT file systems
+// (Check, in check.go) that a power cut left damaged.
+//
+// Write works without mounting anything: the whole
 // file system is laid out in memory (boot sector, FSInfo, both FATs,
 // directories) and written through an io.WriterAt, files contiguously
 // in path order.
