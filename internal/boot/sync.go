@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -204,7 +205,7 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(p, files[name]); err != nil {
+		if err := writeIfChanged(p, files[name]); err != nil {
 			return fmt.Errorf("loader configuration: %w", err)
 		}
 	}
@@ -214,7 +215,7 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 		}
 	}
 	data, _ := json.MarshalIndent(index, "", "  ")
-	if err := writeFileAtomic(filepath.Join(dir, indexName), append(data, '\n')); err != nil {
+	if err := writeIfChanged(filepath.Join(dir, indexName), append(data, '\n')); err != nil {
 		return err
 	}
 	if err := o.crash(PointConfigWritten); err != nil {
@@ -232,6 +233,17 @@ func Sync(o Options, gens []store.Generation, state store.State) error {
 		}
 	}
 	return syncDir(dir)
+}
+
+// writeIfChanged replaces path with data unless it holds data already.
+// On a FAT boot partition every replacement is a window in which a power
+// cut can damage it (docs/boot.md): a sync that changes nothing writes
+// nothing.
+func writeIfChanged(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	return writeFileAtomic(path, data)
 }
 
 // next is the generation the first entry boots: the next boot, or with

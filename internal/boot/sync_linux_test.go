@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cairnlinux/cairn/internal/store"
@@ -353,5 +354,49 @@ func TestNextBoot(t *testing.T) {
 	}
 	if _, err := NextBoot(o, gens, store.State{Default: 4}); err == nil {
 		t.Error("NextBoot of a generation without a kernel succeeded")
+	}
+}
+
+// TestSyncUnchangedWritesNothing: a sync whose entries are already there
+// replaces no file (on a FAT boot partition each replacement is a window
+// for a power cut to damage it): every file keeps its inode.
+func TestSyncUnchangedWritesNothing(t *testing.T) {
+	_, gens := testStore(t)
+	dir := t.TempDir()
+	o := testOptions(dir)
+	state := store.State{Default: 1, Trial: store.Trial{Generation: 3, TriesLeft: 1}}
+	if err := Sync(o, gens, state); err != nil {
+		t.Fatal(err)
+	}
+	inodes := func() map[string]uint64 {
+		m := map[string]uint64{}
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				fi, _ := d.Info()
+				m[p] = fi.Sys().(*syscall.Stat_t).Ino
+			}
+			return nil
+		})
+		return m
+	}
+	before := inodes()
+	if err := Sync(o, gens, state); err != nil {
+		t.Fatal(err)
+	}
+	after := inodes()
+	if len(before) != len(after) {
+		t.Fatalf("files before %d, after %d", len(before), len(after))
+	}
+	for p, ino := range before {
+		if after[p] != ino {
+			t.Errorf("%s was replaced by a sync that changed nothing", p)
+		}
+	}
+	// A change of default rewrites what names it.
+	if err := Sync(o, gens, store.State{Default: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if changed := inodes(); changed[filepath.Join(dir, "extlinux", "extlinux.conf")] == before[filepath.Join(dir, "extlinux", "extlinux.conf")] {
+		t.Error("a new default did not rewrite extlinux.conf")
 	}
 }

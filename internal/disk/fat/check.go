@@ -526,6 +526,17 @@ func (c *checker) entry(dir string, ents []dirent, i int) (pendingDir, bool, err
 	case len(clusters) == need && broken != "":
 		c.problem(p, "its chain does not end: "+broken, "end it after its last cluster")
 		c.cut(clusters, need)
+	case need == 1 && len(clusters) == 0 && first >= 2 && first <= v.clusters+1 && v.entry(first) == free && c.owner[first] == 0:
+		// A file of one cluster whose cluster the FAT has free: the
+		// cut kept the freeing of a replaced file's clusters and lost
+		// the directory's new entry, so the entry still names the old
+		// copy, whose bytes are there. Taking the cluster back keeps
+		// the file (a loader's menu most often) instead of leaving
+		// none until the next write.
+		c.problem(p, fmt.Sprintf("its one cluster %d is free in the FAT (a replacement cut short)", first), "take the cluster back: the file keeps the copy it names")
+		c.owner[first] = id
+		v.setEntry(first, endChain)
+		c.fatDirty = true
 	case len(clusters) < need:
 		why := broken
 		if why == "" {

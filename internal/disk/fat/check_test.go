@@ -193,6 +193,14 @@ func TestRepair(t *testing.T) {
 			f.ReadAt(b, v.clusterOffset(src.clusters[0]))
 			writeAt(t, f, b, v.clusterOffset(dst.clusters[0]))
 		}},
+		{name: "a replacement cut short", want: "/extlinux/extlinux.conf: its one cluster", damage: func(t *testing.T, f *os.File) {
+			// The replaced file's cluster freed, the directory still
+			// naming it: the menu is kept, its bytes whole.
+			l := lookup(t, f, "/extlinux/extlinux.conf")
+			for i := range 2 {
+				fatAt(t, f, i, l.clusters[0], free)
+			}
+		}},
 		{name: "a delete cut short", gone: []string{"/longname2.txt"}, want: "/: 1 long-name entries that belong to no file", damage: func(t *testing.T, f *os.File) {
 			// longname2.txt's short entry marked deleted and its
 			// cluster freed, its long-name entry not yet.
